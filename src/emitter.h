@@ -1,0 +1,36 @@
+/* emitter.h: one writer for statistics, two formats.
+ *
+ * Callers describe the figures once (objects, arrays, key/value pairs) and
+ * the emitter renders them either as an indented text table or as a single
+ * JSON object, so the two outputs can never disagree (as jemalloc's
+ * stats_print does). It writes through a fixed buffer straight to a file
+ * descriptor: no stdio and no allocation, so it is safe at exit and after
+ * a fork. */
+#ifndef PM_EMITTER_H
+#define PM_EMITTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "poolmalloc.h"
+
+typedef struct pm_emitter_s pm_emitter_t; /* defined in emitter.c */
+
+/* Nested structure: every begin has its end. key is NULL inside arrays. */
+void _pm_emitter_object_begin(pm_emitter_t *e, const char *key);
+void _pm_emitter_object_end(pm_emitter_t *e);
+void _pm_emitter_array_begin(pm_emitter_t *e, const char *key);
+void _pm_emitter_array_end(pm_emitter_t *e);
+
+void _pm_emitter_kv_u64(pm_emitter_t *e, const char *key, uint64_t value);
+void _pm_emitter_kv_i64(pm_emitter_t *e, const char *key, int64_t value);
+void _pm_emitter_kv_double(pm_emitter_t *e, const char *key, double value);
+/* value is escaped as a JSON string in JSON mode. */
+void _pm_emitter_kv_str(pm_emitter_t *e, const char *key, const char *value);
+
+/* Hook for the planner: emits an "arenas" array with one object per live
+ * arena (name, tensors, naive_bytes, lower_bound_bytes, planned_bytes,
+ * saving, algorithm). Defined in src/planner/arena.c. */
+void _pm_arena_emit_stats(pm_emitter_t *e);
+
+#endif /* PM_EMITTER_H */

@@ -1,0 +1,1 @@
+# tests/stress/local.mk: build rules for tests/stress/, included by the top-level Makefile.am.
