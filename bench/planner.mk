@@ -1,0 +1,1 @@
+# bench/planner.mk: build rules, included by the top-level Makefile.am.

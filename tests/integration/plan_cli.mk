@@ -1,0 +1,1 @@
+# tests/integration/plan_cli.mk: build rules, included by the top-level Makefile.am.

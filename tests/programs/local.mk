@@ -1,0 +1,1 @@
+# tests/programs/local.mk: build rules, included by the top-level Makefile.am.

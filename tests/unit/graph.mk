@@ -1,0 +1,1 @@
+# tests/unit/graph.mk: build rules, included by the top-level Makefile.am.

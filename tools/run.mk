@@ -1,0 +1,1 @@
+# tools/run.mk: build rules, included by the top-level Makefile.am.
