@@ -1,0 +1,115 @@
+/* graph_internal.h: the data behind the opaque pm_graph_t, pm_plan_t and
+ * pm_arena_t of poolmalloc.h, shared by graph.c (construction), lifetime.c
+ * (what lives when), plan.c / plan_cache.c (planning and reuse of plans)
+ * and arena.c (memory laid out by a plan). */
+#ifndef PM_GRAPH_INTERNAL_H
+#define PM_GRAPH_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "poolmalloc.h"
+#include "planner/planner.h"
+
+/* Beyond the public flags: a buffer that only exists during one op. */
+#define PM_TENSOR_SCRATCH   (1u << 8)
+#define PM_TENSOR_WHOLE_RUN (PM_TENSOR_INPUT | PM_TENSOR_OUTPUT | PM_TENSOR_PERSISTENT)
+/* Interval-form tensor: first/last were given, not derived. */
+#define PM_TENSOR_INTERVAL (1u << 9)
+
+#define PM_DEFAULT_ALIGNMENT 64
+#define PM_ERROR_MAX         256
+
+typedef struct pm_tensor_s {
+  char *name;
+  size_t size;
+  size_t alignment; /* 0 = the plan's default */
+  unsigned flags;
+  int producer;   /* op id, or -1 */
+  uint64_t first; /* interval form only */
+  uint64_t last;
+} pm_tensor_t;
+
+typedef struct pm_op_s {
+  char *name;
+  int *inputs;
+  size_t input_count;
+  int *outputs;
+  size_t output_count;
+  int scratch;       /* tensor id, or -1 */
+  int inplace_input; /* index into inputs, or -1 */
+} pm_op_t;
+
+/* Shape-independent result of lifetime analysis: per tensor its steps and
+ * the tensor whose buffer it may reuse (decided later, once sizes are
+ * known). */
+typedef struct pm_lifetimes_s {
+  uint64_t *first;
+  uint64_t *last;
+  int *reuse_of; /* tensor id of an in-place candidate, or -1 */
+  size_t count;
+  uint64_t steps;
+} pm_lifetimes_t;
+
+typedef struct pm_plan_s pm_plan_t;
+
+struct pm_graph_s {
+  char *name;
+  pm_tensor_t *tensors;
+  size_t tensor_count, tensor_capacity;
+  pm_op_t *ops;
+  size_t op_count, op_capacity;
+  size_t interval_count;
+  /* Bumped by every structural change; lifetimes and cached plans are
+   * only reused for the generation they were made for. */
+  uint64_t generation;
+  pm_lifetimes_t lifetimes;
+  uint64_t lifetimes_generation; /* generation + 1 when valid, 0 = none */
+  pm_plan_t *plans;              /* shape cache, newest first */
+  char error[PM_ERROR_MAX];
+};
+
+struct pm_plan_s {
+  pm_plan_t *next;
+  /* Cache key. */
+  uint64_t generation;
+  pm_algorithm_t algorithm;
+  size_t alignment;
+  uint64_t sizes_hash;
+  size_t *sizes;
+  size_t tensor_count;
+  /* Result, per tensor id. */
+  uint64_t *offsets;
+  uint64_t *first;
+  uint64_t *last;
+  size_t max_alignment;
+  pm_plan_summary_t summary;
+};
+
+struct pm_arena_s; /* defined in arena.c */
+
+/* Records a one-line message on the graph; returns status for chaining. */
+int _pm_graph_fail(pm_graph_t *graph, int status, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Name for messages: the tensor's name, or "#id". buf holds the fallback. */
+const char *_pm_graph_tensor_label(const pm_graph_t *graph, int id, char *buf, size_t len);
+const char *_pm_graph_op_label(const pm_graph_t *graph, int id, char *buf, size_t len);
+
+/* Fills graph->lifetimes for the current structure (once per generation).
+ * Returns 0 or a negative pm_status_t with the error recorded. */
+int _pm_lifetimes_compute(pm_graph_t *graph);
+void _pm_lifetimes_free(pm_lifetimes_t *lifetimes);
+
+/* Shape cache. */
+uint64_t _pm_plan_cache_hash(const pm_graph_t *graph);
+pm_plan_t *_pm_plan_cache_find(pm_graph_t *graph, pm_algorithm_t algorithm, size_t alignment,
+                               uint64_t hash);
+void _pm_plan_cache_insert(pm_graph_t *graph, pm_plan_t *plan);
+void _pm_plan_cache_clear(pm_graph_t *graph);
+
+/* Whether plans are checked with _pm_plan_validate: always in debug
+ * builds, and when POOLMALLOC_VALIDATE_PLANS=1 (the tests set it). */
+int _pm_plan_validation_enabled(void);
+
+#endif /* PM_GRAPH_INTERNAL_H */
