@@ -107,6 +107,7 @@ pm_plan_t *_pm_plan_cache_find(pm_graph_t *graph, pm_algorithm_t algorithm, size
                                uint64_t hash);
 void _pm_plan_cache_insert(pm_graph_t *graph, pm_plan_t *plan);
 void _pm_plan_cache_clear(pm_graph_t *graph);
+void _pm_plan_free(pm_plan_t *plan);
 
 /* Whether plans are checked with _pm_plan_validate: always in debug
  * builds, and when POOLMALLOC_VALIDATE_PLANS=1 (the tests set it). */
