@@ -1,0 +1,1 @@
+# tests/sanitize/local.mk: sanitizer and valgrind runs, included by the top-level Makefile.am.
