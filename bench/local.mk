@@ -1,1 +1,39 @@
-# bench/local.mk: build rules for bench/, included by the top-level Makefile.am.
+# bench/local.mk: the allocator benchmark suite. `make bench` builds the
+# workload programs and runs bench/run.py, which preloads each allocator in
+# turn (see bench/README.md); `make check` runs a quick smoke pass of it.
+BENCH_BINARIES = bench/wl-churn bench/wl-larson bench/wl-xmalloc bench/wl-cache-scratch \
+	bench/wl-realloc bench/wl-large bench/wl-aligned bench/wl-inference
+check_PROGRAMS += $(BENCH_BINARIES)
+BENCH_UTIL = bench/bench_util.c bench/bench_util.h
+
+bench_wl_churn_SOURCES = bench/wl_churn.c $(BENCH_UTIL)
+bench_wl_larson_SOURCES = bench/wl_larson.c $(BENCH_UTIL)
+bench_wl_larson_LDADD = $(PTHREAD_LIBS)
+bench_wl_xmalloc_SOURCES = bench/wl_xmalloc.c $(BENCH_UTIL)
+bench_wl_xmalloc_LDADD = $(PTHREAD_LIBS)
+bench_wl_cache_scratch_SOURCES = bench/wl_cache_scratch.c $(BENCH_UTIL)
+bench_wl_cache_scratch_LDADD = $(PTHREAD_LIBS)
+bench_wl_realloc_SOURCES = bench/wl_realloc.c $(BENCH_UTIL)
+bench_wl_large_SOURCES = bench/wl_large.c $(BENCH_UTIL)
+bench_wl_large_LDADD = -lm
+bench_wl_aligned_SOURCES = bench/wl_aligned.c $(BENCH_UTIL)
+bench_wl_inference_SOURCES = bench/wl_inference.c bench/network.c bench/network.h $(BENCH_UTIL)
+
+BENCH_PY_SOURCES_DIST = bench/run.py bench/bench_report.py bench/bench_chart.py bench/py_common.py \
+	bench/py_sqlite.py bench/py_objects.py
+EXTRA_DIST += $(BENCH_PY_SOURCES_DIST) bench/smoke.sh
+
+# The runner and the Python workloads use Debian's python3, standard library
+# only.
+PYTHON_FOR_BENCH = python3
+BENCH_RUN = JEMALLOC_SO='$(JEMALLOC_SO)' MIMALLOC_SO='$(MIMALLOC_SO)' \
+	TCMALLOC_SO='$(TCMALLOC_SO)' POOLMALLOC_SO='$(abs_top_builddir)/.libs/libpoolmalloc.so' \
+	$(PYTHON_FOR_BENCH) $(srcdir)/bench/run.py --builddir '$(abs_top_builddir)' \
+	--srcdir '$(abs_top_srcdir)'
+
+bench: $(BENCH_BINARIES) libpoolmalloc.la
+	$(BENCH_RUN)
+
+TESTS += bench/smoke.sh
+CLEANFILES += bench/smoke-results/latest.csv bench/smoke-results/latest.svg \
+	bench/smoke-results/progress.log

@@ -1,0 +1,190 @@
+"""bench_report.py: turns the benchmark runs into figures: the CSV of every
+run, the medians per workload and allocator, their ratios against glibc and
+jemalloc with geometric means, and the libpoolmalloc targets."""
+
+import collections
+import csv
+import math
+import statistics
+
+Result = collections.namedtuple(
+    "Result", "workload allocator run wall_s peak_rss_kb rss_after_free_kb "
+    "rss_after_trim_kb status note")
+
+CSV_FIELDS = ["workload", "allocator", "run", "wall_s", "peak_rss_kb", "rss_after_free_kb",
+              "rss_after_trim_kb", "status", "note"]
+
+# (field, title, unit divisor, value format); after-free is compared with
+# glibc after malloc_trim(0), the others with plain glibc.
+METRICS = [
+    ("wall_s", "wall time (s)", 1.0, "{:.3f}"),
+    ("peak_rss_kb", "peak RSS (MiB)", 1024.0, "{:.1f}"),
+    ("rss_after_free_kb", "RSS after the free phase (MiB; x glibc after malloc_trim)", 1024.0,
+     "{:.1f}"),
+]
+TRIM_REFERENCE = "glibc+trim"
+TIME_TARGET_VS_JEMALLOC = 0.85
+RSS_AFTER_FREE_SLACK = 1.10
+
+
+def write_csv(path, results):
+    with open(path, "w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(CSV_FIELDS)
+        for r in results:
+            writer.writerow([r.workload, r.allocator, r.run, f"{r.wall_s:.4f}", r.peak_rss_kb,
+                             r.rss_after_free_kb, r.rss_after_trim_kb, r.status, r.note])
+
+
+def summarize(results, workloads, allocators):
+    """Medians per (workload, allocator); a cell with any failed run is FAIL."""
+    runs = collections.defaultdict(list)
+    for r in results:
+        runs[(r.workload, r.allocator)].append(r)
+    cells = {}
+    for key, group in runs.items():
+        failed = [r for r in group if r.status != "ok"]
+        if failed:
+            cells[key] = {"status": "FAIL", "note": failed[0].note}
+            continue
+        cell = {"status": "ok", "note": ""}
+        for field in ("wall_s", "peak_rss_kb", "rss_after_free_kb", "rss_after_trim_kb"):
+            cell[field] = statistics.median(getattr(r, field) for r in group)
+        cells[key] = cell
+    return {"workloads": workloads, "allocators": allocators, "cells": cells,
+            "runs": max((r.run for r in results), default=0)}
+
+
+def cell_value(summary, workload, allocator, field):
+    """The median, or None when the cell is missing or failed."""
+    if allocator == TRIM_REFERENCE:
+        allocator, field = "glibc", "rss_after_trim_kb"
+    cell = summary["cells"].get((workload, allocator))
+    if cell is None or cell["status"] != "ok" or cell.get(field, -1) < 0:
+        return None
+    return cell[field]
+
+
+def ratio(summary, workload, allocator, reference, field):
+    value = cell_value(summary, workload, allocator, field)
+    base = cell_value(summary, workload, reference, field)
+    if value is None or base is None or base <= 0:
+        return None
+    return value / base
+
+
+def geomean_ratio(summary, allocator, reference, field):
+    ratios = [ratio(summary, w, allocator, reference, field) for w in summary["workloads"]]
+    ratios = [x for x in ratios if x is not None and x > 0]
+    if not ratios:
+        return None
+    return math.exp(sum(math.log(x) for x in ratios) / len(ratios))
+
+
+def glibc_reference(field):
+    return TRIM_REFERENCE if field == "rss_after_free_kb" else "glibc"
+
+
+def format_ratio(value):
+    return "-" if value is None else f"{value:.2f}"
+
+
+def format_metric_table(summary, field, title, divisor, value_format):
+    allocators = list(summary["allocators"])
+    columns = list(allocators)
+    if field == "rss_after_free_kb" and "glibc" in allocators:
+        columns.insert(allocators.index("glibc") + 1, TRIM_REFERENCE)
+    reference = glibc_reference(field)
+    rows = [["workload"] + [f"{name}" for name in columns for _ in range(3)],
+            [""] + [label for _ in columns for label in ("value", "xglibc", "xjemalloc")]]
+    for workload in summary["workloads"]:
+        row = [workload]
+        for name in columns:
+            cell = summary["cells"].get((workload, "glibc" if name == TRIM_REFERENCE else name))
+            if cell is not None and cell["status"] == "FAIL":
+                row += ["FAIL", "", ""]
+                continue
+            value = cell_value(summary, workload, name, field)
+            row.append("-" if value is None else value_format.format(value / divisor))
+            row.append(format_ratio(ratio(summary, workload, name, reference, field)))
+            row.append(format_ratio(ratio(summary, workload, name, "jemalloc", field)))
+        rows.append(row)
+    geo = ["geomean"]
+    for name in columns:
+        geo += ["", format_ratio(geomean_ratio(summary, name, reference, field)),
+                format_ratio(geomean_ratio(summary, name, "jemalloc", field))]
+    rows.append(geo)
+    return f"== {title}\n" + align(rows, group=3)
+
+
+def align(rows, group):
+    """Right-aligned columns; the allocator name spans its group of three."""
+    count = max(len(r) for r in rows)
+    rows = [r + [""] * (count - len(r)) for r in rows]
+    widths = [max(len(r[i]) for r in rows[1:]) for i in range(count)]
+    lines = []
+    header = rows[0][0].ljust(widths[0])
+    for start in range(1, count, group):
+        span = sum(widths[start:start + group]) + 2 * (group - 1)
+        header += "  " + rows[0][start].rjust(span)
+    lines.append(header.rstrip())
+    for r in rows[1:]:
+        text = r[0].ljust(widths[0])
+        for i in range(1, count):
+            text += "  " + r[i].rjust(widths[i])
+        lines.append(text.rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def target_lines(summary, candidate="libpoolmalloc"):
+    """One line per target the lead judges libpoolmalloc against."""
+    if candidate not in summary["allocators"]:
+        return []
+    lines = [f"== targets for {candidate}"]
+    workloads = summary["workloads"]
+
+    def verdict(ok):
+        return "met " if ok else "MISS"
+
+    time_vs_je = geomean_ratio(summary, candidate, "jemalloc", "wall_s")
+    if time_vs_je is not None:
+        lines.append(f"{verdict(time_vs_je <= TIME_TARGET_VS_JEMALLOC)} time geomean vs jemalloc "
+                     f"{time_vs_je:.2f} (target <= {TIME_TARGET_VS_JEMALLOC})")
+    time_vs_mi = geomean_ratio(summary, candidate, "mimalloc", "wall_s")
+    if time_vs_mi is not None:
+        lines.append(f"{verdict(time_vs_mi <= 1.0)} time geomean vs mimalloc {time_vs_mi:.2f} "
+                     "(target <= 1.00, over the workloads both pass)")
+    checks = [("time vs glibc", "wall_s", "glibc", 1.0),
+              ("peak RSS vs jemalloc", "peak_rss_kb", "jemalloc", 1.0),
+              ("RSS after free vs glibc after malloc_trim", "rss_after_free_kb", TRIM_REFERENCE,
+               RSS_AFTER_FREE_SLACK)]
+    for label, field, reference, limit in checks:
+        misses = []
+        for w in workloads:
+            value = ratio(summary, w, candidate, reference, field)
+            if value is not None and value > limit:
+                misses.append(f"{w} {value:.2f}")
+        detail = ", ".join(misses) if misses else "every workload"
+        lines.append(f"{verdict(not misses)} {label} <= {limit:.2f}: {detail}")
+    failed = [w for w in workloads
+              if summary["cells"].get((w, candidate), {}).get("status") == "FAIL"]
+    if failed:
+        lines.append(f"MISS workloads that failed: {', '.join(failed)}")
+    return lines
+
+
+def format_tables(summary, runs, scale):
+    parts = [f"libpoolmalloc allocator benchmarks: median of {runs} run(s)"
+             + ("" if scale == 1.0 else f", quick scale {scale}")
+             + "; ratios are value / glibc and value / jemalloc (lower is better)\n"]
+    for field, title, divisor, value_format in METRICS:
+        parts.append(format_metric_table(summary, field, title, divisor, value_format))
+    failures = [(w, a, c["note"]) for (w, a), c in sorted(summary["cells"].items())
+                if c["status"] == "FAIL"]
+    if failures:
+        parts.append("== failures\n" + "".join(f"{w} under {a}: {note}\n"
+                                               for w, a, note in failures))
+    targets = target_lines(summary)
+    if targets:
+        parts.append("\n".join(targets) + "\n")
+    return "\n".join(parts)

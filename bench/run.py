@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""run.py: runs the allocator benchmark suite (make bench).
+
+For run r, for each workload, for each allocator (round-robin, so drift on a
+shared machine spreads evenly), one child process runs the workload with the
+allocator preloaded. The wall time comes from time.perf_counter around the
+child; the peak RSS (VmHWM) and the RSS after the free phase (VmRSS) from the
+workload's own report, with os.wait4's ru_maxrss as the fallback for a
+workload that died before reporting (ru_maxrss also counts the runner's
+pages the child held between fork and exec). The medians go to a table on stdout,
+a CSV and an SVG chart (see bench/README.md).
+
+Environment: BENCH_RUNS (default 5), BENCH_FILTER (comma-separated workload
+substrings), BENCH_ALLOCATORS (comma-separated allocator names), BENCH_QUICK=1
+(tiny sizes), BENCH_RESULTS (output directory), BENCH_SAVE=1 (also copy the
+results to the source tree's bench/results/), JEMALLOC_SO, MIMALLOC_SO,
+TCMALLOC_SO, POOLMALLOC_SO (libraries to preload; empty = not installed)."""
+
+import sys
+
+sys.dont_write_bytecode = True  # never leave __pycache__ in the source tree
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+import bench_chart  # noqa: E402
+import bench_report  # noqa: E402
+
+QUICK_SCALE = 0.02
+RUN_TIMEOUT_S = 600
+
+# (name, program and leading arguments, threads per core, Python workload)
+WORKLOADS = [
+    ("churn", ["bench/wl-churn"], 1, False),
+    ("larson", ["bench/wl-larson"], 2, False),
+    ("xmalloc", ["bench/wl-xmalloc"], 2, False),
+    ("cache-scratch", ["bench/wl-cache-scratch"], 1, False),
+    ("realloc", ["bench/wl-realloc"], 1, False),
+    ("large", ["bench/wl-large"], 1, False),
+    ("aligned", ["bench/wl-aligned"], 1, False),
+    ("inference-malloc", ["bench/wl-inference", "malloc"], 1, False),
+    ("sqlite", ["bench/py_sqlite.py"], 1, True),
+    ("python", ["bench/py_objects.py"], 1, True),
+]
+
+# (name, environment variable holding the library; None = nothing preloaded)
+ALLOCATORS = [
+    ("glibc", None),
+    ("jemalloc", "JEMALLOC_SO"),
+    ("mimalloc", "MIMALLOC_SO"),
+    ("tcmalloc", "TCMALLOC_SO"),
+    ("libpoolmalloc", "POOLMALLOC_SO"),
+]
+
+
+def parse_arguments():
+    parser = argparse.ArgumentParser(description="libpoolmalloc allocator benchmarks")
+    parser.add_argument("--builddir", required=True, help="top build directory")
+    parser.add_argument("--srcdir", required=True, help="top source directory")
+    parser.add_argument("--list", action="store_true", help="print the workload names")
+    return parser.parse_args()
+
+
+def env_list(name):
+    value = os.environ.get(name, "").strip()
+    return [item.strip() for item in value.split(",") if item.strip()] if value else []
+
+
+def select_workloads():
+    wanted = env_list("BENCH_FILTER")
+    return [w for w in WORKLOADS if not wanted or any(s in w[0] for s in wanted)]
+
+
+def select_allocators():
+    """Returns [(name, library path or None)], noting on stderr the skipped ones."""
+    wanted = env_list("BENCH_ALLOCATORS")
+    unknown = set(wanted) - {name for name, _ in ALLOCATORS}
+    if unknown:
+        sys.exit(f"run.py: unknown allocator(s) in BENCH_ALLOCATORS: {', '.join(sorted(unknown))}")
+    chosen = []
+    for name, variable in ALLOCATORS:
+        if wanted and name not in wanted:
+            continue
+        path = os.environ.get(variable, "") if variable else None
+        if variable and (not path or not os.path.exists(path)):
+            print(f"note: {name} skipped: not installed ({variable}='{path}')", file=sys.stderr)
+            continue
+        chosen.append((name, path))
+    return chosen
+
+
+def run_count():
+    text = os.environ.get("BENCH_RUNS", "5")
+    if not text.isdigit() or int(text) < 1:
+        sys.exit(f"run.py: BENCH_RUNS must be a positive integer, got '{text}'")
+    return int(text)
+
+
+def workload_command(workload, args, scale):
+    _, program, per_core, is_python = workload
+    threads = per_core * (len(os.sched_getaffinity(0)) or 1)
+    if is_python:
+        command = [sys.executable, os.path.join(args.srcdir, program[0])]
+    else:
+        command = [os.path.join(args.builddir, program[0])] + program[1:]
+    return command + [str(threads), str(scale)]
+
+
+def workload_environment(allocator, library):
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    env.pop("BENCH_TRIM", None)
+    if library:
+        env["LD_PRELOAD"] = library
+    if allocator == "glibc":
+        env["BENCH_TRIM"] = "1"  # the target compares with glibc after malloc_trim
+    # Python's own small-object allocator would hide the allocator under test.
+    env["PYTHONMALLOC"] = "malloc"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def parse_report(output):
+    values = {}
+    for line in output.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key in ("peak_rss_kb", "rss_after_free_kb", "rss_after_trim_kb"):
+            try:
+                values[key] = int(value.split()[0])
+            except (ValueError, IndexError):
+                pass
+    return values
+
+
+def run_once(command, env):
+    """Runs one child; returns (wall seconds, peak RSS KiB, output, status)."""
+    timed_out = threading.Event()
+    with tempfile.TemporaryFile(mode="w+") as log:
+        start = time.perf_counter()
+        child = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+        def kill_child():
+            timed_out.set()
+            child.kill()
+
+        timer = threading.Timer(RUN_TIMEOUT_S, kill_child)
+        timer.start()
+        # wait4 rather than Popen.wait: only wait4 gives this child's own
+        # ru_maxrss (RUSAGE_CHILDREN is a maximum over all children).
+        _, wait_status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        timer.cancel()
+        child.returncode = os.waitstatus_to_exitcode(wait_status)
+        log.seek(0)
+        output = log.read()
+    if timed_out.is_set():
+        status = f"timeout after {RUN_TIMEOUT_S} s"
+    elif child.returncode == 0:
+        status = "ok"
+    elif child.returncode < 0:
+        status = f"killed by signal {-child.returncode}"
+    else:
+        status = f"exit status {child.returncode}"
+    return wall, usage.ru_maxrss, output, status
+
+
+def failure_reason(output, status):
+    """The workload's own FAIL line when it printed one, else the status."""
+    for line in output.splitlines():
+        if "FAIL" in line:
+            return line.strip()
+    last = output.strip().splitlines()[-1:] or [""]
+    return f"{status}: {last[0][:120]}".rstrip(": ")
+
+
+def run_suite(args, workloads, allocators, runs, scale):
+    results = []
+    total = runs * len(workloads) * len(allocators)
+    done = 0
+    for run in range(1, runs + 1):
+        for workload in workloads:
+            for allocator, library in allocators:
+                done += 1
+                print(f"[{done}/{total}] {workload[0]} {allocator} run {run}", file=sys.stderr,
+                      flush=True)
+                command = workload_command(workload, args, scale)
+                wall, peak, output, status = run_once(command,
+                                                      workload_environment(allocator, library))
+                report = parse_report(output)
+                ok = status == "ok" and "rss_after_free_kb" in report
+                if not ok:
+                    reason = failure_reason(output, status)
+                    print(f"    FAIL: {reason}", file=sys.stderr, flush=True)
+                results.append(bench_report.Result(
+                    workload=workload[0], allocator=allocator, run=run, wall_s=wall,
+                    peak_rss_kb=report.get("peak_rss_kb", peak), rss_after_free_kb=report.get("rss_after_free_kb", -1),
+                    rss_after_trim_kb=report.get("rss_after_trim_kb", -1),
+                    status="ok" if ok else "FAIL", note="" if ok else reason))
+    return results
+
+
+def main():
+    args = parse_arguments()
+    workloads = select_workloads()
+    if args.list:
+        print("\n".join(w[0] for w in workloads))
+        return 0
+    if not workloads:
+        sys.exit("run.py: BENCH_FILTER matches no workload")
+    allocators = select_allocators()
+    if not allocators:
+        sys.exit("run.py: no allocator to run (check BENCH_ALLOCATORS)")
+    runs = run_count()
+    scale = QUICK_SCALE if os.environ.get("BENCH_QUICK") == "1" else 1.0
+    results = run_suite(args, workloads, allocators, runs, scale)
+
+    outdir = os.environ.get("BENCH_RESULTS") or os.path.join(args.builddir, "bench", "results")
+    os.makedirs(outdir, exist_ok=True)
+    csv_path = os.path.join(outdir, "latest.csv")
+    svg_path = os.path.join(outdir, "latest.svg")
+    bench_report.write_csv(csv_path, results)
+    summary = bench_report.summarize(results, [w[0] for w in workloads],
+                                     [a[0] for a in allocators])
+    print(bench_report.format_tables(summary, runs, scale))
+    bench_chart.write_svg(svg_path, summary)
+    print(f"results: {csv_path} {svg_path}")
+    if os.environ.get("BENCH_SAVE") == "1":
+        saved = os.path.join(args.srcdir, "bench", "results")
+        os.makedirs(saved, exist_ok=True)
+        for path in (csv_path, svg_path):
+            shutil.copy(path, saved)
+        print(f"saved to {saved}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

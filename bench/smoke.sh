@@ -1,0 +1,65 @@
+#!/bin/sh
+# bench/smoke.sh: a correctness smoke test of the benchmark suite (TAP).
+# Runs bench/run.py at quick sizes, one run, under glibc and libpoolmalloc,
+# then checks that the table was printed, that the CSV has a passing row for
+# every workload under both allocators (each workload verifies its own
+# memory, so a broken allocator fails here) and that the chart was written.
+# No timing is asserted.
+set -u
+: "${top_srcdir:?run me through make check}" "${top_builddir:?run me through make check}"
+: "${POOLMALLOC_SO:?run me through make check}"
+
+out_dir="$top_builddir/bench/smoke-results"
+csv="$out_dir/latest.csv"
+mkdir -p "$out_dir"
+rm -f "$csv" "$out_dir/latest.svg"
+
+run_bench() {
+  env -u BENCH_FILTER -u BENCH_SAVE BENCH_QUICK=1 BENCH_RUNS=1 \
+    BENCH_ALLOCATORS=glibc,libpoolmalloc BENCH_RESULTS="$out_dir" \
+    python3 "$top_srcdir/bench/run.py" --builddir "$top_builddir" --srcdir "$top_srcdir" "$@"
+}
+
+workloads=$(run_bench --list)
+count=$(echo "$workloads" | wc -l)
+echo "1..$((count + 3))"
+
+table=$(run_bench 2>"$out_dir/progress.log")
+status=$?
+sed 's/^/# /' "$out_dir/progress.log"
+echo "$table" | sed 's/^/# /'
+if [ $status -eq 0 ]; then echo "ok 1 - run.py exits 0"; else echo "not ok 1 - run.py exits $status"; fi
+
+n=2
+missing=""
+for workload in $workloads; do
+  echo "$table" | grep -q "^$workload " || missing="$missing $workload"
+done
+if echo "$table" | grep -q "^== wall time" && echo "$table" | grep -q "^geomean" &&
+  [ -z "$missing" ]; then
+  echo "ok $n - the table has a row per workload and a geomean row"
+else
+  echo "not ok $n - table incomplete (missing:${missing:-none})"
+fi
+
+for workload in $workloads; do
+  n=$((n + 1))
+  bad=""
+  for allocator in glibc libpoolmalloc; do
+    row=$(grep "^$workload,$allocator,1," "$csv" 2>/dev/null)
+    status_field=$(echo "$row" | cut -d, -f8)
+    [ "$status_field" = ok ] || bad="$bad $allocator(${row:-no row})"
+  done
+  if [ -z "$bad" ]; then
+    echo "ok $n - $workload passes under glibc and libpoolmalloc"
+  else
+    echo "not ok $n - $workload:$bad"
+  fi
+done
+
+n=$((n + 1))
+if grep -q "^<svg" "$out_dir/latest.svg" 2>/dev/null && grep -q "</svg>" "$out_dir/latest.svg"; then
+  echo "ok $n - the chart was written"
+else
+  echo "not ok $n - no chart at $out_dir/latest.svg"
+fi

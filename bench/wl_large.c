@@ -1,0 +1,50 @@
+/* wl_large.c: large blocks of 64 KiB to 8 MiB whose pages are all touched,
+ * as buffers for images, tensors or I/O are. Sizes are log-uniform so each
+ * size class of large block is exercised. A held set of blocks stays live
+ * while transient blocks come and go; every few operations a held block is
+ * replaced. This measures how the allocator maps, caches and returns large
+ * blocks, and what that costs in page faults and RSS. */
+#include "bench_util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define WORKLOAD      "large"
+#define HELD_BLOCKS   16
+#define OPERATIONS    4000
+#define REPLACE_EVERY 4
+#define MIN_SIZE      (64.0 * 1024)
+#define MAX_SIZE      (8.0 * 1024 * 1024)
+
+static size_t size_draw(uint64_t *rng) {
+  double unit = (double)(bench_rng_next(rng) >> 11) / 9007199254740992.0; /* [0, 1) */
+  return (size_t)(MIN_SIZE * exp(unit * log(MAX_SIZE / MIN_SIZE)));
+}
+
+int main(int argc, char **argv) {
+  bench_args_t args = bench_parse_args(argc, argv, 1);
+  size_t operations = bench_scaled(OPERATIONS, args.scale, 20);
+  uint64_t rng = 5;
+  bench_slot_t held[HELD_BLOCKS];
+
+  for (size_t i = 0; i < HELD_BLOCKS; i++)
+    bench_slot_allocate(WORKLOAD, &held[i], size_draw(&rng), i);
+  for (size_t op = 0; op < operations; op++) {
+    uint64_t tag = HELD_BLOCKS + op;
+    if (op % REPLACE_EVERY == 0) {
+      bench_slot_t *slot = &held[bench_rng_next(&rng) % HELD_BLOCKS];
+      bench_slot_release(WORKLOAD, slot);
+      bench_slot_allocate(WORKLOAD, slot, size_draw(&rng), tag);
+      continue;
+    }
+    bench_slot_t transient;
+    bench_slot_allocate(WORKLOAD, &transient, size_draw(&rng), tag);
+    bench_slot_release(WORKLOAD, &transient);
+  }
+  for (size_t i = 0; i < HELD_BLOCKS; i++)
+    bench_slot_release(WORKLOAD, &held[i]);
+  printf("operations=%zu\n", operations);
+  bench_report_rss();
+  return 0;
+}
