@@ -18,6 +18,8 @@ bench_wl_large_SOURCES = bench/wl_large.c $(BENCH_UTIL)
 bench_wl_large_LDADD = -lm
 bench_wl_aligned_SOURCES = bench/wl_aligned.c $(BENCH_UTIL)
 bench_wl_inference_SOURCES = bench/wl_inference.c bench/network.c bench/network.h $(BENCH_UTIL)
+# Header-only planner API: the one binary runs under every allocator.
+bench_wl_inference_CPPFLAGS = $(AM_CPPFLAGS) -DPOOLMALLOC_RUNTIME_LINK
 
 BENCH_PY_SOURCES_DIST = bench/run.py bench/bench_report.py bench/bench_chart.py bench/py_common.py \
 	bench/py_sqlite.py bench/py_objects.py

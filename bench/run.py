@@ -44,6 +44,7 @@ WORKLOADS = [
     ("large", ["bench/wl-large"], 1, False),
     ("aligned", ["bench/wl-aligned"], 1, False),
     ("inference-malloc", ["bench/wl-inference", "malloc"], 1, False),
+    ("inference-arena", ["bench/wl-inference", "arena"], 1, False),
     ("sqlite", ["bench/py_sqlite.py"], 1, True),
     ("python", ["bench/py_objects.py"], 1, True),
 ]
