@@ -8,3 +8,4 @@ libpoolmalloc_la_SOURCES += \
 	src/planner/plan.c \
 	src/planner/plan_cache.c \
 	src/planner/arena.c
+include_HEADERS += include/poolmalloc_runtime.h

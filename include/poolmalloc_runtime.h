@@ -1,0 +1,401 @@
+/* poolmalloc_runtime.h: the planner API without linking libpoolmalloc.
+ *
+ * Included by poolmalloc.h when POOLMALLOC_RUNTIME_LINK is defined. A
+ * program built that way needs no -lpoolmalloc: every planner entry point
+ * (pm_graph_*, pm_plan_*, pm_arena_*) becomes a static inline wrapper that
+ * looks the real function up on first use with dlsym(RTLD_DEFAULT, ...),
+ * which finds it when the program runs under LD_PRELOAD=libpoolmalloc.so.
+ * Without the library the wrappers fall back to a small implementation
+ * here: graphs record tensors, a plan places them end to end (the naive
+ * figures), and an arena gives each tensor its own malloc() block. It says
+ * so once on stderr. dlsym lives in libc from glibc 2.34 on; older glibc
+ * needs -ldl. */
+#ifndef POOLMALLOC_RUNTIME_H
+#define POOLMALLOC_RUNTIME_H
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "poolmalloc.h"
+
+#ifdef RTLD_DEFAULT
+#define PM_RUNTIME_DEFAULT_HANDLE RTLD_DEFAULT
+#else /* glibc only defines it under _GNU_SOURCE; its value is NULL */
+#define PM_RUNTIME_DEFAULT_HANDLE ((void *)0)
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One table per translation unit, filled on first use with either the
+ * library's functions or the fallbacks below, never a mix. */
+typedef struct pm_runtime_table_s {
+  pm_graph_t *(*graph_create)(const char *);
+  void (*graph_destroy)(pm_graph_t *);
+  const char *(*graph_error)(const pm_graph_t *);
+  int (*graph_add_tensor)(pm_graph_t *, const char *, size_t, size_t, unsigned);
+  int (*graph_set_tensor_size)(pm_graph_t *, int, size_t);
+  int (*graph_add_op)(pm_graph_t *, const char *, const int *, size_t, const int *, size_t, size_t,
+                      int);
+  int (*graph_op_scratch)(const pm_graph_t *, int);
+  int (*graph_add_interval)(pm_graph_t *, const char *, size_t, size_t, uint64_t, uint64_t);
+  int (*graph_plan)(pm_graph_t *, const pm_plan_options_t *, const pm_plan_t **);
+  int (*plan_summary)(const pm_plan_t *, pm_plan_summary_t *);
+  size_t (*plan_offset)(const pm_plan_t *, int);
+  int (*plan_lifetime)(const pm_plan_t *, int, uint64_t *, uint64_t *);
+  pm_arena_t *(*arena_create)(const char *);
+  int (*arena_bind)(pm_arena_t *, const pm_plan_t *);
+  void *(*arena_tensor)(pm_arena_t *, int);
+  size_t (*arena_capacity)(const pm_arena_t *);
+  void (*arena_destroy)(pm_arena_t *);
+} pm_runtime_table_t;
+
+/* ---- Fallback: no library loaded. ---- */
+typedef struct pm_runtime_plan_s {
+  struct pm_runtime_plan_s *next;
+  size_t count;
+  size_t *sizes;
+  size_t *offsets;
+  pm_plan_summary_t summary;
+} pm_runtime_plan_t;
+
+typedef struct pm_runtime_graph_s {
+  size_t *sizes;
+  size_t count;
+  int *op_scratch;
+  size_t op_count;
+  pm_runtime_plan_t *plans;
+} pm_runtime_graph_t;
+
+typedef struct pm_runtime_arena_s {
+  const pm_runtime_plan_t *plan;
+  void **blocks;
+  size_t capacity;
+} pm_runtime_arena_t;
+
+static inline pm_graph_t *pm_runtime_fb_graph_create(const char *name) {
+  (void)name;
+  return (pm_graph_t *)calloc(1, sizeof(pm_runtime_graph_t));
+}
+
+static inline void pm_runtime_fb_graph_destroy(pm_graph_t *graph) {
+  pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
+  if (g == NULL) return;
+  while (g->plans != NULL) {
+    pm_runtime_plan_t *next = g->plans->next;
+    free(g->plans->sizes);
+    free(g->plans->offsets);
+    free(g->plans);
+    g->plans = next;
+  }
+  free(g->sizes);
+  free(g->op_scratch);
+  free(g);
+}
+
+static inline const char *pm_runtime_fb_graph_error(const pm_graph_t *graph) {
+  return graph != NULL ? "" : "graph is NULL";
+}
+
+/* Appends one slot to a growing array; returns its index. */
+static inline int pm_runtime_fb_grow(void **items, size_t *count, size_t elem_size) {
+  void *grown = realloc(*items, (*count + 1) * elem_size);
+  if (grown == NULL) return PM_ERR_NOMEM;
+  *items = grown;
+  return (int)(*count)++;
+}
+
+static inline int pm_runtime_fb_graph_add_tensor(pm_graph_t *graph, const char *name, size_t size,
+                                                 size_t alignment, unsigned flags) {
+  pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
+  (void)name, (void)alignment, (void)flags;
+  if (g == NULL) return PM_ERR_INVALID_ARG;
+  if (size == 0 || size > SIZE_MAX / 2) return PM_ERR_BAD_SIZE;
+  int id = pm_runtime_fb_grow((void **)&g->sizes, &g->count, sizeof *g->sizes);
+  if (id >= 0) g->sizes[id] = size;
+  return id;
+}
+
+static inline int pm_runtime_fb_graph_set_tensor_size(pm_graph_t *graph, int tensor, size_t size) {
+  pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
+  if (g == NULL) return PM_ERR_INVALID_ARG;
+  if (tensor < 0 || (size_t)tensor >= g->count) return PM_ERR_UNKNOWN_TENSOR;
+  if (size == 0 || size > SIZE_MAX / 2) return PM_ERR_BAD_SIZE;
+  g->sizes[tensor] = size;
+  return PM_OK;
+}
+
+static inline int pm_runtime_fb_graph_add_op(pm_graph_t *graph, const char *name, const int *inputs,
+                                             size_t input_count, const int *outputs,
+                                             size_t output_count, size_t scratch_bytes,
+                                             int inplace_input) {
+  pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
+  (void)inputs, (void)input_count, (void)outputs, (void)output_count, (void)inplace_input;
+  if (g == NULL) return PM_ERR_INVALID_ARG;
+  int scratch = -1;
+  if (scratch_bytes != 0 &&
+      (scratch = pm_runtime_fb_graph_add_tensor(graph, name, scratch_bytes, 0, 0)) < 0)
+    return scratch;
+  int op = pm_runtime_fb_grow((void **)&g->op_scratch, &g->op_count, sizeof *g->op_scratch);
+  if (op >= 0) g->op_scratch[op] = scratch;
+  return op;
+}
+
+static inline int pm_runtime_fb_graph_op_scratch(const pm_graph_t *graph, int op) {
+  const pm_runtime_graph_t *g = (const pm_runtime_graph_t *)graph;
+  if (g == NULL || op < 0 || (size_t)op >= g->op_count) return -1;
+  return g->op_scratch[op];
+}
+
+static inline int pm_runtime_fb_graph_add_interval(pm_graph_t *graph, const char *name, size_t size,
+                                                   size_t alignment, uint64_t first,
+                                                   uint64_t last) {
+  if (graph != NULL && first >= last) return PM_ERR_BAD_INTERVAL;
+  return pm_runtime_fb_graph_add_tensor(graph, name, size, alignment, 0);
+}
+
+/* End to end, 64-byte aligned: the naive plan, which needs no lifetimes. */
+static inline int pm_runtime_fb_graph_plan(pm_graph_t *graph, const pm_plan_options_t *opts,
+                                           const pm_plan_t **out) {
+  pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
+  (void)opts;
+  if (g == NULL || out == NULL) return PM_ERR_INVALID_ARG;
+  pm_runtime_plan_t *plan = (pm_runtime_plan_t *)calloc(1, sizeof *plan);
+  size_t slots = g->count != 0 ? g->count : 1;
+  if (plan == NULL || (plan->sizes = (size_t *)malloc(slots * sizeof(size_t))) == NULL ||
+      (plan->offsets = (size_t *)malloc(slots * sizeof(size_t))) == NULL) {
+    if (plan != NULL) free(plan->sizes);
+    free(plan);
+    return PM_ERR_NOMEM;
+  }
+  size_t total = 0;
+  for (size_t t = 0; t < g->count; t++) {
+    plan->sizes[t] = g->sizes[t];
+    plan->offsets[t] = total;
+    total += (g->sizes[t] + 63) & ~(size_t)63;
+  }
+  plan->count = g->count;
+  plan->summary.tensors = g->count;
+  plan->summary.naive_bytes = total;
+  plan->summary.lower_bound_bytes = total;
+  plan->summary.planned_bytes = total;
+  plan->summary.algorithm = "fallback";
+  plan->next = g->plans;
+  g->plans = plan;
+  *out = (const pm_plan_t *)plan;
+  return PM_OK;
+}
+
+static inline int pm_runtime_fb_plan_summary(const pm_plan_t *plan, pm_plan_summary_t *out) {
+  if (plan == NULL || out == NULL) return PM_ERR_INVALID_ARG;
+  *out = ((const pm_runtime_plan_t *)plan)->summary;
+  return PM_OK;
+}
+
+static inline size_t pm_runtime_fb_plan_offset(const pm_plan_t *plan, int tensor) {
+  const pm_runtime_plan_t *p = (const pm_runtime_plan_t *)plan;
+  if (p == NULL || tensor < 0 || (size_t)tensor >= p->count) return SIZE_MAX;
+  return p->offsets[tensor];
+}
+
+static inline int pm_runtime_fb_plan_lifetime(const pm_plan_t *plan, int tensor, uint64_t *first,
+                                              uint64_t *last) {
+  (void)plan, (void)tensor, (void)first, (void)last;
+  return PM_ERR_UNAVAILABLE;
+}
+
+static inline pm_arena_t *pm_runtime_fb_arena_create(const char *name) {
+  (void)name;
+  return (pm_arena_t *)calloc(1, sizeof(pm_runtime_arena_t));
+}
+
+static inline void pm_runtime_fb_arena_release(pm_runtime_arena_t *arena) {
+  for (size_t t = 0; arena->plan != NULL && t < arena->plan->count; t++)
+    free(arena->blocks[t]);
+  free(arena->blocks);
+  arena->blocks = NULL;
+  arena->capacity = 0;
+}
+
+static inline int pm_runtime_fb_arena_bind(pm_arena_t *arena, const pm_plan_t *plan) {
+  pm_runtime_arena_t *a = (pm_runtime_arena_t *)arena;
+  const pm_runtime_plan_t *p = (const pm_runtime_plan_t *)plan;
+  if (a == NULL || p == NULL) return PM_ERR_INVALID_ARG;
+  void **blocks = (void **)calloc(p->count != 0 ? p->count : 1, sizeof(void *));
+  if (blocks == NULL) return PM_ERR_NOMEM;
+  pm_runtime_fb_arena_release(a);
+  a->plan = p;
+  a->blocks = blocks;
+  return PM_OK;
+}
+
+static inline void *pm_runtime_fb_arena_tensor(pm_arena_t *arena, int tensor) {
+  pm_runtime_arena_t *a = (pm_runtime_arena_t *)arena;
+  if (a == NULL || a->plan == NULL || tensor < 0 || (size_t)tensor >= a->plan->count) return NULL;
+  if (a->blocks[tensor] == NULL && (a->blocks[tensor] = malloc(a->plan->sizes[tensor])) != NULL)
+    a->capacity += a->plan->sizes[tensor];
+  return a->blocks[tensor];
+}
+
+static inline size_t pm_runtime_fb_arena_capacity(const pm_arena_t *arena) {
+  return arena != NULL ? ((const pm_runtime_arena_t *)arena)->capacity : 0;
+}
+
+static inline void pm_runtime_fb_arena_destroy(pm_arena_t *arena) {
+  if (arena == NULL) return;
+  pm_runtime_fb_arena_release((pm_runtime_arena_t *)arena);
+  free(arena);
+}
+
+/* ---- Resolution. ---- */
+
+/* Shared by every translation unit (weak definitions merge), so the
+ * fallback notice is printed once per process. */
+#if defined(__GNUC__)
+__attribute__((weak)) int pm_runtime_fallback_noticed;
+#else
+static int pm_runtime_fallback_noticed;
+#endif
+
+static inline const pm_runtime_table_t *pm_runtime_table(void) {
+  static pm_runtime_table_t table;
+  static int ready; /* 0, or 1 once table is filled */
+  if (__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) return &table;
+  static const char *const names[] = {"pm_graph_create",
+                                      "pm_graph_destroy",
+                                      "pm_graph_error",
+                                      "pm_graph_add_tensor",
+                                      "pm_graph_set_tensor_size",
+                                      "pm_graph_add_op",
+                                      "pm_graph_op_scratch",
+                                      "pm_graph_add_interval",
+                                      "pm_graph_plan",
+                                      "pm_plan_summary",
+                                      "pm_plan_offset",
+                                      "pm_plan_lifetime",
+                                      "pm_arena_create",
+                                      "pm_arena_bind",
+                                      "pm_arena_tensor",
+                                      "pm_arena_capacity",
+                                      "pm_arena_destroy"};
+  enum { PM_RUNTIME_ENTRIES = sizeof names / sizeof names[0] };
+  void *found[PM_RUNTIME_ENTRIES];
+  int complete = 1;
+  for (size_t i = 0; i < PM_RUNTIME_ENTRIES; i++)
+    complete &= (found[i] = dlsym(PM_RUNTIME_DEFAULT_HANDLE, names[i])) != NULL;
+  pm_runtime_table_t resolved = {pm_runtime_fb_graph_create,
+                                 pm_runtime_fb_graph_destroy,
+                                 pm_runtime_fb_graph_error,
+                                 pm_runtime_fb_graph_add_tensor,
+                                 pm_runtime_fb_graph_set_tensor_size,
+                                 pm_runtime_fb_graph_add_op,
+                                 pm_runtime_fb_graph_op_scratch,
+                                 pm_runtime_fb_graph_add_interval,
+                                 pm_runtime_fb_graph_plan,
+                                 pm_runtime_fb_plan_summary,
+                                 pm_runtime_fb_plan_offset,
+                                 pm_runtime_fb_plan_lifetime,
+                                 pm_runtime_fb_arena_create,
+                                 pm_runtime_fb_arena_bind,
+                                 pm_runtime_fb_arena_tensor,
+                                 pm_runtime_fb_arena_capacity,
+                                 pm_runtime_fb_arena_destroy};
+  if (complete && sizeof resolved == sizeof found) {
+    /* The table is a row of function pointers in names[] order; copying
+     * the bytes is how POSIX says a dlsym result becomes one. */
+    memcpy(&resolved, found, sizeof resolved);
+  } else if (!__atomic_exchange_n(&pm_runtime_fallback_noticed, 1, __ATOMIC_ACQ_REL)) {
+    fputs("poolmalloc: library not loaded; tensors use plain malloc\n", stderr);
+  }
+  table = resolved;
+  __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
+  return &table;
+}
+
+/* ---- The public names, rerouted. ---- */
+static inline pm_graph_t *pm_runtime_graph_create(const char *name) {
+  return pm_runtime_table()->graph_create(name);
+}
+static inline void pm_runtime_graph_destroy(pm_graph_t *graph) {
+  pm_runtime_table()->graph_destroy(graph);
+}
+static inline const char *pm_runtime_graph_error(const pm_graph_t *graph) {
+  return pm_runtime_table()->graph_error(graph);
+}
+static inline int pm_runtime_graph_add_tensor(pm_graph_t *graph, const char *name, size_t size,
+                                              size_t alignment, unsigned flags) {
+  return pm_runtime_table()->graph_add_tensor(graph, name, size, alignment, flags);
+}
+static inline int pm_runtime_graph_set_tensor_size(pm_graph_t *graph, int tensor, size_t size) {
+  return pm_runtime_table()->graph_set_tensor_size(graph, tensor, size);
+}
+static inline int pm_runtime_graph_add_op(pm_graph_t *graph, const char *name, const int *inputs,
+                                          size_t input_count, const int *outputs,
+                                          size_t output_count, size_t scratch_bytes,
+                                          int inplace_input) {
+  return pm_runtime_table()->graph_add_op(graph, name, inputs, input_count, outputs, output_count,
+                                          scratch_bytes, inplace_input);
+}
+static inline int pm_runtime_graph_op_scratch(const pm_graph_t *graph, int op) {
+  return pm_runtime_table()->graph_op_scratch(graph, op);
+}
+static inline int pm_runtime_graph_add_interval(pm_graph_t *graph, const char *name, size_t size,
+                                                size_t alignment, uint64_t first, uint64_t last) {
+  return pm_runtime_table()->graph_add_interval(graph, name, size, alignment, first, last);
+}
+static inline int pm_runtime_graph_plan(pm_graph_t *graph, const pm_plan_options_t *opts,
+                                        const pm_plan_t **out) {
+  return pm_runtime_table()->graph_plan(graph, opts, out);
+}
+static inline int pm_runtime_plan_summary(const pm_plan_t *plan, pm_plan_summary_t *out) {
+  return pm_runtime_table()->plan_summary(plan, out);
+}
+static inline size_t pm_runtime_plan_offset(const pm_plan_t *plan, int tensor) {
+  return pm_runtime_table()->plan_offset(plan, tensor);
+}
+static inline int pm_runtime_plan_lifetime(const pm_plan_t *plan, int tensor, uint64_t *first,
+                                           uint64_t *last) {
+  return pm_runtime_table()->plan_lifetime(plan, tensor, first, last);
+}
+static inline pm_arena_t *pm_runtime_arena_create(const char *name) {
+  return pm_runtime_table()->arena_create(name);
+}
+static inline int pm_runtime_arena_bind(pm_arena_t *arena, const pm_plan_t *plan) {
+  return pm_runtime_table()->arena_bind(arena, plan);
+}
+static inline void *pm_runtime_arena_tensor(pm_arena_t *arena, int tensor) {
+  return pm_runtime_table()->arena_tensor(arena, tensor);
+}
+static inline size_t pm_runtime_arena_capacity(const pm_arena_t *arena) {
+  return pm_runtime_table()->arena_capacity(arena);
+}
+static inline void pm_runtime_arena_destroy(pm_arena_t *arena) {
+  pm_runtime_table()->arena_destroy(arena);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#define pm_graph_create          pm_runtime_graph_create
+#define pm_graph_destroy         pm_runtime_graph_destroy
+#define pm_graph_error           pm_runtime_graph_error
+#define pm_graph_add_tensor      pm_runtime_graph_add_tensor
+#define pm_graph_set_tensor_size pm_runtime_graph_set_tensor_size
+#define pm_graph_add_op          pm_runtime_graph_add_op
+#define pm_graph_op_scratch      pm_runtime_graph_op_scratch
+#define pm_graph_add_interval    pm_runtime_graph_add_interval
+#define pm_graph_plan            pm_runtime_graph_plan
+#define pm_plan_summary          pm_runtime_plan_summary
+#define pm_plan_offset           pm_runtime_plan_offset
+#define pm_plan_lifetime         pm_runtime_plan_lifetime
+#define pm_arena_create          pm_runtime_arena_create
+#define pm_arena_bind            pm_runtime_arena_bind
+#define pm_arena_tensor          pm_runtime_arena_tensor
+#define pm_arena_capacity        pm_runtime_arena_capacity
+#define pm_arena_destroy         pm_runtime_arena_destroy
+
+#endif /* POOLMALLOC_RUNTIME_H */

@@ -1,0 +1,185 @@
+/* csv.c: reads MiniMalloc-style planning problems (see csv.h).
+ *
+ * Strict about content, lenient about form: CRLF line ends, blank lines
+ * and spaces around fields are accepted; a missing column, a field that is
+ * not a plain non-negative integer, an overflow, an empty interval, a zero
+ * size or a row with the wrong number of fields is an error naming the
+ * line. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* getline */
+#endif
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "planner/csv.h"
+
+enum { COLUMN_ID, COLUMN_LOWER, COLUMN_UPPER, COLUMN_SIZE, COLUMN_COUNT };
+static const char *const column_names[COLUMN_COUNT] = {"id", "lower", "upper", "size"};
+
+typedef struct csv_reader_s {
+  const char *path;
+  size_t line;
+  char *error;
+  size_t error_len;
+  char **fields;
+  size_t field_capacity;
+} csv_reader_t;
+
+static int csv_fail(csv_reader_t *reader, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+static int csv_fail(csv_reader_t *reader, const char *format, ...) {
+  int used = snprintf(reader->error, reader->error_len, "%s:%zu: ", reader->path, reader->line);
+  if (used >= 0 && (size_t)used < reader->error_len) {
+    va_list args;
+    va_start(args, format);
+    vsnprintf(reader->error + used, reader->error_len - (size_t)used, format, args);
+    va_end(args);
+  }
+  return -1;
+}
+
+static char *csv_trim(char *text) {
+  while (*text == ' ' || *text == '\t')
+    text++;
+  size_t len = strlen(text);
+  while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\r' ||
+                     text[len - 1] == '\n'))
+    text[--len] = '\0';
+  return text;
+}
+
+/* Splits line in place at commas; returns the field count or -1. */
+static long csv_split(csv_reader_t *reader, char *line) {
+  size_t count = 0;
+  for (char *field = line;;) {
+    if (count == reader->field_capacity) {
+      size_t next = reader->field_capacity != 0 ? reader->field_capacity * 2 : 8;
+      char **grown = realloc(reader->fields, next * sizeof *grown);
+      if (grown == NULL) return csv_fail(reader, "out of memory");
+      reader->fields = grown;
+      reader->field_capacity = next;
+    }
+    char *comma = strchr(field, ',');
+    if (comma != NULL) *comma = '\0';
+    reader->fields[count++] = csv_trim(field);
+    if (comma == NULL) break;
+    field = comma + 1;
+  }
+  return (long)count;
+}
+
+static int csv_parse_u64(csv_reader_t *reader, const char *column, const char *text,
+                         uint64_t *out) {
+  if (*text == '\0') return csv_fail(reader, "%s is empty", column);
+  if (*text == '-') return csv_fail(reader, "%s (%s) must not be negative", column, text);
+  uint64_t value = 0;
+  for (const char *c = text; *c != '\0'; c++) {
+    if (*c < '0' || *c > '9') return csv_fail(reader, "%s '%s' is not a number", column, text);
+    unsigned digit = (unsigned)(*c - '0');
+    if (value > (UINT64_MAX - digit) / 10)
+      return csv_fail(reader, "%s (%s) is too large", column, text);
+    value = value * 10 + digit;
+  }
+  *out = value;
+  return 0;
+}
+
+/* Finds each wanted column in the header; column[] gets its position. */
+static int csv_read_header(csv_reader_t *reader, char *line, size_t column[COLUMN_COUNT],
+                           size_t *field_count) {
+  long count = csv_split(reader, line);
+  if (count < 0) return -1;
+  for (int c = 0; c < COLUMN_COUNT; c++) {
+    long found = -1;
+    for (long f = 0; f < count && found < 0; f++)
+      if (strcmp(reader->fields[f], column_names[c]) == 0) found = f;
+    if (found < 0)
+      return csv_fail(reader, "header has no '%s' column (expected id,lower,upper,size)",
+                      column_names[c]);
+    column[c] = (size_t)found;
+  }
+  *field_count = (size_t)count;
+  return 0;
+}
+
+static int csv_read_row(csv_reader_t *reader, char *line, const size_t column[COLUMN_COUNT],
+                        size_t field_count, pm_csv_row_t *row) {
+  long count = csv_split(reader, line);
+  if (count < 0) return -1;
+  if ((size_t)count != field_count)
+    return csv_fail(reader, "row has %ld fields, header has %zu", count, field_count);
+  uint64_t *targets[COLUMN_COUNT] = {NULL, &row->lower, &row->upper, &row->size};
+  for (int c = COLUMN_LOWER; c < COLUMN_COUNT; c++)
+    if (csv_parse_u64(reader, column_names[c], reader->fields[column[c]], targets[c]) != 0)
+      return -1;
+  if (*reader->fields[column[COLUMN_ID]] == '\0') return csv_fail(reader, "id is empty");
+  if (row->upper <= row->lower)
+    return csv_fail(reader, "upper (%llu) must be greater than lower (%llu)",
+                    (unsigned long long)row->upper, (unsigned long long)row->lower);
+  if (row->size == 0) return csv_fail(reader, "size must be greater than 0");
+  if (row->size > SIZE_MAX / 4)
+    return csv_fail(reader, "size (%llu) is too large", (unsigned long long)row->size);
+  row->id = strdup(reader->fields[column[COLUMN_ID]]);
+  if (row->id == NULL) return csv_fail(reader, "out of memory");
+  return 0;
+}
+
+static int csv_append(csv_reader_t *reader, pm_csv_problem_t *problem, size_t *capacity) {
+  if (problem->count < *capacity) return 0;
+  size_t next = *capacity != 0 ? *capacity * 2 : 64;
+  pm_csv_row_t *grown = realloc(problem->rows, next * sizeof *grown);
+  if (grown == NULL) return csv_fail(reader, "out of memory");
+  problem->rows = grown;
+  *capacity = next;
+  return 0;
+}
+
+int _pm_csv_read_problem(const char *path, pm_csv_problem_t *out, char *error, size_t error_len) {
+  csv_reader_t reader = {path, 0, error, error_len, NULL, 0};
+  memset(out, 0, sizeof *out);
+  FILE *file = fopen(path, "r");
+  if (file == NULL) {
+    snprintf(error, error_len, "%s: %s", path, strerror(errno));
+    return -1;
+  }
+  char *line = NULL;
+  size_t line_capacity = 0, row_capacity = 0, field_count = 0;
+  size_t column[COLUMN_COUNT];
+  int have_header = 0, status = 0;
+  while (status == 0 && getline(&line, &line_capacity, file) >= 0) {
+    reader.line++;
+    if (*csv_trim(line) == '\0') continue;
+    if (!have_header) {
+      status = csv_read_header(&reader, line, column, &field_count);
+      have_header = 1;
+    } else if ((status = csv_append(&reader, out, &row_capacity)) == 0) {
+      pm_csv_row_t *row = &out->rows[out->count];
+      memset(row, 0, sizeof *row);
+      status = csv_read_row(&reader, line, column, field_count, row);
+      if (status == 0) out->count++;
+    }
+  }
+  if (status == 0 && ferror(file)) status = csv_fail(&reader, "read error: %s", strerror(errno));
+  if (status == 0 && !have_header) {
+    snprintf(error, error_len, "%s: file is empty (expected a header id,lower,upper,size)", path);
+    status = -1;
+  }
+  free(line);
+  free(reader.fields);
+  fclose(file);
+  if (status != 0) _pm_csv_free_problem(out);
+  return status;
+}
+
+void _pm_csv_free_problem(pm_csv_problem_t *problem) {
+  for (size_t i = 0; i < problem->count; i++)
+    free(problem->rows[i].id);
+  free(problem->rows);
+  problem->rows = NULL;
+  problem->count = 0;
+}

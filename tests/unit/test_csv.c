@@ -1,0 +1,109 @@
+/* test_csv.c: the CSV reader of poolmalloc-plan accepts MiniMalloc's form
+ * (any column order, extra columns, CRLF, blank lines) and rejects each
+ * kind of malformed input with a message naming the file and line. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "planner/csv.h"
+
+TestSuite(csv, .timeout = 30);
+
+/* Writes text to a fresh temporary file; returns its path (static). */
+static const char *write_problem(const char *text) {
+  static char path[64];
+  strcpy(path, "/tmp/test_csv_XXXXXX");
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  close(fd);
+  return path;
+}
+
+static void expect_rejected(const char *text, const char *line_and_message) {
+  const char *path = write_problem(text);
+  pm_csv_problem_t problem;
+  char error[256];
+  cr_expect_eq(_pm_csv_read_problem(path, &problem, error, sizeof error), -1, "accepted: %s", text);
+  char expected[320];
+  snprintf(expected, sizeof expected, "%s:%s", path, line_and_message);
+  cr_expect_neq(strstr(error, expected), NULL, "message '%s' lacks '%s'", error, expected);
+  cr_expect_eq(problem.count, 0);
+  unlink(path);
+}
+
+Test(csv, minimalloc_form) {
+  const char *path = write_problem("id,lower,upper,size\n0,0,3,100\nconv1/out,2,5,2048\n");
+  pm_csv_problem_t problem;
+  char error[256] = "";
+  cr_assert_eq(_pm_csv_read_problem(path, &problem, error, sizeof error), 0, "%s", error);
+  cr_assert_eq(problem.count, 2);
+  cr_expect_str_eq(problem.rows[0].id, "0");
+  cr_expect_eq(problem.rows[0].upper, 3);
+  cr_expect_str_eq(problem.rows[1].id, "conv1/out");
+  cr_expect_eq(problem.rows[1].lower, 2);
+  cr_expect_eq(problem.rows[1].upper, 5);
+  cr_expect_eq(problem.rows[1].size, 2048);
+  _pm_csv_free_problem(&problem);
+  unlink(path);
+}
+
+Test(csv, columns_by_name_crlf_and_blank_lines) {
+  const char *path =
+      write_problem("size,upper,note,id,lower\r\n\r\n64,9,x,a,1\r\n 128 , 4 ,y, b ,0\r\n\r\n");
+  pm_csv_problem_t problem;
+  char error[256] = "";
+  cr_assert_eq(_pm_csv_read_problem(path, &problem, error, sizeof error), 0, "%s", error);
+  cr_assert_eq(problem.count, 2);
+  cr_expect_str_eq(problem.rows[0].id, "a");
+  cr_expect(problem.rows[0].lower == 1 && problem.rows[0].upper == 9 && problem.rows[0].size == 64);
+  cr_expect_str_eq(problem.rows[1].id, "b");
+  cr_expect(problem.rows[1].lower == 0 && problem.rows[1].upper == 4 &&
+            problem.rows[1].size == 128);
+  _pm_csv_free_problem(&problem);
+  unlink(path);
+}
+
+Test(csv, header_only_is_an_empty_problem) {
+  const char *path = write_problem("id,lower,upper,size\n");
+  pm_csv_problem_t problem;
+  char error[256];
+  cr_assert_eq(_pm_csv_read_problem(path, &problem, error, sizeof error), 0);
+  cr_expect_eq(problem.count, 0);
+  _pm_csv_free_problem(&problem);
+  unlink(path);
+}
+
+Test(csv, malformed) {
+  expect_rejected("id,lower,size\n0,1,2\n", "1: header has no 'upper' column");
+  expect_rejected("id,lower,upper,size\n0,0,3,100\n1,x,3,100\n", "3: lower 'x' is not a number");
+  expect_rejected("id,lower,upper,size\n0,0,3,-100\n", "2: size (-100) must not be negative");
+  expect_rejected("id,lower,upper,size\n0,0,99999999999999999999,1\n",
+                  "2: upper (99999999999999999999) is too large");
+  expect_rejected("id,lower,upper,size\n0,9,5,1\n", "2: upper (5) must be greater than lower (9)");
+  expect_rejected("id,lower,upper,size\n0,5,5,1\n", "2: upper (5) must be greater than lower (5)");
+  expect_rejected("id,lower,upper,size\n0,0,1,0\n", "2: size must be greater than 0");
+  expect_rejected("id,lower,upper,size\n0,0,1\n", "2: row has 3 fields, header has 4");
+  expect_rejected("id,lower,upper,size\n0,0,1,8,9\n", "2: row has 5 fields, header has 4");
+  expect_rejected("id,lower,upper,size\n,0,1,8\n", "2: id is empty");
+  expect_rejected("id,lower,upper,size\n0,0,,8\n", "2: upper is empty");
+  expect_rejected("id,lower,upper,size\r\n0,1,2,3\r\n\r\n7,1.5,2,3\r\n",
+                  "4: lower '1.5' is not a number");
+}
+
+Test(csv, empty_and_missing_files) {
+  pm_csv_problem_t problem;
+  char error[256];
+  const char *path = write_problem("");
+  cr_expect_eq(_pm_csv_read_problem(path, &problem, error, sizeof error), -1);
+  cr_expect_neq(strstr(error, "empty"), NULL, "%s", error);
+  unlink(path);
+  path = write_problem("\n\r\n");
+  cr_expect_eq(_pm_csv_read_problem(path, &problem, error, sizeof error), -1);
+  cr_expect_neq(strstr(error, "empty"), NULL, "%s", error);
+  unlink(path);
+  cr_expect_eq(_pm_csv_read_problem("/nonexistent/problem.csv", &problem, error, sizeof error), -1);
+  cr_expect_neq(strstr(error, "/nonexistent/problem.csv: No such file"), NULL, "%s", error);
+}

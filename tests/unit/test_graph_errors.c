@@ -1,0 +1,180 @@
+/* test_graph_errors.c: every kind of bad input gets its status code and a
+ * one-line message that names the offending item, and leaves the graph
+ * usable. */
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "poolmalloc.h"
+
+static void validate_plans(void) {
+  setenv("POOLMALLOC_VALIDATE_PLANS", "1", 1);
+}
+
+TestSuite(graph_errors, .init = validate_plans, .timeout = 30);
+
+static void expect_error(const pm_graph_t *g, int status, int expected, const char *needle1,
+                         const char *needle2) {
+  const char *message = pm_graph_error(g);
+  cr_expect_eq(status, expected, "status %d, expected %d (%s)", status, expected, message);
+  cr_expect_neq(strstr(message, needle1), NULL, "'%s' does not name '%s'", message, needle1);
+  if (needle2 != NULL)
+    cr_expect_neq(strstr(message, needle2), NULL, "'%s' does not name '%s'", message, needle2);
+}
+
+Test(graph_errors, cycle_names_the_ops) {
+  pm_graph_t *g = pm_graph_create("cyclic");
+  int in = pm_graph_add_tensor(g, "in", 64, 0, 0);
+  int a = pm_graph_add_tensor(g, "a", 64, 0, 0);
+  int b = pm_graph_add_tensor(g, "b", 64, 0, 0);
+  int c = pm_graph_add_tensor(g, "c", 64, 0, 0);
+  int in_b[2] = {in, b};
+  cr_assert_geq(pm_graph_add_op(g, "stem", &in, 1, &c, 1, 0, -1), 0);
+  cr_assert_geq(pm_graph_add_op(g, "conv2", in_b, 2, &a, 1, 0, -1), 0);
+  cr_assert_geq(pm_graph_add_op(g, "add3", &a, 1, &b, 1, 0, -1), 0);
+  const pm_plan_t *p = NULL;
+  expect_error(g, pm_graph_plan(g, NULL, &p), PM_ERR_CYCLE, "conv2", "add3");
+  cr_expect_null(strstr(pm_graph_error(g), "stem"), "stem is not in the cycle: %s",
+                 pm_graph_error(g));
+  cr_expect_neq(strstr(pm_graph_error(g), "cycle"), NULL);
+  pm_graph_destroy(g);
+}
+
+Test(graph_errors, op_reading_its_own_output_is_a_cycle) {
+  pm_graph_t *g = pm_graph_create("self");
+  int a = pm_graph_add_tensor(g, "a", 64, 0, 0);
+  cr_assert_geq(pm_graph_add_op(g, "loop", &a, 1, &a, 1, 0, -1), 0);
+  const pm_plan_t *p = NULL;
+  expect_error(g, pm_graph_plan(g, NULL, &p), PM_ERR_CYCLE, "loop", NULL);
+  pm_graph_destroy(g);
+}
+
+Test(graph_errors, unknown_tensor_names_op_and_id) {
+  pm_graph_t *g = pm_graph_create(NULL);
+  int a = pm_graph_add_tensor(g, "a", 64, 0, 0);
+  int bad[2] = {a, 99};
+  expect_error(g, pm_graph_add_op(g, "mul", bad, 2, &a, 1, 0, -1), PM_ERR_UNKNOWN_TENSOR, "mul",
+               "99");
+  expect_error(g, pm_graph_add_op(g, "neg", &a, 1, (int[]){-3}, 1, 0, -1), PM_ERR_UNKNOWN_TENSOR,
+               "neg", "-3");
+  expect_error(g, pm_graph_set_tensor_size(g, 42, 8), PM_ERR_UNKNOWN_TENSOR, "42", NULL);
+  pm_graph_destroy(g);
+}
+
+Test(graph_errors, tensor_produced_twice_names_both_ops) {
+  pm_graph_t *g = pm_graph_create(NULL);
+  int a = pm_graph_add_tensor(g, "a", 64, 0, 0);
+  int t = pm_graph_add_tensor(g, "result", 64, 0, 0);
+  cr_assert_geq(pm_graph_add_op(g, "first_writer", &a, 1, &t, 1, 0, -1), 0);
+  int status = pm_graph_add_op(g, "second_writer", &a, 1, &t, 1, 0, -1);
+  expect_error(g, status, PM_ERR_INVALID_ARG, "first_writer", "second_writer");
+  cr_expect_neq(strstr(pm_graph_error(g), "result"), NULL, "%s", pm_graph_error(g));
+  pm_graph_destroy(g);
+}
+
+Test(graph_errors, bad_inplace_index) {
+  pm_graph_t *g = pm_graph_create(NULL);
+  int a = pm_graph_add_tensor(g, "a", 64, 0, 0);
+  int b = pm_graph_add_tensor(g, "b", 64, 0, 0);
+  expect_error(g, pm_graph_add_op(g, "relu", &a, 1, &b, 1, 0, 1), PM_ERR_INVALID_ARG, "relu",
+               "inplace");
+  pm_graph_destroy(g);
+}
+
+Test(graph_errors, bad_interval) {
+  pm_graph_t *g = pm_graph_create(NULL);
+  expect_error(g, pm_graph_add_interval(g, "backwards", 8, 0, 5, 3), PM_ERR_BAD_INTERVAL,
+               "backwards", NULL);
+  expect_error(g, pm_graph_add_interval(g, "empty", 8, 0, 4, 4), PM_ERR_BAD_INTERVAL, "empty",
+               NULL);
+  pm_graph_destroy(g);
+}
+
+Test(graph_errors, mixed_forms) {
+  pm_graph_t *g = pm_graph_create(NULL);
+  int a = pm_graph_add_tensor(g, "a", 64, 0, 0);
+  int b = pm_graph_add_tensor(g, "b", 64, 0, 0);
+  cr_assert_geq(pm_graph_add_op(g, "copy", &a, 1, &b, 1, 0, -1), 0);
+  expect_error(g, pm_graph_add_interval(g, "late", 8, 0, 0, 1), PM_ERR_MIXED_FORMS, "late", NULL);
+  pm_graph_destroy(g);
+
+  g = pm_graph_create(NULL);
+  cr_assert_geq(pm_graph_add_interval(g, "early", 8, 0, 0, 1), 0);
+  a = pm_graph_add_tensor(g, "a", 64, 0, 0);
+  expect_error(g, pm_graph_add_op(g, "copy", &a, 1, NULL, 0, 0, -1), PM_ERR_MIXED_FORMS, "copy",
+               NULL);
+  pm_graph_destroy(g);
+}
+
+Test(graph_errors, bad_sizes) {
+  pm_graph_t *g = pm_graph_create(NULL);
+  expect_error(g, pm_graph_add_tensor(g, "zero", 0, 0, 0), PM_ERR_BAD_SIZE, "zero", NULL);
+  expect_error(g, pm_graph_add_tensor(g, "huge", SIZE_MAX / 2 + 1, 0, 0), PM_ERR_BAD_SIZE, "huge",
+               NULL);
+  expect_error(g, pm_graph_add_tensor(g, "edge", SIZE_MAX / 2 - 10, 64, 0), PM_ERR_BAD_SIZE, "edge",
+               NULL);
+  expect_error(g, pm_graph_add_interval(g, "ivzero", 0, 0, 0, 1), PM_ERR_BAD_SIZE, "ivzero", NULL);
+  int a = pm_graph_add_tensor(g, "a", 64, 0, 0);
+  expect_error(g, pm_graph_set_tensor_size(g, a, 0), PM_ERR_BAD_SIZE, "a", NULL);
+  expect_error(g, pm_graph_add_op(g, "greedy", &a, 1, NULL, 0, SIZE_MAX, -1), PM_ERR_BAD_SIZE,
+               "greedy", NULL);
+  pm_graph_destroy(g);
+}
+
+Test(graph_errors, sizes_that_only_overflow_together) {
+  pm_graph_t *g = pm_graph_create(NULL);
+  for (int i = 0; i < 3; i++)
+    cr_assert_geq(pm_graph_add_interval(g, NULL, SIZE_MAX / 4, 0, 0, 1), 0, "%s",
+                  pm_graph_error(g));
+  const pm_plan_t *p = NULL;
+  expect_error(g, pm_graph_plan(g, NULL, &p), PM_ERR_BAD_SIZE, "overflow", NULL);
+  pm_graph_destroy(g);
+}
+
+Test(graph_errors, bad_alignment) {
+  pm_graph_t *g = pm_graph_create(NULL);
+  expect_error(g, pm_graph_add_tensor(g, "odd", 64, 48, 0), PM_ERR_BAD_ALIGNMENT, "odd", "48");
+  int a = pm_graph_add_interval(g, "a", 64, 0, 0, 1);
+  cr_assert_geq(a, 0);
+  pm_plan_options_t opts = {NULL, 3, 0};
+  const pm_plan_t *p = NULL;
+  expect_error(g, pm_graph_plan(g, &opts, &p), PM_ERR_BAD_ALIGNMENT, "3", NULL);
+  pm_graph_destroy(g);
+}
+
+Test(graph_errors, unknown_algorithm) {
+  pm_graph_t *g = pm_graph_create(NULL);
+  cr_assert_geq(pm_graph_add_interval(g, "a", 64, 0, 0, 1), 0);
+  pm_plan_options_t opts = {"fastest", 0, 0};
+  const pm_plan_t *p = NULL;
+  expect_error(g, pm_graph_plan(g, &opts, &p), PM_ERR_UNKNOWN_ALGORITHM, "fastest", NULL);
+  /* The graph stays usable after an error. */
+  opts.algorithm = "naive";
+  cr_expect_eq(pm_graph_plan(g, &opts, &p), PM_OK, "%s", pm_graph_error(g));
+  pm_graph_destroy(g);
+}
+
+Test(graph_errors, null_arguments) {
+  const pm_plan_t *p = NULL;
+  cr_expect_eq(pm_graph_add_tensor(NULL, "a", 64, 0, 0), PM_ERR_INVALID_ARG);
+  cr_expect_eq(pm_graph_add_op(NULL, "op", NULL, 0, NULL, 0, 0, -1), PM_ERR_INVALID_ARG);
+  cr_expect_eq(pm_graph_add_interval(NULL, "a", 64, 0, 0, 1), PM_ERR_INVALID_ARG);
+  cr_expect_eq(pm_graph_set_tensor_size(NULL, 0, 64), PM_ERR_INVALID_ARG);
+  cr_expect_eq(pm_graph_plan(NULL, NULL, &p), PM_ERR_INVALID_ARG);
+  cr_expect_eq(pm_plan_summary(NULL, NULL), PM_ERR_INVALID_ARG);
+  cr_expect_eq(pm_plan_offset(NULL, 0), SIZE_MAX);
+  cr_expect_eq(pm_graph_op_scratch(NULL, 0), -1);
+  cr_expect_eq(pm_arena_bind(NULL, NULL), PM_ERR_INVALID_ARG);
+  cr_expect_null(pm_arena_tensor(NULL, 0));
+  cr_expect_neq(pm_graph_error(NULL), NULL);
+  pm_graph_destroy(NULL);
+  pm_arena_destroy(NULL);
+  pm_graph_t *g = pm_graph_create(NULL);
+  cr_expect_eq(pm_graph_add_op(g, "nolist", NULL, 2, NULL, 0, 0, -1), PM_ERR_INVALID_ARG);
+  cr_expect_eq(pm_graph_plan(g, NULL, NULL), PM_ERR_INVALID_ARG);
+  pm_graph_destroy(g);
+  g = pm_graph_create(NULL);
+  cr_expect_str_eq(pm_graph_error(g), "", "a new graph has no error");
+  pm_graph_destroy(g);
+}

@@ -1,0 +1,211 @@
+/* poolmalloc-plan: plans a MiniMalloc-style CSV problem from the command
+ * line with libpoolmalloc's planner, prints one summary line, and can
+ * write the placed buffers as CSV and a picture of the plan as SVG.
+ *
+ * Exit status: 0 planned, 2 bad usage or bad input, 1 anything else
+ * (e.g. an output file that could not be written). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "poolmalloc.h"
+#include "planner/csv.h"
+#include "planner/svg.h"
+
+#define PROGRAM "poolmalloc-plan"
+
+typedef struct plan_args_s {
+  const char *algorithm;
+  size_t alignment;
+  uint32_t time_limit_ms;
+  const char *svg_path;
+  const char *plan_path;
+  const char *problem_path;
+} plan_args_t;
+
+static void usage(FILE *out) {
+  fprintf(out, "Usage: " PROGRAM " [OPTION]... PROBLEM.csv\n"
+               "Place the buffers of PROBLEM.csv (columns id,lower,upper,size; a buffer is live\n"
+               "over steps [lower, upper)) in one arena and print how large it is.\n"
+               "\n"
+               "  --algorithm NAME  naive, greedy-size or best (default best)\n"
+               "  --alignment N     align every offset to N bytes, a power of two (default 64;\n"
+               "                    1 = no padding, as MiniMalloc's benchmarks assume)\n"
+               "  --time-limit MS   search budget of the best algorithm (default: its own)\n"
+               "  --svg FILE        draw the plan as SVG\n"
+               "  -o PLAN.csv       write id,lower,upper,size,offset\n"
+               "  --help            show this help and exit\n"
+               "  --version         show the version and exit\n"
+               "\n"
+               "Prints: buffers=N naive=B lower_bound=B planned=B ratio=planned/lower_bound "
+               "time_ms=T\n"
+               "Exit status: 0 planned, 2 bad usage or input, 1 output could not be written.\n");
+}
+
+static int parse_count(const char *option, const char *text, uint64_t max, uint64_t *out) {
+  char *end = NULL;
+  errno = 0;
+  unsigned long long value = strtoull(text, &end, 10);
+  if (*text < '0' || *text > '9' || *end != '\0' || errno != 0 || value > max) {
+    fprintf(stderr, PROGRAM ": %s: '%s' is not a number from 0 to %llu\n", option, text,
+            (unsigned long long)max);
+    return -1;
+  }
+  *out = value;
+  return 0;
+}
+
+/* Returns -1 to continue, else the exit status. */
+static int parse_args(int argc, char **argv, plan_args_t *args) {
+  static const struct option options[] = {
+      {"algorithm", required_argument, NULL, 'a'},  {"alignment", required_argument, NULL, 'l'},
+      {"time-limit", required_argument, NULL, 't'}, {"svg", required_argument, NULL, 's'},
+      {"output", required_argument, NULL, 'o'},     {"help", no_argument, NULL, 'h'},
+      {"version", no_argument, NULL, 'V'},          {NULL, 0, NULL, 0}};
+  uint64_t number;
+  int option;
+  while ((option = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
+    switch (option) {
+    case 'a':
+      args->algorithm = optarg;
+      break;
+    case 'l':
+      if (parse_count("--alignment", optarg, SIZE_MAX / 4, &number) != 0) return 2;
+      args->alignment = number;
+      break;
+    case 't':
+      if (parse_count("--time-limit", optarg, UINT32_MAX, &number) != 0) return 2;
+      args->time_limit_ms = (uint32_t)number;
+      break;
+    case 's':
+      args->svg_path = optarg;
+      break;
+    case 'o':
+      args->plan_path = optarg;
+      break;
+    case 'h':
+      usage(stdout);
+      return 0;
+    case 'V':
+      printf(PROGRAM " (libpoolmalloc) %s\n", PACKAGE_VERSION);
+      return 0;
+    default:
+      usage(stderr);
+      return 2;
+    }
+  }
+  if (optind + 1 != argc) {
+    fprintf(stderr, PROGRAM ": expected one PROBLEM.csv, got %d arguments\n", argc - optind);
+    usage(stderr);
+    return 2;
+  }
+  if (args->alignment == 0) args->alignment = 64;
+  args->problem_path = argv[optind];
+  return -1;
+}
+
+static int write_plan_csv(const char *path, const pm_csv_problem_t *problem,
+                          const uint64_t *offsets) {
+  FILE *out = fopen(path, "w");
+  if (out == NULL) {
+    fprintf(stderr, PROGRAM ": %s: %s\n", path, strerror(errno));
+    return 1;
+  }
+  fputs("id,lower,upper,size,offset\n", out);
+  for (size_t i = 0; i < problem->count; i++) {
+    const pm_csv_row_t *row = &problem->rows[i];
+    fprintf(out, "%s,%llu,%llu,%llu,%llu\n", row->id, (unsigned long long)row->lower,
+            (unsigned long long)row->upper, (unsigned long long)row->size,
+            (unsigned long long)offsets[i]);
+  }
+  if (fclose(out) != 0) {
+    fprintf(stderr, PROGRAM ": %s: %s\n", path, strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
+static int write_svg(const char *path, const plan_args_t *args, const pm_csv_problem_t *problem,
+                     const uint64_t *offsets, const pm_plan_summary_t *summary) {
+  FILE *out = fopen(path, "w");
+  if (out == NULL) {
+    fprintf(stderr, PROGRAM ": %s: %s\n", path, strerror(errno));
+    return 1;
+  }
+  const char *base = strrchr(args->problem_path, '/');
+  pm_svg_figures_t figures = {summary->naive_bytes,   summary->lower_bound_bytes,
+                              summary->planned_bytes, summary->plan_time_ms,
+                              summary->algorithm,     base != NULL ? base + 1 : args->problem_path};
+  int failed = _pm_svg_write(out, problem->rows, offsets, problem->count, &figures);
+  if (fclose(out) != 0 || failed) {
+    fprintf(stderr, PROGRAM ": %s: write failed\n", path);
+    return 1;
+  }
+  return 0;
+}
+
+/* Plans the problem; on success fills offsets and summary. */
+static int plan_problem(const plan_args_t *args, const pm_csv_problem_t *problem, uint64_t *offsets,
+                        pm_plan_summary_t *summary) {
+  pm_graph_t *graph = pm_graph_create(args->problem_path);
+  if (graph == NULL) {
+    fprintf(stderr, PROGRAM ": out of memory\n");
+    return 1;
+  }
+  int status = PM_OK;
+  for (size_t i = 0; i < problem->count && status >= 0; i++) {
+    const pm_csv_row_t *row = &problem->rows[i];
+    status = pm_graph_add_interval(graph, row->id, row->size, 0, row->lower, row->upper);
+  }
+  const pm_plan_t *plan = NULL;
+  pm_plan_options_t options = {args->algorithm, args->alignment, args->time_limit_ms};
+  if (status >= 0) status = pm_graph_plan(graph, &options, &plan);
+  if (status >= 0) {
+    pm_plan_summary(plan, summary);
+    for (size_t i = 0; i < problem->count; i++)
+      offsets[i] = pm_plan_offset(plan, (int)i);
+  } else {
+    fprintf(stderr, PROGRAM ": %s: %s\n", args->problem_path, pm_graph_error(graph));
+  }
+  pm_graph_destroy(graph);
+  if (status >= 0) return 0;
+  return status == PM_ERR_NOMEM ? 1 : 2;
+}
+
+int main(int argc, char **argv) {
+  plan_args_t args = {0};
+  int exit_status = parse_args(argc, argv, &args);
+  if (exit_status >= 0) return exit_status;
+
+  char error[512];
+  pm_csv_problem_t problem;
+  if (_pm_csv_read_problem(args.problem_path, &problem, error, sizeof error) != 0) {
+    fprintf(stderr, PROGRAM ": %s\n", error);
+    return 2;
+  }
+  uint64_t *offsets = calloc(problem.count != 0 ? problem.count : 1, sizeof *offsets);
+  pm_plan_summary_t summary = {0};
+  exit_status = offsets != NULL ? plan_problem(&args, &problem, offsets, &summary) : 1;
+  if (exit_status == 0 && args.plan_path != NULL)
+    exit_status = write_plan_csv(args.plan_path, &problem, offsets);
+  if (exit_status == 0 && args.svg_path != NULL)
+    exit_status = write_svg(args.svg_path, &args, &problem, offsets, &summary);
+  if (exit_status == 0) {
+    double ratio = summary.lower_bound_bytes != 0
+                       ? (double)summary.planned_bytes / (double)summary.lower_bound_bytes
+                       : 1.0;
+    printf("buffers=%zu naive=%zu lower_bound=%zu planned=%zu ratio=%.4f time_ms=%.3f\n",
+           problem.count, summary.naive_bytes, summary.lower_bound_bytes, summary.planned_bytes,
+           ratio, summary.plan_time_ms);
+  }
+  free(offsets);
+  _pm_csv_free_problem(&problem);
+  return exit_status;
+}
