@@ -87,7 +87,7 @@ PM_EXPORT int pm_arena_bind(pm_arena_t *arena, const pm_plan_t *plan) {
   size_t needed = plan->summary.planned_bytes;
   unsigned char *base = arena->base;
   size_t capacity = arena->capacity;
-  if (needed > capacity || alignment > arena->base_alignment) {
+  if (needed > capacity || (needed != 0 && alignment > arena->base_alignment)) {
     /* Round up so the block size is a multiple of its alignment, as C11
      * aligned_alloc asks; the plan's bytes never exceed SIZE_MAX / 2. */
     size_t rounded = (needed + alignment - 1) & ~(alignment - 1);

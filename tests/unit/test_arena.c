@@ -245,6 +245,18 @@ Test(arena, capacity_grows_only) {
   pm_graph_destroy(g);
 }
 
+Test(arena, empty_plan) {
+  pm_graph_t *g = pm_graph_create("empty");
+  const pm_plan_t *plan = NULL;
+  cr_assert_eq(pm_graph_plan(g, NULL, &plan), PM_OK, "%s", pm_graph_error(g));
+  pm_arena_t *arena = pm_arena_create(NULL);
+  cr_expect_eq(pm_arena_bind(arena, plan), PM_OK);
+  cr_expect_eq(pm_arena_capacity(arena), 0);
+  cr_expect_null(pm_arena_tensor(arena, 0));
+  pm_arena_destroy(arena);
+  pm_graph_destroy(g);
+}
+
 Test(arena, tensor_alignment_beyond_64) {
   pm_graph_t *g = pm_graph_create("pages");
   int page = pm_graph_add_interval(g, "page", 100, 4096, 0, 1);
