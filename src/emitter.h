@@ -14,7 +14,25 @@
 
 #include "poolmalloc.h"
 
-typedef struct pm_emitter_s pm_emitter_t; /* defined in emitter.c */
+typedef struct pm_emitter_s pm_emitter_t;
+
+/* Callers keep an emitter on the stack; its fields are emitter.c's. */
+#define PM_EMITTER_BUFFER 4096
+#define PM_EMITTER_DEPTH  16
+struct pm_emitter_s {
+  int fd;
+  pm_stats_format_t format;
+  int error; /* errno of the first failed write, or 0 */
+  size_t depth;
+  size_t len;
+  uint32_t count[PM_EMITTER_DEPTH]; /* items so far at each depth */
+  char buffer[PM_EMITTER_BUFFER];
+};
+
+/* Starts a document written to fd. */
+void _pm_emitter_init(pm_emitter_t *e, int fd, pm_stats_format_t format);
+/* Flushes; returns 0, or -1 with errno set if any write failed. */
+int _pm_emitter_finish(pm_emitter_t *e);
 
 /* Nested structure: every begin has its end. key is NULL inside arrays. */
 void _pm_emitter_object_begin(pm_emitter_t *e, const char *key);

@@ -1,0 +1,247 @@
+/* alloc.c: the pm_* entry points declared in include/poolmalloc.h, and the
+ * slow paths they share with the interposed malloc family. */
+#include <string.h>
+
+#include "fastpath.h"
+#include "internal.h"
+
+static _Noreturn void invalid_pointer(const char *func, const void *ptr) {
+  _pm_fatal_pointer(func, "invalid pointer", ptr);
+}
+
+/* The span holding ptr, after checking ptr is one of our block starts. */
+static pm_span_t *span_of_checked(pm_segment_t *segment, const void *ptr, const char *func) {
+  pm_span_t *span = &segment->spans[((uintptr_t)ptr & PM_SEGMENT_MASK) >> PM_PAGE_SHIFT];
+  span -= span->head_offset;
+  switch ((pm_span_kind_t)span->kind) {
+  case PM_SPAN_SLAB:
+    _pm_slab_check_pointer(span, ptr, func);
+    return span;
+  case PM_SPAN_LARGE:
+    if ((const uint8_t *)ptr != span->start) invalid_pointer(func, ptr);
+    return span;
+  case PM_SPAN_FREE:
+    if (((uintptr_t)ptr & (PM_PAGE_SIZE - 1)) == 0) _pm_fatal_pointer(func, "double free", ptr);
+    invalid_pointer(func, ptr);
+  case PM_SPAN_HEADER:
+    break;
+  }
+  invalid_pointer(func, ptr);
+}
+
+static pm_segment_t *segment_of_checked(const void *ptr, const char *func) {
+  pm_segment_t *segment = _pm_registry_lookup(ptr);
+  if (segment == NULL || ((uintptr_t)ptr & (PM_ALIGNMENT - 1)) != 0) invalid_pointer(func, ptr);
+  if (segment->kind == PM_SEGMENT_HUGE && segment->block != ptr) {
+    if (segment->block == NULL && ptr == (uint8_t *)segment + PM_HUGE_OFFSET)
+      _pm_fatal_pointer(func, "double free", ptr);
+    invalid_pointer(func, ptr);
+  }
+  return segment;
+}
+
+PM_NOINLINE void _pm_free_generic(void *ptr, const char *func) {
+  if (ptr == NULL) return;
+  pm_segment_t *segment = segment_of_checked(ptr, func);
+  if (segment->kind == PM_SEGMENT_HUGE) {
+    _pm_huge_free(segment);
+    return;
+  }
+  pm_span_t *span = span_of_checked(segment, ptr, func);
+  if (span->kind == PM_SPAN_LARGE) {
+    _pm_large_free(span);
+    return;
+  }
+  /* A block of a slab another thread owns (or nobody, after its thread
+   * ended): hand it back through the slab's remote list. */
+  pm_heap_t *heap = _pm_heap_default;
+  if (heap != &_pm_heap_empty)
+    pm_stat_add(&heap->stats.frees[span->size_class], 1);
+  else
+    atomic_fetch_add_explicit(&_pm_pool.orphan_frees[span->size_class], 1, memory_order_relaxed);
+  _pm_slab_free_remote(span, ptr);
+}
+
+size_t _pm_usable_size_checked(const void *ptr, const char *func) {
+  if (ptr == NULL) return 0;
+  pm_segment_t *segment = segment_of_checked(ptr, func);
+  if (segment->kind == PM_SEGMENT_HUGE) return segment->block_size;
+  pm_span_t *span = span_of_checked(segment, ptr, func);
+  if (span->kind == PM_SPAN_LARGE) return span->page_count * PM_PAGE_SIZE;
+  return span->block_size;
+}
+
+static pm_heap_t *heap_ready(void) {
+  pm_heap_t *heap = _pm_heap_default;
+  if (pm_unlikely(heap == &_pm_heap_empty)) heap = _pm_heap_for_thread();
+  return heap;
+}
+
+void *_pm_alloc_aligned(size_t alignment, size_t size, bool zero) {
+  if (alignment <= PM_ALIGNMENT) return zero ? _pm_alloc_zeroed(size) : _pm_malloc_fast(size);
+  void *block;
+  if (size <= PM_SMALL_MAX && alignment <= PM_PAGE_SIZE) {
+    /* Slabs start on a page, so a class whose block size is a multiple of
+     * the alignment aligns every block; the power-of-two classes always do. */
+    size_t size_class = _pm_class_of(size < alignment ? alignment : size);
+    while (_pm_class_size[size_class] % alignment != 0)
+      size_class++;
+    pm_heap_t *heap = heap_ready();
+    if (heap == NULL) {
+      errno = ENOMEM;
+      return NULL;
+    }
+    block = _pm_heap_malloc_small(heap, size_class);
+    if (block != NULL && zero) memset(block, 0, size);
+    return block;
+  }
+  if (heap_ready() == NULL) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (size <= PM_LARGE_MAX) return _pm_large_alloc(size, alignment, zero);
+  return _pm_huge_alloc(size, alignment, zero);
+}
+
+void *_pm_alloc_zeroed(size_t size) {
+  if (size <= PM_SMALL_MAX) {
+    void *block = _pm_malloc_fast(size);
+    if (block != NULL) memset(block, 0, size);
+    return block;
+  }
+  if (heap_ready() == NULL) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (size <= PM_LARGE_MAX) return _pm_large_alloc(size, PM_PAGE_SIZE, true);
+  return _pm_huge_alloc(size, PM_PAGE_SIZE, true);
+}
+
+PM_EXPORT void *pm_malloc(size_t size) {
+  return _pm_malloc_fast(size);
+}
+
+PM_EXPORT void pm_free(void *ptr) {
+  _pm_free_fast(ptr, "free");
+}
+
+PM_EXPORT void *pm_calloc(size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return _pm_alloc_zeroed(total);
+}
+
+static void *realloc_in_place(void *ptr, size_t size, size_t usable) {
+  pm_segment_t *segment = _pm_registry_lookup(ptr);
+  if (segment->kind == PM_SEGMENT_HUGE) return _pm_huge_realloc_in_place(segment, size);
+  pm_span_t *span = &segment->spans[((uintptr_t)ptr & PM_SEGMENT_MASK) >> PM_PAGE_SHIFT];
+  span -= span->head_offset;
+  if (span->kind == PM_SPAN_LARGE)
+    return size > PM_SMALL_MAX && size <= PM_LARGE_MAX ? _pm_large_realloc_in_place(span, size)
+                                                       : NULL;
+  /* A slab block stays put while the new size still fills half of it. */
+  return size <= usable && size >= usable / 2 ? ptr : NULL;
+}
+
+static void *realloc_named(void *ptr, size_t size, const char *func) {
+  if (ptr == NULL) return _pm_malloc_fast(size);
+  size_t usable = _pm_usable_size_checked(ptr, func);
+  if (size == 0) { /* glibc frees and returns NULL */
+    _pm_free_fast(ptr, func);
+    return NULL;
+  }
+  void *same = realloc_in_place(ptr, size, usable);
+  if (same != NULL) return same;
+  void *moved = _pm_malloc_fast(size);
+  if (moved == NULL) return NULL;
+  memcpy(moved, ptr, usable < size ? usable : size);
+  _pm_free_fast(ptr, func);
+  return moved;
+}
+
+PM_EXPORT void *pm_realloc(void *ptr, size_t size) {
+  return realloc_named(ptr, size, "realloc");
+}
+
+PM_EXPORT void *pm_reallocarray(void *ptr, size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return realloc_named(ptr, total, "reallocarray");
+}
+
+PM_EXPORT void *pm_aligned_alloc(size_t alignment, size_t size) {
+  if (!pm_is_power_of_two(alignment)) {
+    errno = EINVAL;
+    return NULL;
+  }
+  return _pm_alloc_aligned(alignment, size, false);
+}
+
+PM_EXPORT int pm_posix_memalign(void **out, size_t alignment, size_t size) {
+  if (out == NULL || !pm_is_power_of_two(alignment) || alignment % sizeof(void *) != 0)
+    return EINVAL;
+  int saved = errno;
+  void *block = _pm_alloc_aligned(alignment, size, false);
+  if (block == NULL) {
+    errno = saved;
+    return ENOMEM;
+  }
+  *out = block;
+  return 0;
+}
+
+PM_EXPORT void *pm_memalign(size_t alignment, size_t size) {
+  /* glibc rounds a bad alignment up to the next power of two. */
+  if (alignment > ((size_t)1 << 62)) {
+    errno = EINVAL;
+    return NULL;
+  }
+  size_t rounded = PM_ALIGNMENT;
+  while (rounded < alignment)
+    rounded <<= 1;
+  return _pm_alloc_aligned(rounded, size, false);
+}
+
+PM_EXPORT void *pm_valloc(size_t size) {
+  return _pm_alloc_aligned(PM_PAGE_SIZE, size, false);
+}
+
+PM_EXPORT void *pm_pvalloc(size_t size) {
+  if (size > SIZE_MAX - PM_PAGE_SIZE) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  size_t rounded = size == 0 ? PM_PAGE_SIZE : pm_align_up(size, PM_PAGE_SIZE);
+  return _pm_alloc_aligned(PM_PAGE_SIZE, rounded, false);
+}
+
+PM_EXPORT void pm_free_sized(void *ptr, size_t size) {
+  (void)size; /* the block knows its size; the hint is not needed */
+  _pm_free_fast(ptr, "free_sized");
+}
+
+PM_EXPORT void pm_free_aligned_sized(void *ptr, size_t alignment, size_t size) {
+  (void)size;
+  if (ptr != NULL && pm_is_power_of_two(alignment) && ((uintptr_t)ptr & (alignment - 1)) != 0)
+    invalid_pointer("free_aligned_sized", ptr);
+  _pm_free_fast(ptr, "free_aligned_sized");
+}
+
+PM_EXPORT size_t pm_usable_size(const void *ptr) {
+  return _pm_usable_size_checked(ptr, "malloc_usable_size");
+}
+
+PM_EXPORT int pm_trim(size_t pad) {
+  (void)pad; /* nothing sits at a "top" of the heap to keep padding for */
+  _pm_heap_trim_current();
+  _pm_lock(&_pm_pages_lock);
+  uint64_t released = _pm_decay_release_all();
+  _pm_unlock(&_pm_pages_lock);
+  return released > 0;
+}

@@ -1,0 +1,180 @@
+/* emitter.c: renders nested statistics as an indented text listing or as
+ * one JSON object, from the same calls (see emitter.h). Output collects in
+ * the emitter's fixed buffer and goes out with write(2). */
+#include <string.h>
+
+#include "emitter.h"
+#include "internal.h"
+
+static void emit_flush(pm_emitter_t *e) {
+  if (e->len > 0 && e->error == 0 && _pm_prim_write(e->fd, e->buffer, e->len) != 0)
+    e->error = errno;
+  e->len = 0;
+}
+
+static void emit_bytes(pm_emitter_t *e, const char *text, size_t n) {
+  while (n > 0) {
+    if (e->len == sizeof e->buffer) emit_flush(e);
+    size_t room = sizeof e->buffer - e->len;
+    size_t chunk = n < room ? n : room;
+    memcpy(e->buffer + e->len, text, chunk);
+    e->len += chunk;
+    text += chunk;
+    n -= chunk;
+  }
+}
+
+static void emit_str(pm_emitter_t *e, const char *text) {
+  emit_bytes(e, text, strlen(text));
+}
+
+static void emit_indent(pm_emitter_t *e) {
+  for (size_t i = 0; i < e->depth; i++)
+    emit_str(e, "  ");
+}
+
+static void emit_json_string(pm_emitter_t *e, const char *text) {
+  emit_str(e, "\"");
+  for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+    if (*c == '"' || *c == '\\') {
+      char escaped[2] = {'\\', (char)*c};
+      emit_bytes(e, escaped, 2);
+    } else if (*c < 0x20) {
+      char escaped[6] = {
+          '\\', 'u', '0', '0', "0123456789abcdef"[*c >> 4], "0123456789abcdef"[*c & 15]};
+      emit_bytes(e, escaped, 6);
+    } else {
+      emit_bytes(e, (const char *)c, 1);
+    }
+  }
+  emit_str(e, "\"");
+}
+
+/* Starts an item at the current depth: separator and key, in either format. */
+static void emit_item(pm_emitter_t *e, const char *key, bool opens) {
+  uint32_t index = e->count[e->depth]++;
+  if (e->format == PM_STATS_JSON) {
+    if (index > 0) emit_str(e, ",");
+    if (e->depth > 0) emit_str(e, "\n");
+    emit_indent(e);
+    if (key != NULL) {
+      emit_json_string(e, key);
+      emit_str(e, ": ");
+    }
+    return;
+  }
+  if (e->depth == 0) return; /* the top-level object has no heading line */
+  emit_indent(e);
+  if (key != NULL) {
+    emit_str(e, key);
+    emit_str(e, opens ? ":\n" : ": ");
+  } else {
+    char number[24];
+    size_t n = _pm_format_u64(number, index);
+    emit_str(e, "[");
+    emit_bytes(e, number, n);
+    emit_str(e, opens ? "]\n" : "] ");
+  }
+}
+
+static void emit_open(pm_emitter_t *e, const char *key, bool array) {
+  emit_item(e, key, true);
+  if (e->format == PM_STATS_JSON) emit_str(e, array ? "[" : "{");
+  if (e->depth + 1 < PM_EMITTER_DEPTH) e->depth++;
+  e->count[e->depth] = 0;
+}
+
+static void emit_close(pm_emitter_t *e, bool array) {
+  bool empty = e->count[e->depth] == 0;
+  if (e->depth > 0) e->depth--;
+  if (e->format != PM_STATS_JSON) return;
+  if (!empty) {
+    emit_str(e, "\n");
+    emit_indent(e);
+  }
+  emit_str(e, array ? "]" : "}");
+  if (e->depth == 0) emit_str(e, "\n");
+}
+
+void _pm_emitter_init(pm_emitter_t *e, int fd, pm_stats_format_t format) {
+  memset(e, 0, offsetof(pm_emitter_t, buffer));
+  e->fd = fd;
+  e->format = format;
+}
+
+int _pm_emitter_finish(pm_emitter_t *e) {
+  emit_flush(e);
+  if (e->error != 0) {
+    errno = e->error;
+    return -1;
+  }
+  return 0;
+}
+
+void _pm_emitter_object_begin(pm_emitter_t *e, const char *key) {
+  if (e->format != PM_STATS_JSON && e->depth == 0) emit_str(e, "poolmalloc statistics\n");
+  emit_open(e, key, false);
+}
+void _pm_emitter_object_end(pm_emitter_t *e) {
+  emit_close(e, false);
+}
+void _pm_emitter_array_begin(pm_emitter_t *e, const char *key) {
+  emit_open(e, key, true);
+}
+void _pm_emitter_array_end(pm_emitter_t *e) {
+  emit_close(e, true);
+}
+
+static void emit_value_end(pm_emitter_t *e) {
+  if (e->format != PM_STATS_JSON) emit_str(e, "\n");
+}
+
+void _pm_emitter_kv_u64(pm_emitter_t *e, const char *key, uint64_t value) {
+  char number[24];
+  emit_item(e, key, false);
+  emit_bytes(e, number, _pm_format_u64(number, value));
+  emit_value_end(e);
+}
+
+void _pm_emitter_kv_i64(pm_emitter_t *e, const char *key, int64_t value) {
+  char number[24];
+  emit_item(e, key, false);
+  if (value < 0) emit_str(e, "-");
+  uint64_t magnitude = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+  emit_bytes(e, number, _pm_format_u64(number, magnitude));
+  emit_value_end(e);
+}
+
+/* Six decimals; non-finite values print as 0 so the JSON stays valid. */
+void _pm_emitter_kv_double(pm_emitter_t *e, const char *key, double value) {
+  char number[24];
+  emit_item(e, key, false);
+  if (!(value == value) || value > 1e18 || value < -1e18) value = 0;
+  if (value < 0) {
+    emit_str(e, "-");
+    value = -value;
+  }
+  uint64_t whole = (uint64_t)value;
+  uint64_t micros = (uint64_t)((value - (double)whole) * 1e6 + 0.5);
+  if (micros >= 1000000) {
+    whole++;
+    micros -= 1000000;
+  }
+  emit_bytes(e, number, _pm_format_u64(number, whole));
+  char fraction[8] = {'.'};
+  for (int i = 6; i >= 1; i--) {
+    fraction[i] = (char)('0' + micros % 10);
+    micros /= 10;
+  }
+  emit_bytes(e, fraction, 7);
+  emit_value_end(e);
+}
+
+void _pm_emitter_kv_str(pm_emitter_t *e, const char *key, const char *value) {
+  emit_item(e, key, false);
+  if (e->format == PM_STATS_JSON)
+    emit_json_string(e, value ? value : "");
+  else
+    emit_str(e, value ? value : "");
+  emit_value_end(e);
+}

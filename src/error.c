@@ -1,0 +1,79 @@
+/* error.c: fatal one-line messages and warnings. Everything is formatted by
+ * hand into a stack buffer and written with one write(2): no stdio and no
+ * allocation, since the heap may be the thing that is broken. */
+#include <string.h>
+
+#include "internal.h"
+
+#define PM_MESSAGE_MAX 512
+
+size_t _pm_format_hex(char *out, uintptr_t value) {
+  char digits[2 * sizeof value];
+  size_t n = 0;
+  do {
+    digits[n++] = "0123456789abcdef"[value & 15];
+    value >>= 4;
+  } while (value != 0);
+  out[0] = '0';
+  out[1] = 'x';
+  for (size_t i = 0; i < n; i++)
+    out[2 + i] = digits[n - 1 - i];
+  return n + 2;
+}
+
+size_t _pm_format_u64(char *out, uint64_t value) {
+  char digits[20];
+  size_t n = 0;
+  do {
+    digits[n++] = (char)('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  for (size_t i = 0; i < n; i++)
+    out[i] = digits[n - 1 - i];
+  return n;
+}
+
+typedef struct line_s {
+  char text[PM_MESSAGE_MAX];
+  size_t len;
+} line_t;
+
+static void line_append(line_t *line, const char *text) {
+  size_t n = strlen(text);
+  if (n > sizeof line->text - 1 - line->len) n = sizeof line->text - 1 - line->len;
+  memcpy(line->text + line->len, text, n);
+  line->len += n;
+}
+
+static void line_emit(line_t *line) {
+  line->text[line->len++] = '\n';
+  (void)_pm_prim_write(2, line->text, line->len);
+}
+
+void _pm_warn(const char *part1, const char *part2, const char *part3) {
+  line_t line = {.len = 0};
+  line_append(&line, "poolmalloc: ");
+  line_append(&line, part1);
+  line_append(&line, part2);
+  line_append(&line, part3);
+  line_emit(&line);
+}
+
+_Noreturn void _pm_fatal(const char *message) {
+  _pm_warn(message, "", "");
+  _pm_prim_abort();
+}
+
+_Noreturn void _pm_fatal_pointer(const char *func, const char *problem, const void *ptr) {
+  char address[2 + 2 * sizeof(uintptr_t) + 1];
+  address[_pm_format_hex(address, (uintptr_t)ptr)] = '\0';
+  line_t line = {.len = 0};
+  line_append(&line, "poolmalloc: ");
+  line_append(&line, func);
+  line_append(&line, "(): ");
+  line_append(&line, problem);
+  line_append(&line, " ");
+  line_append(&line, address);
+  line_emit(&line);
+  _pm_prim_abort();
+}

@@ -1,0 +1,276 @@
+/* heap.c: per-thread heaps and the small-allocation slow path.
+ *
+ * Each thread allocates small blocks from slabs its heap owns, without
+ * locks. A new thread starts on _pm_heap_empty, a sentinel whose bins hold
+ * an empty slab, so its first malloc falls into the slow path, which makes
+ * the real heap (mimalloc's trick: the fast path needs no "initialized?"
+ * test). A thread's exit returns its empty slabs and abandons the others;
+ * other threads adopt abandoned slabs before asking for new pages. */
+#include <string.h>
+
+#include "internal.h"
+
+pm_span_t _pm_span_empty;
+pm_heap_t _pm_heap_empty = {.bins = {[0 ... PM_CLASS_COUNT - 1] = {.current = &_pm_span_empty}}};
+PM_TLS pm_heap_t *_pm_heap_default = &_pm_heap_empty;
+pm_lock_t _pm_heaps_lock = PTHREAD_MUTEX_INITIALIZER;
+_Atomic(pm_heap_t *) _pm_heaps_all;
+
+static pm_heap_t *heaps_free; /* recycled; under _pm_heaps_lock */
+static uint8_t *heap_chunk;   /* bump area for new heaps; under _pm_heaps_lock */
+static size_t heap_chunk_left;
+static pm_span_t *abandoned[PM_CLASS_COUNT]; /* under _pm_pages_lock */
+static _Atomic size_t abandoned_count;
+
+#define HEAP_CHUNK_BYTES ((size_t)64 << 10)
+
+/* ---- slab lists (doubly linked through next/prev) ---- */
+static void list_push(pm_span_t **list, pm_span_t *span) {
+  span->prev = NULL;
+  span->next = *list;
+  if (*list) (*list)->prev = span;
+  *list = span;
+}
+
+static void list_remove(pm_span_t **list, pm_span_t *span) {
+  if (span->prev)
+    span->prev->next = span->next;
+  else
+    *list = span->next;
+  if (span->next) span->next->prev = span->prev;
+  span->next = span->prev = NULL;
+}
+
+static pm_heap_t *heap_new_locked(void) {
+  if (heaps_free != NULL) {
+    pm_heap_t *heap = heaps_free;
+    heaps_free = heap->next_free;
+    return heap;
+  }
+  size_t size = pm_align_up(sizeof(pm_heap_t), 64);
+  if (heap_chunk_left < size) {
+    heap_chunk = _pm_prim_map_aligned(HEAP_CHUNK_BYTES, _pm_prim_page_size());
+    if (heap_chunk == NULL) return NULL;
+    heap_chunk_left = HEAP_CHUNK_BYTES;
+  }
+  pm_heap_t *heap = (pm_heap_t *)heap_chunk;
+  heap_chunk += size;
+  heap_chunk_left -= size;
+  heap->next_all = atomic_load_explicit(&_pm_heaps_all, memory_order_relaxed);
+  atomic_store_explicit(&_pm_heaps_all, heap, memory_order_release);
+  return heap;
+}
+
+pm_heap_t *_pm_heap_for_thread(void) {
+  _pm_init();
+  _pm_lock(&_pm_heaps_lock);
+  pm_heap_t *heap = heap_new_locked();
+  if (heap != NULL) {
+    for (size_t c = 0; c < PM_CLASS_COUNT; c++) {
+      heap->bins[c].current = &_pm_span_empty;
+      heap->bins[c].active = heap->bins[c].full = NULL;
+      heap->bins[c].remote_seen = atomic_load(&heap->bins[c].remote_hint);
+    }
+    heap->in_use = true;
+  }
+  _pm_unlock(&_pm_heaps_lock);
+  if (heap == NULL) return NULL;
+  /* Install before registering the exit hook: pthread_setspecific may itself
+   * allocate, and that allocation must find this heap. */
+  _pm_heap_default = heap;
+  _pm_prim_thread_set(heap);
+  return heap;
+}
+
+static void slab_release(pm_span_t *span) {
+  _pm_lock(&_pm_pages_lock);
+  _pm_pool.slabs[span->size_class]--;
+  _pm_span_free(span);
+  _pm_decay_after_free();
+  _pm_unlock(&_pm_pages_lock);
+}
+
+/* Gives span blocks to allocate if it has any left, freed or fresh. */
+static bool slab_refill(pm_span_t *span, pm_heap_t *heap) {
+  if (span->free == NULL) _pm_slab_collect(span, heap);
+  return span->free != NULL || _pm_slab_extend(span, heap);
+}
+
+static void bin_make_full(pm_bin_t *bin, pm_span_t *span) {
+  list_remove(&bin->active, span);
+  list_push(&bin->full, span);
+  span->in_full = 1;
+}
+
+static pm_span_t *bin_adopt(pm_heap_t *heap, pm_bin_t *bin, size_t size_class) {
+  if (atomic_load_explicit(&abandoned_count, memory_order_relaxed) == 0) return NULL;
+  _pm_lock(&_pm_pages_lock);
+  pm_span_t *span = abandoned[size_class];
+  if (span != NULL) {
+    list_remove(&abandoned[size_class], span);
+    atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
+    atomic_store_explicit(&span->heap, heap, memory_order_release);
+  }
+  _pm_unlock(&_pm_pages_lock);
+  if (span != NULL) list_push(&bin->active, span);
+  return span;
+}
+
+static pm_span_t *bin_new_slab(pm_heap_t *heap, pm_bin_t *bin, size_t size_class) {
+  bool reused;
+  _pm_lock(&_pm_pages_lock);
+  pm_span_t *span = _pm_span_alloc(PM_SLAB_PAGES, 1, PM_SPAN_SLAB, &reused);
+  if (span != NULL) _pm_pool.slabs[size_class]++;
+  _pm_unlock(&_pm_pages_lock);
+  if (span == NULL) return NULL;
+  _pm_slab_init(span, size_class, heap);
+  list_push(&bin->active, span);
+  return span;
+}
+
+/* The current slab ran dry: find the next one with blocks to give. */
+static pm_span_t *bin_next_slab(pm_heap_t *heap, pm_bin_t *bin, size_t size_class) {
+  if (bin->current != &_pm_span_empty) bin_make_full(bin, bin->current);
+  bin->current = &_pm_span_empty;
+  for (pm_span_t *span = bin->active, *next; span != NULL; span = next) {
+    next = span->next;
+    if (slab_refill(span, heap)) return bin->current = span;
+    bin_make_full(bin, span);
+  }
+  uint32_t hint = atomic_load_explicit(&bin->remote_hint, memory_order_relaxed);
+  if (hint != bin->remote_seen) {
+    bin->remote_seen = hint;
+    pm_span_t *found = NULL;
+    for (pm_span_t *span = bin->full, *next; span != NULL; span = next) {
+      next = span->next;
+      if (atomic_load_explicit(&span->thread_free, memory_order_relaxed) == NULL) continue;
+      _pm_slab_collect(span, heap);
+      list_remove(&bin->full, span);
+      span->in_full = 0;
+      list_push(&bin->active, span);
+      found = span;
+    }
+    if (found != NULL) return bin->current = found;
+  }
+  pm_span_t *span;
+  while ((span = bin_adopt(heap, bin, size_class)) != NULL) {
+    if (slab_refill(span, heap)) return bin->current = span;
+    bin_make_full(bin, span);
+  }
+  span = bin_new_slab(heap, bin, size_class);
+  if (span == NULL || !slab_refill(span, heap)) return NULL;
+  return bin->current = span;
+}
+
+void *_pm_heap_malloc_small(pm_heap_t *heap, size_t size_class) {
+  pm_bin_t *bin = &heap->bins[size_class];
+  pm_span_t *span = bin->current;
+  if (span == &_pm_span_empty || (span->free == NULL && !slab_refill(span, heap))) {
+    span = bin_next_slab(heap, bin, size_class);
+    if (span == NULL) {
+      errno = ENOMEM;
+      return NULL;
+    }
+  }
+  pm_block_t *block = span->free;
+  span->free = _pm_block_decode(block->next);
+  span->used++;
+  block->next = 0;
+  pm_stat_add(&heap->stats.allocations[size_class], 1);
+  return block;
+}
+
+PM_NOINLINE void *_pm_heap_malloc_slow(pm_heap_t *heap, size_t size) {
+  if (pm_unlikely(heap == &_pm_heap_empty)) {
+    heap = _pm_heap_for_thread();
+    if (heap == NULL) {
+      errno = ENOMEM;
+      return NULL;
+    }
+  }
+  _pm_decay_tick();
+  if (size <= PM_SMALL_MAX) return _pm_heap_malloc_small(heap, _pm_class_of(size));
+  if (size <= PM_LARGE_MAX) return _pm_large_alloc(size, PM_PAGE_SIZE, false);
+  return _pm_huge_alloc(size, PM_PAGE_SIZE, false);
+}
+
+PM_NOINLINE void _pm_heap_slab_freed(pm_heap_t *heap, pm_span_t *span) {
+  pm_bin_t *bin = &heap->bins[span->size_class];
+  if (span->in_full) {
+    list_remove(&bin->full, span);
+    span->in_full = 0;
+    list_push(&bin->active, span);
+  }
+  if (span->used == 0 && span != bin->current) {
+    list_remove(&bin->active, span);
+    slab_release(span);
+  }
+}
+
+/* Empties a list of a departing heap: empty slabs go back to the pool, the
+ * rest wait on the abandoned lists for another thread. */
+static void heap_abandon_list(pm_span_t *list) {
+  for (pm_span_t *span = list, *next; span != NULL; span = next) {
+    next = span->next;
+    span->next = span->prev = NULL;
+    span->in_full = 0;
+    _pm_slab_collect(span, NULL);
+    if (span->used == 0) {
+      slab_release(span);
+      continue;
+    }
+    _pm_lock(&_pm_pages_lock);
+    atomic_store_explicit(&span->heap, NULL, memory_order_release);
+    list_push(&abandoned[span->size_class], span);
+    atomic_fetch_add_explicit(&abandoned_count, 1, memory_order_relaxed);
+    _pm_unlock(&_pm_pages_lock);
+  }
+}
+
+void _pm_heap_thread_exit(void *arg) {
+  pm_heap_t *heap = arg;
+  if (heap == NULL || heap == &_pm_heap_empty) return;
+  _pm_heap_default = &_pm_heap_empty;
+  for (size_t c = 0; c < PM_CLASS_COUNT; c++) {
+    pm_bin_t *bin = &heap->bins[c];
+    heap_abandon_list(bin->active);
+    heap_abandon_list(bin->full);
+    bin->active = bin->full = NULL;
+    bin->current = &_pm_span_empty;
+  }
+  _pm_lock(&_pm_heaps_lock);
+  heap->in_use = false;
+  heap->next_free = heaps_free;
+  heaps_free = heap;
+  _pm_unlock(&_pm_heaps_lock);
+}
+
+void _pm_heap_trim_current(void) {
+  pm_heap_t *heap = _pm_heap_default;
+  if (heap == &_pm_heap_empty) return;
+  for (size_t c = 0; c < PM_CLASS_COUNT; c++) {
+    pm_bin_t *bin = &heap->bins[c];
+    for (pm_span_t *span = bin->active, *next; span != NULL; span = next) {
+      next = span->next;
+      _pm_slab_collect(span, heap);
+      if (span->used != 0) continue;
+      if (span == bin->current) bin->current = &_pm_span_empty;
+      list_remove(&bin->active, span);
+      slab_release(span);
+    }
+  }
+}
+
+void _pm_heap_reap_abandoned(void) {
+  for (size_t c = 0; c < PM_CLASS_COUNT; c++) {
+    for (pm_span_t *span = abandoned[c], *next; span != NULL; span = next) {
+      next = span->next;
+      _pm_slab_collect(span, NULL);
+      if (span->used != 0) continue;
+      list_remove(&abandoned[c], span);
+      atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
+      _pm_pool.slabs[c]--;
+      _pm_span_free(span);
+    }
+  }
+}

@@ -1,0 +1,217 @@
+/* internal.h: declarations shared between the allocator's files (the _pm_
+ * prefix), plus the small inline helpers every path needs. */
+#ifndef PM_INTERNAL_H
+#define PM_INTERNAL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "poolmalloc.h"
+#include "prim.h"
+#include "types.h"
+
+#define pm_likely(x)   __builtin_expect(!!(x), 1)
+#define pm_unlikely(x) __builtin_expect(!!(x), 0)
+#define PM_HIDDEN      __attribute__((visibility("hidden")))
+#define PM_NOINLINE    __attribute__((noinline))
+#define PM_TLS         __thread __attribute__((tls_model("initial-exec")))
+
+#ifdef PM_DEBUG
+#define pm_assert(cond, msg) ((cond) ? (void)0 : _pm_fatal("assertion failed: " msg))
+#else
+#define pm_assert(cond, msg) ((void)0)
+#endif
+
+static inline size_t pm_align_up(size_t n, size_t alignment) {
+  return (n + alignment - 1) & ~(alignment - 1);
+}
+static inline bool pm_is_power_of_two(size_t n) {
+  return n != 0 && (n & (n - 1)) == 0;
+}
+
+/* ---- error.c: one-line fatal messages written with write(2) ---- */
+_Noreturn void _pm_fatal(const char *message);
+/* "poolmalloc: FUNC(): PROBLEM 0xADDR", then abort(). */
+_Noreturn void _pm_fatal_pointer(const char *func, const char *problem, const void *ptr);
+/* "poolmalloc: PART1PART2PART3" as one line on stderr. */
+void _pm_warn(const char *part1, const char *part2, const char *part3);
+/* Hexadecimal / decimal rendering without stdio; returns the length. */
+size_t _pm_format_hex(char *out, uintptr_t value);
+size_t _pm_format_u64(char *out, uint64_t value);
+
+/* ---- options.c: the single option table ---- */
+typedef enum pm_stats_mode_e {
+  PM_STATS_OFF = 0,
+  PM_STATS_MODE_TEXT,
+  PM_STATS_MODE_JSON
+} pm_stats_mode_t;
+typedef struct pm_options_s {
+  uint64_t decay_ms;    /* free memory idle this long goes back to the OS */
+  uint64_t retain_max;  /* retained free memory above this is released at once */
+  uint64_t limit;       /* 0, or the most bytes the allocator may map */
+  uint64_t stats;       /* pm_stats_mode_t: print statistics at exit */
+  char stats_file[256]; /* where to print them ("" = stderr); %p = pid */
+} pm_options_t;
+extern pm_options_t _pm_options PM_HIDDEN;
+void _pm_options_init(void);
+/* Applies a POOLMALLOC_CONF-style string ("name:value,..."). */
+void _pm_options_apply_conf(const char *conf);
+/* Parses "123", "64K", "2M", "1G"; returns 0 or -1. */
+int _pm_options_parse_size(const char *text, size_t len, uint64_t *out);
+
+/* ---- size_class.c ---- */
+extern uint8_t _pm_class_table[PM_DIRECT_MAX / PM_ALIGNMENT + 1] PM_HIDDEN;
+extern uint32_t _pm_class_size[PM_CLASS_COUNT] PM_HIDDEN;
+void _pm_size_class_init(void);
+/* Class of a size in [0, PM_SMALL_MAX]: 16-byte steps up to 128, then four
+ * classes per doubling, so a block wastes at most 20% above 64 bytes. */
+static inline size_t _pm_class_of(size_t size) {
+  if (size <= PM_DIRECT_MAX) return _pm_class_table[(size + PM_ALIGNMENT - 1) / PM_ALIGNMENT];
+  size_t s = size - 1;
+  size_t bit = 63 - (size_t)__builtin_clzl(s);
+  return 8 + (bit - 7) * 4 + ((s >> (bit - 2)) & 3);
+}
+
+/* ---- secret encoding of free-list links (mimalloc's secure mode idea) ---- */
+extern uintptr_t _pm_keys[2] PM_HIDDEN;
+static inline uintptr_t pm_rotl(uintptr_t x, unsigned r) {
+  r &= 63;
+  return r == 0 ? x : (x << r) | (x >> (64 - r));
+}
+static inline uintptr_t pm_rotr(uintptr_t x, unsigned r) {
+  r &= 63;
+  return r == 0 ? x : (x >> r) | (x << (64 - r));
+}
+static inline uintptr_t _pm_block_encode(const pm_block_t *next) {
+  return pm_rotl((uintptr_t)next ^ _pm_keys[1], (unsigned)_pm_keys[0]) + _pm_keys[0];
+}
+static inline pm_block_t *_pm_block_decode(uintptr_t link) {
+  return (pm_block_t *)(pm_rotr(link - _pm_keys[0], (unsigned)_pm_keys[0]) ^ _pm_keys[1]);
+}
+
+/* ---- registry.c: which 4 MiB regions hold our segments ---- */
+#define PM_REGISTRY_BITS 13 /* two levels of 2^13 cover 48-bit addresses */
+extern _Atomic(pm_segment_t **) _pm_registry[1u << PM_REGISTRY_BITS] PM_HIDDEN;
+/* Header of the segment whose 4 MiB region holds ptr, or NULL: the only test
+ * for "ours", and it never reads the pointed-to memory. */
+static inline pm_segment_t *_pm_registry_lookup(const void *ptr) {
+  uintptr_t index = (uintptr_t)ptr >> PM_SEGMENT_SHIFT;
+  if (pm_unlikely(index >> (2 * PM_REGISTRY_BITS))) return NULL;
+  pm_segment_t **leaf =
+      atomic_load_explicit(&_pm_registry[index >> PM_REGISTRY_BITS], memory_order_acquire);
+  if (pm_unlikely(leaf == NULL)) return NULL;
+  return leaf[index & ((1u << PM_REGISTRY_BITS) - 1)];
+}
+bool _pm_registry_set(const void *region, pm_segment_t *segment);
+void _pm_registry_clear(const void *region);
+
+/* ---- locks (pthread mutexes; see init.c for the fork order) ---- */
+void _pm_lock(pm_lock_t *lock);
+void _pm_unlock(pm_lock_t *lock);
+
+/* ---- segment.c: page runs inside 4 MiB segments, under _pm_pages_lock ---- */
+#define PM_SEGMENT_HEADER_PAGES                                                                    \
+  ((sizeof(pm_segment_t) + PM_SEGMENT_PAGES * sizeof(pm_span_t) + PM_PAGE_SIZE - 1) / PM_PAGE_SIZE)
+#define PM_SEGMENT_USABLE_PAGES (PM_SEGMENT_PAGES - PM_SEGMENT_HEADER_PAGES)
+extern pm_lock_t _pm_pages_lock PM_HIDDEN;
+typedef struct pm_pool_stats_s {
+  uint64_t mapped_bytes;   /* segments and huge mappings */
+  uint64_t released_bytes; /* purged or unmapped while free, cumulative */
+  uint64_t dirty_bytes;    /* free runs still resident */
+  uint64_t huge_cached_bytes;
+  uint64_t large_live_bytes;
+  uint64_t huge_live_bytes;
+  uint64_t large_allocations, large_frees, large_reuse;
+  uint64_t huge_allocations, huge_frees, huge_reuse;
+  size_t slabs[PM_CLASS_COUNT];
+  _Atomic uint64_t orphan_frees[PM_CLASS_COUNT]; /* small frees by threads without a heap */
+} pm_pool_stats_t;
+extern pm_pool_stats_t _pm_pool PM_HIDDEN;
+/* A span of page_count pages whose start is aligned to align_pages pages,
+ * marked kind; *reused says whether it was resident free memory. NULL when
+ * out of memory. */
+pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t kind, bool *reused);
+void _pm_span_free(pm_span_t *span);
+/* Grows a large span in place to page_count pages; false if the next run is taken. */
+bool _pm_span_grow(pm_span_t *span, size_t page_count);
+/* Gives back the pages past page_count of a span. */
+void _pm_span_shrink(pm_span_t *span, size_t page_count);
+static inline pm_segment_t *_pm_segment_of_span(const pm_span_t *span) {
+  return (pm_segment_t *)((uintptr_t)span->start & ~(uintptr_t)PM_SEGMENT_MASK);
+}
+/* Purges dirty runs freed before cutoff_ms (all when cutoff_ms is UINT64_MAX)
+ * and unmaps segments left wholly free; returns bytes released. */
+uint64_t _pm_segments_purge(uint64_t cutoff_ms);
+/* Whether mapping size more bytes stays within the limit option. */
+bool _pm_within_limit(size_t size);
+void _pm_segments_after_fork_child(void);
+
+/* ---- slab.c: blocks of one class inside a span ---- */
+void _pm_slab_init(pm_span_t *span, size_t size_class, pm_heap_t *heap);
+/* Moves locally and remotely freed blocks to the free list. */
+void _pm_slab_collect(pm_span_t *span, pm_heap_t *heap);
+/* Carves never-used blocks onto the empty free list; false if none left. */
+bool _pm_slab_extend(pm_span_t *span, pm_heap_t *heap);
+void _pm_slab_free_remote(pm_span_t *span, pm_block_t *block);
+/* Aborts with a message when block is already on one of span's free lists. */
+void _pm_slab_check_double_free(const pm_span_t *span, const pm_block_t *block, const char *func);
+/* Whether ptr is the start of a block of span; aborts naming func otherwise. */
+void _pm_slab_check_pointer(const pm_span_t *span, const void *ptr, const char *func);
+
+/* ---- heap.c: per-thread heaps ---- */
+extern PM_TLS pm_heap_t *_pm_heap_default PM_HIDDEN;
+extern pm_heap_t _pm_heap_empty PM_HIDDEN;
+extern pm_span_t _pm_span_empty PM_HIDDEN;
+extern pm_lock_t _pm_heaps_lock PM_HIDDEN;
+extern _Atomic(pm_heap_t *) _pm_heaps_all PM_HIDDEN;
+PM_NOINLINE void *_pm_heap_malloc_slow(pm_heap_t *heap, size_t size);
+/* Called by the local free path when a slab became empty or left its full list. */
+PM_NOINLINE void _pm_heap_slab_freed(pm_heap_t *heap, pm_span_t *span);
+void *_pm_heap_malloc_small(pm_heap_t *heap, size_t size_class);
+pm_heap_t *_pm_heap_for_thread(void);
+void _pm_heap_thread_exit(void *heap);
+/* Returns empty slabs of the calling thread's heap to the page pool. */
+void _pm_heap_trim_current(void);
+/* Frees abandoned slabs that have become empty; pages lock held. */
+void _pm_heap_reap_abandoned(void);
+
+/* ---- large.c / huge.c ---- */
+void *_pm_large_alloc(size_t size, size_t alignment, bool zero);
+void _pm_large_free(pm_span_t *span);
+void *_pm_large_realloc_in_place(pm_span_t *span, size_t size);
+void *_pm_huge_alloc(size_t size, size_t alignment, bool zero);
+void _pm_huge_free(pm_segment_t *segment);
+void *_pm_huge_realloc_in_place(pm_segment_t *segment, size_t size);
+/* Unmaps cached huge mappings idle since before cutoff_ms; returns bytes. */
+uint64_t _pm_huge_purge(uint64_t cutoff_ms);
+
+/* ---- decay.c ---- */
+/* Cheap check on slow paths: runs a purge once decay is due. */
+void _pm_decay_tick(void);
+/* Called with the pages lock held after memory became free. */
+void _pm_decay_after_free(void);
+/* Releases every retained byte now; returns bytes released. */
+uint64_t _pm_decay_release_all(void);
+
+/* ---- alloc.c: shared slow paths of the pm_* entry points ---- */
+PM_NOINLINE void _pm_free_generic(void *ptr, const char *func);
+size_t _pm_usable_size_checked(const void *ptr, const char *func);
+void *_pm_alloc_aligned(size_t alignment, size_t size, bool zero);
+void *_pm_alloc_zeroed(size_t size);
+
+/* ---- stats.c ---- */
+void _pm_stats_sample_peak(void);
+void _pm_stats_print_at_exit(void);
+
+/* ---- init.c ---- */
+extern bool _pm_initialized PM_HIDDEN;
+void _pm_init(void);
+
+static inline void pm_stat_add(_Atomic uint64_t *counter, uint64_t n) {
+  atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
+                        memory_order_relaxed);
+}
+
+#endif /* PM_INTERNAL_H */

@@ -1,0 +1,54 @@
+/* large.c: blocks above PM_SMALL_MAX and up to PM_LARGE_MAX, each a run of
+ * whole pages inside a segment, taken from and returned to the page pool
+ * under its lock. Freed runs stay resident for reuse until decay. */
+#include <string.h>
+
+#include "internal.h"
+
+void *_pm_large_alloc(size_t size, size_t alignment, bool zero) {
+  size_t pages = pm_align_up(size, PM_PAGE_SIZE) / PM_PAGE_SIZE;
+  size_t align_pages = alignment > PM_PAGE_SIZE ? alignment / PM_PAGE_SIZE : 1;
+  if (pages + align_pages - 1 > PM_SEGMENT_USABLE_PAGES)
+    return _pm_huge_alloc(size, alignment, zero);
+  bool reused = false;
+  _pm_lock(&_pm_pages_lock);
+  pm_span_t *span = _pm_span_alloc(pages, align_pages, PM_SPAN_LARGE, &reused);
+  if (span != NULL) {
+    _pm_pool.large_live_bytes += pages * PM_PAGE_SIZE;
+    _pm_pool.large_allocations++;
+    _pm_pool.large_reuse += reused;
+  }
+  _pm_unlock(&_pm_pages_lock);
+  if (span == NULL) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  _pm_stats_sample_peak();
+  /* Clean pages (fresh or purged) already read as zero. */
+  if (zero && reused) memset(span->start, 0, pages * PM_PAGE_SIZE);
+  return span->start;
+}
+
+void _pm_large_free(pm_span_t *span) {
+  _pm_lock(&_pm_pages_lock);
+  _pm_pool.large_live_bytes -= span->page_count * PM_PAGE_SIZE;
+  _pm_pool.large_frees++;
+  span->kind = PM_SPAN_FREE;
+  _pm_span_free(span);
+  _pm_decay_after_free();
+  _pm_unlock(&_pm_pages_lock);
+}
+
+void *_pm_large_realloc_in_place(pm_span_t *span, size_t size) {
+  size_t pages = pm_align_up(size, PM_PAGE_SIZE) / PM_PAGE_SIZE;
+  bool done = true;
+  _pm_lock(&_pm_pages_lock);
+  size_t before = span->page_count;
+  if (pages < before)
+    _pm_span_shrink(span, pages);
+  else if (pages > before)
+    done = _pm_span_grow(span, pages);
+  if (done) _pm_pool.large_live_bytes += span->page_count * PM_PAGE_SIZE - before * PM_PAGE_SIZE;
+  _pm_unlock(&_pm_pages_lock);
+  return done ? span->start : NULL;
+}

@@ -1,0 +1,180 @@
+/* options.c: every tunable in one table, read once at init.
+ *
+ * Each option can be set in POOLMALLOC_CONF ("decay_ms:1000,limit:2G") or
+ * through its own variable POOLMALLOC_<NAME> (POOLMALLOC_STATS=json); the
+ * dedicated variable wins. A bad name or value gets a one-line warning and
+ * the default stays. getenv does not allocate, so this is safe inside the
+ * first malloc. */
+#include <string.h>
+
+#include "internal.h"
+
+pm_options_t _pm_options;
+
+typedef enum option_type_e {
+  OPTION_UINT,
+  OPTION_SIZE,
+  OPTION_STATS_MODE,
+  OPTION_PATH
+} option_type_t;
+
+typedef struct option_s {
+  const char *name;
+  option_type_t type;
+  uint64_t default_value;
+  const char *description;
+  void *value;
+} option_t;
+
+static const option_t option_table[] = {
+    {"decay_ms", OPTION_UINT, 1000, "free memory idle this many ms is returned to the OS",
+     &_pm_options.decay_ms},
+    {"retain_max", OPTION_SIZE, (uint64_t)64 << 20,
+     "free memory kept beyond this many bytes is returned at once", &_pm_options.retain_max},
+    {"limit", OPTION_SIZE, 0, "most bytes the allocator maps (0 = no limit); past it, NULL+ENOMEM",
+     &_pm_options.limit},
+    {"stats", OPTION_STATS_MODE, PM_STATS_OFF, "print statistics at exit: off, text or json",
+     &_pm_options.stats},
+    {"stats_file", OPTION_PATH, 0, "write the statistics here instead of stderr; %p = pid",
+     &_pm_options.stats_file},
+};
+
+#define OPTION_COUNT (sizeof option_table / sizeof option_table[0])
+
+int _pm_options_parse_size(const char *text, size_t len, uint64_t *out) {
+  if (len == 0) return -1;
+  uint64_t value = 0;
+  size_t i = 0;
+  for (; i < len && text[i] >= '0' && text[i] <= '9'; i++) {
+    uint64_t digit = (uint64_t)(text[i] - '0');
+    if (value > (UINT64_MAX - digit) / 10) return -1;
+    value = value * 10 + digit;
+  }
+  if (i == 0) return -1;
+  unsigned shift = 0;
+  if (i < len) {
+    switch (text[i] | 0x20) { /* either case */
+    case 'k':
+      shift = 10;
+      break;
+    case 'm':
+      shift = 20;
+      break;
+    case 'g':
+      shift = 30;
+      break;
+    default:
+      return -1;
+    }
+    i++;
+    if (i < len && (text[i] | 0x20) == 'b') i++; /* "64MB" reads as "64M" */
+  }
+  if (i != len) return -1;
+  if (shift != 0 && value > (UINT64_MAX >> shift)) return -1;
+  *out = value << shift;
+  return 0;
+}
+
+static int option_parse(const option_t *option, const char *text, size_t len) {
+  uint64_t number;
+  switch (option->type) {
+  case OPTION_UINT:
+    for (size_t i = 0; i < len; i++)
+      if (text[i] < '0' || text[i] > '9') return -1;
+    /* plain digits parse the same way as a size */
+    __attribute__((fallthrough));
+  case OPTION_SIZE:
+    if (_pm_options_parse_size(text, len, &number) != 0) return -1;
+    *(uint64_t *)option->value = number;
+    return 0;
+  case OPTION_STATS_MODE:
+    if (len == 4 && memcmp(text, "text", 4) == 0)
+      number = PM_STATS_MODE_TEXT;
+    else if (len == 4 && memcmp(text, "json", 4) == 0)
+      number = PM_STATS_MODE_JSON;
+    else if ((len == 3 && memcmp(text, "off", 3) == 0) || (len == 1 && text[0] == '0'))
+      number = PM_STATS_OFF;
+    else
+      return -1;
+    *(uint64_t *)option->value = number;
+    return 0;
+  case OPTION_PATH:
+    if (len == 0 || len >= sizeof _pm_options.stats_file) return -1;
+    memcpy(option->value, text, len);
+    ((char *)option->value)[len] = '\0';
+    return 0;
+  }
+  return -1;
+}
+
+static void option_set_default(const option_t *option) {
+  if (option->type == OPTION_PATH)
+    ((char *)option->value)[0] = '\0';
+  else
+    *(uint64_t *)option->value = option->default_value;
+}
+
+/* what + "name" or "name:value" + "; keeping the default" on one line. */
+static void option_warn(const char *what, const char *name, size_t name_len, const char *value,
+                        size_t value_len) {
+  char quoted[160];
+  size_t len = 0;
+  if (name_len > 64) name_len = 64;
+  if (value_len > 64) value_len = 64;
+  memcpy(quoted, name, name_len);
+  len += name_len;
+  if (value != NULL) {
+    quoted[len++] = ':';
+    memcpy(quoted + len, value, value_len);
+    len += value_len;
+  }
+  quoted[len] = '\0';
+  _pm_warn(what, quoted, "; keeping the default");
+}
+
+static void option_set(const char *name, size_t name_len, const char *value, size_t value_len) {
+  for (size_t i = 0; i < OPTION_COUNT; i++) {
+    const option_t *option = &option_table[i];
+    if (strlen(option->name) != name_len || memcmp(option->name, name, name_len) != 0) continue;
+    if (option_parse(option, value, value_len) != 0) {
+      option_set_default(option);
+      option_warn("invalid value for option ", name, name_len, value, value_len);
+    }
+    return;
+  }
+  option_warn("unknown option ", name, name_len, NULL, 0);
+}
+
+void _pm_options_apply_conf(const char *conf) {
+  const char *at = conf;
+  while (*at != '\0') {
+    const char *end = strchr(at, ',');
+    size_t len = end ? (size_t)(end - at) : strlen(at);
+    const char *colon = memchr(at, ':', len);
+    if (len > 0) {
+      if (colon == NULL)
+        option_warn("option without a value (want name:value) ", at, len, NULL, 0);
+      else
+        option_set(at, (size_t)(colon - at), colon + 1, len - (size_t)(colon - at) - 1);
+    }
+    at += len;
+    if (*at == ',') at++;
+  }
+}
+
+void _pm_options_init(void) {
+  for (size_t i = 0; i < OPTION_COUNT; i++)
+    option_set_default(&option_table[i]);
+  const char *conf = _pm_prim_getenv("POOLMALLOC_CONF");
+  if (conf != NULL) _pm_options_apply_conf(conf);
+  for (size_t i = 0; i < OPTION_COUNT; i++) {
+    char variable[64] = "POOLMALLOC_";
+    size_t at = strlen(variable);
+    for (const char *c = option_table[i].name; *c && at < sizeof variable - 1; c++)
+      variable[at++] = (char)(*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c);
+    variable[at] = '\0';
+    const char *value = _pm_prim_getenv(variable);
+    if (value != NULL)
+      option_set(option_table[i].name, strlen(option_table[i].name), value, strlen(value));
+  }
+}

@@ -1,0 +1,42 @@
+/* prim.h: the allocator's whole interface to the operating system.
+ *
+ * Everything Linux-specific lives behind these functions (prim_linux.c), in
+ * the manner of mimalloc's prim layer. None of them allocates, so they are
+ * safe on the init path, at exit and in a forked child. */
+#ifndef PM_PRIM_H
+#define PM_PRIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Fresh zeroed memory of size bytes aligned to alignment (a power of two,
+ * at least the OS page size), or NULL. */
+void *_pm_prim_map_aligned(size_t size, size_t alignment);
+void _pm_prim_unmap(void *addr, size_t size);
+/* Gives the pages back to the OS but keeps the range mapped: RSS drops and
+ * the next touch reads zeros. */
+void _pm_prim_purge(void *addr, size_t size);
+size_t _pm_prim_page_size(void);
+
+/* Monotonic milliseconds; cheap (vDSO). */
+uint64_t _pm_prim_clock_ms(void);
+
+/* Writes all of buf; returns 0, or -1 with errno set. */
+int _pm_prim_write(int fd, const void *buf, size_t len);
+int _pm_prim_open_for_write(const char *path); /* -1 on failure */
+void _pm_prim_close(int fd);
+pid_t _pm_prim_getpid(void);
+/* Environment lookup that never allocates; NULL when unset. */
+const char *_pm_prim_getenv(const char *name);
+/* Fills buf with random bytes from the kernel; falls back to AT_RANDOM. */
+void _pm_prim_random(void *buf, size_t len);
+/* Resident set size of the process in bytes (0 if unknown). */
+size_t _pm_prim_rss(void);
+/* Forwards to _pm_thread_exit(value) when a thread that called
+ * _pm_prim_thread_set(value) ends. */
+void _pm_prim_thread_init(void (*on_exit)(void *value));
+void _pm_prim_thread_set(void *value);
+_Noreturn void _pm_prim_abort(void);
+
+#endif /* PM_PRIM_H */

@@ -1,0 +1,125 @@
+/* prim_linux.c: the Linux implementation of prim.h, the only file that
+ * makes Linux-specific calls. */
+#include "prim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+void *_pm_prim_map_aligned(size_t size, size_t alignment) {
+  /* Over-map by the alignment and trim both ends: the kernel gives no
+   * alignment guarantee beyond the page. */
+  size_t span = size + alignment;
+  if (span < size) return NULL;
+  uint8_t *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return NULL;
+  uintptr_t aligned = ((uintptr_t)raw + alignment - 1) & ~(uintptr_t)(alignment - 1);
+  size_t head = aligned - (uintptr_t)raw;
+  size_t tail = span - head - size;
+  if (head > 0) munmap(raw, head);
+  if (tail > 0) munmap((uint8_t *)aligned + size, tail);
+  return (void *)aligned;
+}
+
+void _pm_prim_unmap(void *addr, size_t size) {
+  munmap(addr, size);
+}
+
+void _pm_prim_purge(void *addr, size_t size) {
+  int saved = errno;
+  madvise(addr, size, MADV_DONTNEED);
+  errno = saved;
+}
+
+size_t _pm_prim_page_size(void) {
+  return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+uint64_t _pm_prim_clock_ms(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+}
+
+int _pm_prim_write(int fd, const void *buf, size_t len) {
+  const char *at = buf;
+  while (len > 0) {
+    ssize_t n = write(fd, at, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    at += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+int _pm_prim_open_for_write(const char *path) {
+  return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+}
+
+void _pm_prim_close(int fd) {
+  close(fd);
+}
+
+pid_t _pm_prim_getpid(void) {
+  return getpid();
+}
+
+const char *_pm_prim_getenv(const char *name) {
+  return getenv(name);
+}
+
+void _pm_prim_random(void *buf, size_t len) {
+  ssize_t got = getrandom(buf, len, GRND_NONBLOCK);
+  if (got == (ssize_t)len) return;
+  /* Early in boot the pool may be empty: the 16 bytes the kernel hands
+   * every process at exec are random enough to seed the secret. */
+  const uint8_t *auxv_random = (const uint8_t *)getauxval(AT_RANDOM);
+  uint8_t *out = buf;
+  for (size_t i = 0; i < len; i++)
+    out[i] = (uint8_t)((auxv_random ? auxv_random[i % 16] : 0) ^ (uint8_t)(i * 131u) ^
+                       (uint8_t)((uintptr_t)buf >> (i % 8)));
+}
+
+size_t _pm_prim_rss(void) {
+  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char text[128];
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  text[n] = '\0';
+  const char *at = text;
+  while (*at && *at != ' ')
+    at++; /* skip the total size field */
+  size_t pages = 0;
+  while (*at == ' ')
+    at++;
+  while (*at >= '0' && *at <= '9')
+    pages = pages * 10 + (size_t)(*at++ - '0');
+  return pages * _pm_prim_page_size();
+}
+
+static pthread_key_t thread_key;
+
+void _pm_prim_thread_init(void (*on_exit)(void *value)) {
+  pthread_key_create(&thread_key, on_exit);
+}
+
+void _pm_prim_thread_set(void *value) {
+  pthread_setspecific(thread_key, value);
+}
+
+_Noreturn void _pm_prim_abort(void) {
+  abort();
+}

@@ -1,0 +1,40 @@
+/* registry.c: the map from 4 MiB address regions to segment headers.
+ *
+ * Two levels of 2^13 entries cover the 48-bit address space. free() consults
+ * it before touching anything, so a pointer the library never handed out is
+ * recognised without reading its memory. Leaves are mapped on first use and
+ * never freed (64 KiB each, one per 32 GiB of address space in use). */
+#include "internal.h"
+
+_Atomic(pm_segment_t **) _pm_registry[1u << PM_REGISTRY_BITS];
+
+#define LEAF_BYTES (sizeof(pm_segment_t *) << PM_REGISTRY_BITS)
+
+static pm_segment_t **registry_leaf(uintptr_t index, bool create) {
+  _Atomic(pm_segment_t **) *slot = &_pm_registry[index >> PM_REGISTRY_BITS];
+  pm_segment_t **leaf = atomic_load_explicit(slot, memory_order_acquire);
+  if (leaf != NULL || !create) return leaf;
+  pm_segment_t **fresh = _pm_prim_map_aligned(LEAF_BYTES, _pm_prim_page_size());
+  if (fresh == NULL) return NULL;
+  pm_segment_t **expected = NULL;
+  if (!atomic_compare_exchange_strong(slot, &expected, fresh)) {
+    _pm_prim_unmap(fresh, LEAF_BYTES); /* another thread installed it first */
+    return expected;
+  }
+  return fresh;
+}
+
+bool _pm_registry_set(const void *region, pm_segment_t *segment) {
+  uintptr_t index = (uintptr_t)region >> PM_SEGMENT_SHIFT;
+  if (index >> (2 * PM_REGISTRY_BITS)) return false;
+  pm_segment_t **leaf = registry_leaf(index, true);
+  if (leaf == NULL) return false;
+  leaf[index & ((1u << PM_REGISTRY_BITS) - 1)] = segment;
+  return true;
+}
+
+void _pm_registry_clear(const void *region) {
+  uintptr_t index = (uintptr_t)region >> PM_SEGMENT_SHIFT;
+  pm_segment_t **leaf = registry_leaf(index, false);
+  if (leaf != NULL) leaf[index & ((1u << PM_REGISTRY_BITS) - 1)] = NULL;
+}

@@ -1,0 +1,275 @@
+/* segment.c: OS memory in 4 MiB segments and the runs of pages inside them.
+ *
+ * A segment's header holds one descriptor per page. Allocated spans (slabs,
+ * large blocks) and free runs are ranges of pages; free runs coalesce with
+ * neighbours in the same state and wait in bins by page count. "Dirty" runs
+ * are resident (freed but not yet given back); "clean" ones were purged or
+ * never touched. Allocation prefers dirty runs (warm memory, no page
+ * faults), and decay turns dirty runs clean after a delay, as jemalloc's
+ * extents do. A segment that is wholly clean and free is unmapped.
+ *
+ * Everything here runs under _pm_pages_lock. */
+#include <string.h>
+
+#include "internal.h"
+
+pm_lock_t _pm_pages_lock = PTHREAD_MUTEX_INITIALIZER;
+pm_pool_stats_t _pm_pool;
+
+#define HEADER_PAGES PM_SEGMENT_HEADER_PAGES
+#define USABLE_PAGES PM_SEGMENT_USABLE_PAGES
+#define BIN_COUNT    64 /* bins 1..62 hold runs of exactly that many pages, 63 the rest */
+
+static pm_span_t *free_bins[2][BIN_COUNT]; /* [dirty][bin] */
+static uint64_t nonempty_bins[2];
+
+static size_t bin_of(size_t pages) {
+  return pages < BIN_COUNT - 1 ? pages : BIN_COUNT - 1;
+}
+
+static size_t span_index(const pm_segment_t *segment, const pm_span_t *span) {
+  return (size_t)(span - segment->spans);
+}
+
+static uint8_t *page_address(pm_segment_t *segment, size_t index) {
+  return (uint8_t *)segment + index * PM_PAGE_SIZE;
+}
+
+bool _pm_within_limit(size_t size) {
+  return _pm_options.limit == 0 || _pm_pool.mapped_bytes + size <= _pm_options.limit;
+}
+
+static void run_link(pm_span_t *run) {
+  pm_segment_t *segment = _pm_segment_of_span(run);
+  size_t bin = bin_of(run->page_count);
+  pm_span_t **head = &free_bins[run->dirty][bin];
+  run->kind = PM_SPAN_FREE;
+  atomic_store_explicit(&run->heap, NULL, memory_order_relaxed);
+  run->prev = NULL;
+  run->next = *head;
+  if (*head) (*head)->prev = run;
+  *head = run;
+  nonempty_bins[run->dirty] |= (uint64_t)1 << bin;
+  /* The last page points back at the head so the run after it can find it. */
+  segment->spans[span_index(segment, run) + run->page_count - 1].head_offset =
+      (uint16_t)(run->page_count - 1);
+  segment->free_pages += run->page_count;
+  if (run->dirty) _pm_pool.dirty_bytes += run->page_count * PM_PAGE_SIZE;
+}
+
+static void run_unlink(pm_span_t *run) {
+  size_t bin = bin_of(run->page_count);
+  if (run->prev)
+    run->prev->next = run->next;
+  else
+    free_bins[run->dirty][bin] = run->next;
+  if (run->next) run->next->prev = run->prev;
+  if (free_bins[run->dirty][bin] == NULL) nonempty_bins[run->dirty] &= ~((uint64_t)1 << bin);
+  _pm_segment_of_span(run)->free_pages -= run->page_count;
+  if (run->dirty) _pm_pool.dirty_bytes -= run->page_count * PM_PAGE_SIZE;
+}
+
+static void segment_unmap(pm_segment_t *segment) {
+  _pm_registry_clear(segment);
+  _pm_prim_unmap(segment, PM_SEGMENT_SIZE);
+  _pm_pool.mapped_bytes -= PM_SEGMENT_SIZE;
+}
+
+static pm_segment_t *segment_map(void) {
+  if (!_pm_within_limit(PM_SEGMENT_SIZE)) return NULL;
+  pm_segment_t *segment = _pm_prim_map_aligned(PM_SEGMENT_SIZE, PM_SEGMENT_SIZE);
+  if (segment == NULL) return NULL;
+  if (!_pm_registry_set(segment, segment)) {
+    _pm_prim_unmap(segment, PM_SEGMENT_SIZE);
+    return NULL;
+  }
+  segment->kind = PM_SEGMENT_SPANS;
+  segment->mapping_size = PM_SEGMENT_SIZE;
+  for (size_t i = 0; i < HEADER_PAGES; i++) {
+    segment->spans[i].kind = PM_SPAN_HEADER;
+    segment->spans[i].head_offset = (uint16_t)i;
+  }
+  _pm_pool.mapped_bytes += PM_SEGMENT_SIZE;
+  pm_span_t *run = &segment->spans[HEADER_PAGES];
+  run->start = page_address(segment, HEADER_PAGES);
+  run->page_count = USABLE_PAGES;
+  run->dirty = 0; /* fresh pages cost nothing until touched */
+  run_link(run);
+  return segment;
+}
+
+/* Makes pages [index, index + pages) a run headed at index. */
+static pm_span_t *run_make(pm_segment_t *segment, size_t index, size_t pages, uint8_t dirty,
+                           uint64_t freed_at) {
+  pm_span_t *run = &segment->spans[index];
+  run->start = page_address(segment, index);
+  run->page_count = (uint16_t)pages;
+  run->head_offset = 0;
+  run->dirty = dirty;
+  run->freed_at = freed_at;
+  return run;
+}
+
+/* Adds a free run, merging it with free neighbours in the same state. */
+static void run_insert_coalesced(pm_segment_t *segment, pm_span_t *run) {
+  size_t first = span_index(segment, run);
+  size_t pages = run->page_count;
+  uint64_t freed_at = run->freed_at;
+  run->kind = PM_SPAN_FREE;
+  if (first + pages < PM_SEGMENT_PAGES) {
+    pm_span_t *after = &segment->spans[first + pages];
+    if (after->kind == PM_SPAN_FREE && after->dirty == run->dirty) {
+      run_unlink(after);
+      pages += after->page_count;
+      if (after->freed_at > freed_at) freed_at = after->freed_at;
+    }
+  }
+  if (first > HEADER_PAGES) {
+    pm_span_t *before = &segment->spans[first - 1];
+    before -= before->head_offset;
+    if (before->kind == PM_SPAN_FREE && before->dirty == run->dirty) {
+      run_unlink(before);
+      run->kind = PM_SPAN_FREE;
+      pages += before->page_count;
+      first = span_index(segment, before);
+      if (before->freed_at > freed_at) freed_at = before->freed_at;
+    }
+  }
+  run = run_make(segment, first, pages, run->dirty, freed_at);
+  if (pages == USABLE_PAGES && !run->dirty) {
+    segment_unmap(segment); /* wholly free and already released */
+    return;
+  }
+  run_link(run);
+}
+
+/* First page index >= first of a run start aligned to align_pages pages. */
+static size_t aligned_page(const pm_segment_t *segment, size_t first, size_t align_pages) {
+  if (align_pages <= 1) return first;
+  uintptr_t address = (uintptr_t)segment + first * PM_PAGE_SIZE;
+  uintptr_t aligned = pm_align_up(address, align_pages * PM_PAGE_SIZE);
+  return first + (aligned - address) / PM_PAGE_SIZE;
+}
+
+static pm_span_t *run_find(uint8_t dirty, size_t pages, size_t align_pages, size_t *at) {
+  uint64_t bins = nonempty_bins[dirty] & ~(((uint64_t)1 << bin_of(pages)) - 1);
+  while (bins != 0) {
+    size_t bin = (size_t)__builtin_ctzll(bins);
+    bins &= bins - 1;
+    for (pm_span_t *run = free_bins[dirty][bin]; run != NULL; run = run->next) {
+      pm_segment_t *segment = _pm_segment_of_span(run);
+      size_t first = span_index(segment, run);
+      size_t start = aligned_page(segment, first, align_pages);
+      if (start + pages <= first + run->page_count) {
+        *at = start;
+        return run;
+      }
+    }
+  }
+  return NULL;
+}
+
+/* Takes pages [at, at + pages) out of a free run; the rest stays free. */
+static pm_span_t *run_carve(pm_span_t *run, size_t at, size_t pages) {
+  pm_segment_t *segment = _pm_segment_of_span(run);
+  size_t first = span_index(segment, run);
+  size_t end = first + run->page_count;
+  uint8_t dirty = run->dirty;
+  uint64_t freed_at = run->freed_at;
+  run_unlink(run);
+  if (at > first) run_link(run_make(segment, first, at - first, dirty, freed_at));
+  if (at + pages < end) run_link(run_make(segment, at + pages, end - at - pages, dirty, freed_at));
+  pm_span_t *span = run_make(segment, at, pages, dirty, freed_at);
+  for (size_t i = 1; i < pages; i++) {
+    segment->spans[at + i].head_offset = (uint16_t)i;
+    segment->spans[at + i].kind = PM_SPAN_FREE; /* never a head: see free paths */
+  }
+  return span;
+}
+
+pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t kind,
+                          bool *reused) {
+  if (page_count > USABLE_PAGES) return NULL;
+  size_t at = 0;
+  pm_span_t *run = run_find(1, page_count, align_pages, &at);
+  if (run == NULL) run = run_find(0, page_count, align_pages, &at);
+  if (run == NULL) {
+    pm_segment_t *segment = segment_map();
+    if (segment == NULL && !_pm_within_limit(PM_SEGMENT_SIZE)) {
+      _pm_decay_release_all(); /* unmapping idle segments may get under the limit */
+      segment = segment_map();
+    }
+    if (segment == NULL) return NULL;
+    run = &segment->spans[HEADER_PAGES];
+    at = aligned_page(segment, HEADER_PAGES, align_pages);
+    if (at + page_count > PM_SEGMENT_PAGES) return NULL;
+  }
+  *reused = run->dirty;
+  pm_span_t *span = run_carve(run, at, page_count);
+  span->used = 0;
+  span->in_full = 0;
+  span->kind = (uint8_t)kind; /* before the lock drops: a free neighbour must not merge it */
+  return span;
+}
+
+void _pm_span_free(pm_span_t *span) {
+  pm_segment_t *segment = _pm_segment_of_span(span);
+  atomic_store_explicit(&span->heap, NULL, memory_order_relaxed);
+  span->dirty = 1;
+  span->freed_at = _pm_prim_clock_ms();
+  run_insert_coalesced(segment, span);
+}
+
+bool _pm_span_grow(pm_span_t *span, size_t page_count) {
+  pm_segment_t *segment = _pm_segment_of_span(span);
+  size_t first = span_index(segment, span);
+  size_t extra = page_count - span->page_count;
+  size_t next = first + span->page_count;
+  if (next >= PM_SEGMENT_PAGES) return false;
+  pm_span_t *after = &segment->spans[next];
+  if (after->kind != PM_SPAN_FREE || after->page_count < extra) return false;
+  pm_span_t *taken = run_carve(after, next, extra);
+  taken->kind = PM_SPAN_FREE; /* now part of span, no longer a head */
+  for (size_t i = span->page_count; i < page_count; i++)
+    segment->spans[first + i].head_offset = (uint16_t)i;
+  span->page_count = (uint16_t)page_count;
+  return true;
+}
+
+void _pm_span_shrink(pm_span_t *span, size_t page_count) {
+  pm_segment_t *segment = _pm_segment_of_span(span);
+  size_t first = span_index(segment, span);
+  pm_span_t *tail = run_make(segment, first + page_count, span->page_count - page_count, 1, 0);
+  span->page_count = (uint16_t)page_count;
+  _pm_span_free(tail);
+}
+
+uint64_t _pm_segments_purge(uint64_t cutoff_ms) {
+  uint64_t released = 0;
+  for (size_t bin = 0; bin < BIN_COUNT; bin++) {
+    pm_span_t *run = free_bins[1][bin];
+    while (run != NULL) {
+      pm_span_t *next = run->next;
+      if (run->freed_at <= cutoff_ms) {
+        pm_segment_t *segment = _pm_segment_of_span(run);
+        run_unlink(run);
+        size_t bytes = run->page_count * PM_PAGE_SIZE;
+        released += bytes;
+        if (run->page_count == USABLE_PAGES) {
+          segment_unmap(segment); /* unmapping releases as much as purging */
+        } else {
+          _pm_prim_purge(run->start, bytes);
+          run->dirty = 0;
+          run_insert_coalesced(segment, run);
+        }
+      }
+      run = next;
+    }
+  }
+  _pm_pool.released_bytes += released;
+  return released;
+}
+
+void _pm_segments_after_fork_child(void) {
+  pthread_mutex_init(&_pm_pages_lock, NULL);
+}

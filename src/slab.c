@@ -1,0 +1,105 @@
+/* slab.c: a span cut into equal blocks of one size class.
+ *
+ * Three free lists, as in mimalloc: `free` feeds the malloc fast path,
+ * `local_free` takes the owner's frees (so the fast path's list is
+ * never disturbed and the owner reaches its slow path regularly), and
+ * `thread_free` takes other threads' frees through a lock-free push. The
+ * owner moves both onto `free` when it runs dry. Fresh blocks are carved
+ * a page at a time so a slab's memory is touched only as it is needed. */
+#include <string.h>
+
+#include "internal.h"
+
+void _pm_slab_init(pm_span_t *span, size_t size_class, pm_heap_t *heap) {
+  uint32_t block_size = _pm_class_size[size_class];
+  span->kind = PM_SPAN_SLAB;
+  span->size_class = (uint8_t)size_class;
+  span->block_size = block_size;
+  span->magic = (uint32_t)((((uint64_t)1 << 32) + block_size - 1) / block_size);
+  span->capacity = (uint32_t)(span->page_count * PM_PAGE_SIZE / block_size);
+  span->reserved = 0;
+  span->used = 0;
+  span->in_full = 0;
+  span->free = NULL;
+  span->local_free = NULL;
+  atomic_store_explicit(&span->thread_free, NULL, memory_order_relaxed);
+  atomic_store_explicit(&span->heap, heap, memory_order_release);
+}
+
+bool _pm_slab_extend(pm_span_t *span, pm_heap_t *heap) {
+  uint32_t left = span->capacity - span->reserved;
+  if (left == 0) return false;
+  uint32_t count = (uint32_t)(PM_PAGE_SIZE / span->block_size);
+  if (count == 0) count = 1;
+  if (count > left) count = left;
+  uint8_t *first = span->start + (size_t)span->reserved * span->block_size;
+  pm_block_t *tail = (pm_block_t *)(first + (size_t)(count - 1) * span->block_size);
+  tail->next = _pm_block_encode(span->free);
+  for (uint32_t i = count - 1; i > 0; i--) {
+    pm_block_t *block = (pm_block_t *)(first + (size_t)(i - 1) * span->block_size);
+    block->next = _pm_block_encode((pm_block_t *)((uint8_t *)block + span->block_size));
+  }
+  span->free = (pm_block_t *)first;
+  span->reserved += count;
+  pm_stat_add(&heap->stats.fresh[span->size_class], count);
+  return true;
+}
+
+void _pm_slab_collect(pm_span_t *span, pm_heap_t *heap) {
+  (void)heap;
+  if (span->local_free != NULL && span->free == NULL) {
+    span->free = span->local_free; /* the usual case: no walk needed */
+    span->local_free = NULL;
+  } else if (span->local_free != NULL) {
+    pm_block_t *tail = span->local_free;
+    while (tail->next != _pm_block_encode(NULL))
+      tail = _pm_block_decode(tail->next);
+    tail->next = _pm_block_encode(span->free);
+    span->free = span->local_free;
+    span->local_free = NULL;
+  }
+  if (atomic_load_explicit(&span->thread_free, memory_order_relaxed) == NULL) return;
+  pm_block_t *remote = atomic_exchange_explicit(&span->thread_free, NULL, memory_order_acquire);
+  uint32_t count = 1;
+  pm_block_t *tail = remote;
+  while (tail->next != _pm_block_encode(NULL)) {
+    tail = _pm_block_decode(tail->next);
+    count++;
+  }
+  tail->next = _pm_block_encode(span->free);
+  span->free = remote;
+  span->used -= count;
+}
+
+void _pm_slab_free_remote(pm_span_t *span, pm_block_t *block) {
+  pm_block_t *old = atomic_load_explicit(&span->thread_free, memory_order_relaxed);
+  do {
+    block->next = _pm_block_encode(old);
+  } while (!atomic_compare_exchange_weak_explicit(&span->thread_free, &old, block,
+                                                  memory_order_release, memory_order_relaxed));
+  if (old != NULL) return;
+  /* First remote free since the owner last looked: tell it, in case the
+   * slab sits on a full list it does not scan otherwise. Heaps are never
+   * unmapped, so a stale owner only costs it one extra scan. */
+  pm_heap_t *owner = atomic_load_explicit(&span->heap, memory_order_acquire);
+  if (owner != NULL)
+    atomic_fetch_add_explicit(&owner->bins[span->size_class].remote_hint, 1, memory_order_relaxed);
+}
+
+static bool list_contains(const pm_block_t *list, const pm_block_t *block, uint32_t limit) {
+  for (; list != NULL && limit > 0; list = _pm_block_decode(list->next), limit--)
+    if (list == block) return true;
+  return false;
+}
+
+void _pm_slab_check_double_free(const pm_span_t *span, const pm_block_t *block, const char *func) {
+  if (list_contains(span->free, block, span->capacity) ||
+      list_contains(span->local_free, block, span->capacity))
+    _pm_fatal_pointer(func, "double free", block);
+}
+
+void _pm_slab_check_pointer(const pm_span_t *span, const void *ptr, const char *func) {
+  uintptr_t offset = (uintptr_t)ptr - (uintptr_t)span->start;
+  if (offset >= (uintptr_t)span->reserved * span->block_size || offset % span->block_size != 0)
+    _pm_fatal_pointer(func, "invalid pointer", ptr);
+}

@@ -1,0 +1,173 @@
+/* stats.c: statistics on demand.
+ *
+ * Small-block counters live in each thread heap (plain stores, no atomic
+ * read-modify-write on the fast path) and are summed over all heaps here;
+ * page-level figures come from the pool under its lock. The peak of
+ * allocated bytes is sampled whenever memory is taken from the page pool
+ * (new slab, large or huge block) and on every pm_stats() call, so it can
+ * lag the true peak by less than one slab per size class per thread. */
+#include <string.h>
+
+#include "emitter.h"
+#include "internal.h"
+
+static _Atomic uint64_t peak_allocated;
+
+typedef struct small_totals_s {
+  uint64_t allocations[PM_CLASS_COUNT];
+  uint64_t frees[PM_CLASS_COUNT];
+  uint64_t fresh[PM_CLASS_COUNT];
+} small_totals_t;
+
+static void small_totals(small_totals_t *t) {
+  memset(t, 0, sizeof *t);
+  for (pm_heap_t *heap = atomic_load_explicit(&_pm_heaps_all, memory_order_acquire); heap != NULL;
+       heap = heap->next_all) {
+    for (size_t c = 0; c < PM_CLASS_COUNT; c++) {
+      t->allocations[c] += atomic_load_explicit(&heap->stats.allocations[c], memory_order_relaxed);
+      t->frees[c] += atomic_load_explicit(&heap->stats.frees[c], memory_order_relaxed);
+      t->fresh[c] += atomic_load_explicit(&heap->stats.fresh[c], memory_order_relaxed);
+    }
+  }
+  for (size_t c = 0; c < PM_CLASS_COUNT; c++)
+    t->frees[c] += atomic_load_explicit(&_pm_pool.orphan_frees[c], memory_order_relaxed);
+}
+
+static uint64_t live_blocks(const small_totals_t *t, size_t c) {
+  /* Counters of different threads are read at slightly different moments. */
+  return t->allocations[c] > t->frees[c] ? t->allocations[c] - t->frees[c] : 0;
+}
+
+static void peak_raise(uint64_t allocated) {
+  uint64_t peak = atomic_load_explicit(&peak_allocated, memory_order_relaxed);
+  while (allocated > peak &&
+         !atomic_compare_exchange_weak_explicit(&peak_allocated, &peak, allocated,
+                                                memory_order_relaxed, memory_order_relaxed)) {
+  }
+}
+
+static uint64_t small_allocated(const small_totals_t *t) {
+  uint64_t bytes = 0;
+  for (size_t c = 0; c < PM_CLASS_COUNT; c++)
+    bytes += live_blocks(t, c) * _pm_class_size[c];
+  return bytes;
+}
+
+void _pm_stats_sample_peak(void) {
+  small_totals_t t;
+  small_totals(&t);
+  _pm_lock(&_pm_pages_lock);
+  uint64_t big = _pm_pool.large_live_bytes + _pm_pool.huge_live_bytes;
+  _pm_unlock(&_pm_pages_lock);
+  peak_raise(small_allocated(&t) + big);
+}
+
+PM_EXPORT int pm_stats(pm_stats_t *out) {
+  if (out == NULL) return -1;
+  _pm_init();
+  small_totals_t t;
+  small_totals(&t);
+  _pm_lock(&_pm_pages_lock);
+  pm_pool_stats_t pool;
+  memcpy(&pool, &_pm_pool, offsetof(pm_pool_stats_t, orphan_frees));
+  _pm_unlock(&_pm_pages_lock);
+
+  memset(out, 0, sizeof *out);
+  uint64_t small_fresh = 0;
+  for (size_t c = 0; c < PM_CLASS_COUNT; c++) {
+    pm_size_class_stats_t *row = &out->classes[c];
+    row->block_size = _pm_class_size[c];
+    row->allocations = t.allocations[c];
+    row->frees = t.frees[c];
+    row->live_blocks = live_blocks(&t, c);
+    row->slabs = pool.slabs[c];
+    row->slab_bytes = pool.slabs[c] * PM_SLAB_SIZE;
+    out->total_allocations += t.allocations[c];
+    out->total_frees += t.frees[c];
+    small_fresh += t.fresh[c] < t.allocations[c] ? t.fresh[c] : t.allocations[c];
+  }
+  out->class_count = PM_CLASS_COUNT;
+  out->allocated_bytes = small_allocated(&t) + pool.large_live_bytes + pool.huge_live_bytes;
+  peak_raise(out->allocated_bytes);
+  out->peak_allocated_bytes = atomic_load_explicit(&peak_allocated, memory_order_relaxed);
+  out->mapped_bytes = pool.mapped_bytes;
+  out->released_bytes = pool.released_bytes;
+  out->retained_bytes = pool.dirty_bytes + pool.huge_cached_bytes;
+  out->total_allocations += pool.large_allocations + pool.huge_allocations;
+  out->total_frees += pool.large_frees + pool.huge_frees;
+  /* Small blocks not carved fresh were freed before: reuse. */
+  out->reuse_count = out->total_allocations - pool.large_allocations - pool.huge_allocations -
+                     small_fresh + pool.large_reuse + pool.huge_reuse;
+  out->reuse_rate =
+      out->total_allocations ? (double)out->reuse_count / (double)out->total_allocations : 0.0;
+  out->fragmentation =
+      out->mapped_bytes ? 1.0 - (double)out->allocated_bytes / (double)out->mapped_bytes : 0.0;
+  return 0;
+}
+
+PM_EXPORT int pm_stats_print(int fd, pm_stats_format_t format) {
+  if (format != PM_STATS_TEXT && format != PM_STATS_JSON) {
+    errno = EINVAL;
+    return -1;
+  }
+  pm_stats_t s;
+  pm_stats(&s);
+  pm_emitter_t e;
+  _pm_emitter_init(&e, fd, format);
+  _pm_emitter_object_begin(&e, NULL);
+  _pm_emitter_kv_u64(&e, "allocated_bytes", s.allocated_bytes);
+  _pm_emitter_kv_u64(&e, "peak_allocated_bytes", s.peak_allocated_bytes);
+  _pm_emitter_kv_u64(&e, "mapped_bytes", s.mapped_bytes);
+  _pm_emitter_kv_u64(&e, "released_bytes", s.released_bytes);
+  _pm_emitter_kv_u64(&e, "retained_bytes", s.retained_bytes);
+  _pm_emitter_kv_u64(&e, "total_allocations", s.total_allocations);
+  _pm_emitter_kv_u64(&e, "total_frees", s.total_frees);
+  _pm_emitter_kv_u64(&e, "reuse_count", s.reuse_count);
+  _pm_emitter_kv_double(&e, "reuse_rate", s.reuse_rate);
+  _pm_emitter_kv_double(&e, "fragmentation", s.fragmentation);
+  _pm_emitter_array_begin(&e, "classes");
+  for (size_t c = 0; c < s.class_count; c++) {
+    const pm_size_class_stats_t *row = &s.classes[c];
+    _pm_emitter_object_begin(&e, NULL);
+    _pm_emitter_kv_u64(&e, "block_size", row->block_size);
+    _pm_emitter_kv_u64(&e, "allocations", row->allocations);
+    _pm_emitter_kv_u64(&e, "frees", row->frees);
+    _pm_emitter_kv_u64(&e, "live_blocks", row->live_blocks);
+    _pm_emitter_kv_u64(&e, "slabs", row->slabs);
+    _pm_emitter_kv_u64(&e, "slab_bytes", row->slab_bytes);
+    _pm_emitter_object_end(&e);
+  }
+  _pm_emitter_array_end(&e);
+  _pm_arena_emit_stats(&e);
+  _pm_emitter_object_end(&e);
+  return _pm_emitter_finish(&e);
+}
+
+/* Opens the stats_file option with %p replaced by the pid; -1 if unusable. */
+static int stats_open_file(const char *pattern) {
+  char path[sizeof _pm_options.stats_file + 24];
+  size_t len = 0;
+  for (const char *c = pattern; *c && len < sizeof path - 24; c++) {
+    if (c[0] == '%' && c[1] == 'p') {
+      len += _pm_format_u64(path + len, (uint64_t)_pm_prim_getpid());
+      c++;
+    } else {
+      path[len++] = *c;
+    }
+  }
+  path[len] = '\0';
+  int fd = _pm_prim_open_for_write(path);
+  if (fd < 0) _pm_warn("cannot open the stats file ", path, "; writing to stderr");
+  return fd;
+}
+
+void _pm_stats_print_at_exit(void) {
+  if (_pm_options.stats == PM_STATS_OFF) return;
+  int fd = 2;
+  if (_pm_options.stats_file[0] != '\0') {
+    int opened = stats_open_file(_pm_options.stats_file);
+    if (opened >= 0) fd = opened;
+  }
+  pm_stats_print(fd, _pm_options.stats == PM_STATS_MODE_JSON ? PM_STATS_JSON : PM_STATS_TEXT);
+  if (fd != 2) _pm_prim_close(fd);
+}

@@ -1,0 +1,114 @@
+/* types.h: the allocator's internal data types and its geometry.
+ *
+ * Memory comes from the OS in segments of PM_SEGMENT_SIZE bytes aligned to
+ * their size, so any pointer finds its segment by masking (as in mimalloc).
+ * A segment is cut into 4 KiB pages; runs of pages ("spans") are either
+ * slabs of equal small blocks owned by one thread heap, large blocks, or free
+ * runs kept for reuse. Every page has a descriptor in the segment header; the
+ * descriptor of a span's first page describes the whole span. Requests above
+ * PM_LARGE_MAX get a mapping of their own (a "huge" segment). */
+#ifndef PM_TYPES_H
+#define PM_TYPES_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PM_SEGMENT_SHIFT 22
+#define PM_SEGMENT_SIZE  ((size_t)1 << PM_SEGMENT_SHIFT) /* 4 MiB */
+#define PM_SEGMENT_MASK  (PM_SEGMENT_SIZE - 1)
+#define PM_PAGE_SHIFT    12
+#define PM_PAGE_SIZE     ((size_t)1 << PM_PAGE_SHIFT)
+#define PM_SEGMENT_PAGES (PM_SEGMENT_SIZE / PM_PAGE_SIZE)
+#define PM_SLAB_PAGES    16 /* 64 KiB slabs: at least 4 blocks of the largest class */
+#define PM_SLAB_SIZE     (PM_SLAB_PAGES * PM_PAGE_SIZE)
+
+#define PM_ALIGNMENT   16 /* every block is aligned to this */
+#define PM_CLASS_COUNT 36 /* 16..128 step 16, then 4 classes per doubling */
+#define PM_SMALL_MAX   16384
+#define PM_DIRECT_MAX  1024 /* sizes served through the class lookup table */
+#define PM_LARGE_MAX   ((size_t)1 << 20)
+#define PM_HUGE_OFFSET PM_PAGE_SIZE /* huge block starts after its header page */
+
+/* A free block; its link is encoded with the process secret (see
+ * _pm_block_encode) so a stray write cannot forge a free-list pointer. */
+typedef struct pm_block_s {
+  uintptr_t next;
+} pm_block_t;
+
+typedef enum pm_span_kind_e {
+  PM_SPAN_HEADER = 0, /* segment metadata: never handed out */
+  PM_SPAN_FREE,       /* a free run of pages */
+  PM_SPAN_SLAB,       /* small blocks of one size class */
+  PM_SPAN_LARGE       /* one large block */
+} pm_span_kind_t;
+
+struct pm_heap_s;
+
+/* Page descriptor; fields other than head_offset are valid in a span's
+ * first page. The fields the fast paths touch come first. */
+typedef struct pm_span_s {
+  pm_block_t *free;                  /* blocks ready for allocation */
+  pm_block_t *local_free;            /* blocks freed by the owner thread */
+  uint8_t *start;                    /* first byte of the span */
+  _Atomic(struct pm_heap_s *) heap;  /* owning heap; NULL when abandoned or not a slab */
+  uint32_t used;                     /* blocks handed out and not yet seen freed */
+  uint32_t block_size;               /* slab block size, or large block bytes / pages */
+  uint32_t reserved;                 /* blocks carved so far (fresh memory past this) */
+  uint32_t capacity;                 /* blocks that fit in the slab */
+  uint32_t magic;                    /* ceil(2^32 / block_size): offset -> index */
+  uint16_t head_offset;              /* this page's distance from its span's first page */
+  uint16_t page_count;               /* pages in the span */
+  uint8_t kind;                      /* pm_span_kind_t */
+  uint8_t size_class;                /* slab class */
+  uint8_t in_full;                   /* slab sits on its bin's full list */
+  uint8_t dirty;                     /* free run: resident (used before, not released) */
+  _Atomic(pm_block_t *) thread_free; /* blocks freed by other threads */
+  struct pm_span_s *next, *prev;     /* bin list, free-run list or abandoned list */
+  uint64_t freed_at;                 /* free run: when it became free (ms) */
+} pm_span_t;
+
+typedef enum pm_segment_kind_e { PM_SEGMENT_SPANS = 1, PM_SEGMENT_HUGE = 2 } pm_segment_kind_t;
+
+/* Header at the start of every mapping the allocator makes. */
+typedef struct pm_segment_s {
+  uint32_t kind;                    /* pm_segment_kind_t */
+  uint32_t free_pages;              /* spans: pages in free runs */
+  size_t mapping_size;              /* bytes mapped at this address */
+  uint8_t *block;                   /* huge: the block handed out (NULL while cached) */
+  size_t block_size;                /* huge: usable bytes of the block */
+  uint64_t freed_at;                /* huge: when it entered the cache (ms) */
+  struct pm_segment_s *next, *prev; /* huge cache list */
+  pm_span_t spans[];                /* spans: one descriptor per page */
+} pm_segment_t;
+
+/* Per-class state of a thread heap. */
+typedef struct pm_bin_s {
+  pm_span_t *current;           /* the fast path allocates from here */
+  pm_span_t *active;            /* slabs that may have free blocks (current first) */
+  pm_span_t *full;              /* slabs that had none at the last look */
+  _Atomic uint32_t remote_hint; /* bumped when another thread frees into a full slab */
+  uint32_t remote_seen;         /* remote_hint at the last scan of the full list */
+} pm_bin_t;
+
+/* Counters written only by the owning thread with relaxed atomics (plain
+ * moves on x86-64), summed over all heaps on demand. */
+typedef struct pm_heap_stats_s {
+  _Atomic uint64_t allocations[PM_CLASS_COUNT];
+  _Atomic uint64_t frees[PM_CLASS_COUNT];
+  _Atomic uint64_t fresh[PM_CLASS_COUNT]; /* blocks carved from never-used slab memory */
+} pm_heap_stats_t;
+
+typedef struct pm_heap_s {
+  pm_bin_t bins[PM_CLASS_COUNT];
+  pm_heap_stats_t stats;
+  struct pm_heap_s *next_all;  /* every heap ever made; heaps are recycled, never unmapped */
+  struct pm_heap_s *next_free; /* heaps of exited threads, ready for reuse */
+  bool in_use;
+} pm_heap_t;
+
+typedef pthread_mutex_t pm_lock_t;
+
+#endif /* PM_TYPES_H */
