@@ -11,8 +11,7 @@ static _Noreturn void invalid_pointer(const char *func, const void *ptr) {
 
 /* The span holding ptr, after checking ptr is one of our block starts. */
 static pm_span_t *span_of_checked(pm_segment_t *segment, const void *ptr, const char *func) {
-  pm_span_t *span = &segment->spans[((uintptr_t)ptr & PM_SEGMENT_MASK) >> PM_PAGE_SHIFT];
-  span -= span->head_offset;
+  pm_span_t *span = _pm_span_of(segment, ptr);
   switch ((pm_span_kind_t)span->kind) {
   case PM_SPAN_SLAB:
     _pm_slab_check_pointer(span, ptr, func);
@@ -52,9 +51,19 @@ PM_NOINLINE void _pm_free_generic(void *ptr, const char *func) {
     _pm_large_free(span);
     return;
   }
+  pm_heap_t *heap = _pm_heap_default;
+  if (atomic_load_explicit(&span->heap, memory_order_relaxed) == heap) {
+    /* The fast path's cheap test looked suspicious: check for a repeat. */
+    _pm_slab_check_double_free(span, ptr, func);
+    pm_block_t *block = ptr;
+    block->next = _pm_block_encode(span->local_free);
+    span->local_free = block;
+    pm_stat_add(&heap->stats.frees[span->size_class], 1);
+    if (--span->used == 0 || span->in_full) _pm_heap_slab_freed(heap, span);
+    return;
+  }
   /* A block of a slab another thread owns (or nobody, after its thread
    * ended): hand it back through the slab's remote list. */
-  pm_heap_t *heap = _pm_heap_default;
   if (heap != &_pm_heap_empty)
     pm_stat_add(&heap->stats.frees[span->size_class], 1);
   else
@@ -137,8 +146,7 @@ PM_EXPORT void *pm_calloc(size_t count, size_t size) {
 static void *realloc_in_place(void *ptr, size_t size, size_t usable) {
   pm_segment_t *segment = _pm_registry_lookup(ptr);
   if (segment->kind == PM_SEGMENT_HUGE) return _pm_huge_realloc_in_place(segment, size);
-  pm_span_t *span = &segment->spans[((uintptr_t)ptr & PM_SEGMENT_MASK) >> PM_PAGE_SHIFT];
-  span -= span->head_offset;
+  pm_span_t *span = _pm_span_of(segment, ptr);
   if (span->kind == PM_SPAN_LARGE)
     return size > PM_SMALL_MAX && size <= PM_LARGE_MAX ? _pm_large_realloc_in_place(span, size)
                                                        : NULL;

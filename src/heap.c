@@ -11,7 +11,8 @@
 #include "internal.h"
 
 pm_span_t _pm_span_empty;
-pm_heap_t _pm_heap_empty = {.bins = {[0 ... PM_CLASS_COUNT - 1] = {.current = &_pm_span_empty}}};
+pm_heap_t _pm_heap_empty = {.direct = {[0 ... PM_DIRECT_MAX / PM_ALIGNMENT] = &_pm_span_empty},
+                            .bins = {[0 ... PM_CLASS_COUNT - 1] = {.current = &_pm_span_empty}}};
 PM_TLS pm_heap_t *_pm_heap_default = &_pm_heap_empty;
 pm_lock_t _pm_heaps_lock = PTHREAD_MUTEX_INITIALIZER;
 _Atomic(pm_heap_t *) _pm_heaps_all;
@@ -41,6 +42,16 @@ static void list_remove(pm_span_t **list, pm_span_t *span) {
   span->next = span->prev = NULL;
 }
 
+/* Makes span the class's current slab, in the bin and the direct table. */
+static pm_span_t *bin_set_current(pm_heap_t *heap, size_t size_class, pm_span_t *span) {
+  heap->bins[size_class].current = span;
+  size_t last = _pm_class_size[size_class] / PM_ALIGNMENT;
+  size_t first = size_class == 0 ? 0 : _pm_class_size[size_class - 1] / PM_ALIGNMENT + 1;
+  for (size_t i = first; i <= last && i <= PM_DIRECT_MAX / PM_ALIGNMENT; i++)
+    heap->direct[i] = span;
+  return span;
+}
+
 static pm_heap_t *heap_new_locked(void) {
   if (heaps_free != NULL) {
     pm_heap_t *heap = heaps_free;
@@ -67,7 +78,7 @@ pm_heap_t *_pm_heap_for_thread(void) {
   pm_heap_t *heap = heap_new_locked();
   if (heap != NULL) {
     for (size_t c = 0; c < PM_CLASS_COUNT; c++) {
-      heap->bins[c].current = &_pm_span_empty;
+      bin_set_current(heap, c, &_pm_span_empty);
       heap->bins[c].active = heap->bins[c].full = NULL;
       heap->bins[c].remote_seen = atomic_load(&heap->bins[c].remote_hint);
     }
@@ -119,7 +130,7 @@ static pm_span_t *bin_adopt(pm_heap_t *heap, pm_bin_t *bin, size_t size_class) {
 static pm_span_t *bin_new_slab(pm_heap_t *heap, pm_bin_t *bin, size_t size_class) {
   bool reused;
   _pm_lock(&_pm_pages_lock);
-  pm_span_t *span = _pm_span_alloc(PM_SLAB_PAGES, 1, PM_SPAN_SLAB, &reused);
+  pm_span_t *span = _pm_span_alloc(PM_SLAB_PAGES, PM_SLAB_PAGES, PM_SPAN_SLAB, &reused);
   if (span != NULL) _pm_pool.slabs[size_class]++;
   _pm_unlock(&_pm_pages_lock);
   if (span == NULL) return NULL;
@@ -131,10 +142,10 @@ static pm_span_t *bin_new_slab(pm_heap_t *heap, pm_bin_t *bin, size_t size_class
 /* The current slab ran dry: find the next one with blocks to give. */
 static pm_span_t *bin_next_slab(pm_heap_t *heap, pm_bin_t *bin, size_t size_class) {
   if (bin->current != &_pm_span_empty) bin_make_full(bin, bin->current);
-  bin->current = &_pm_span_empty;
+  bin_set_current(heap, size_class, &_pm_span_empty);
   for (pm_span_t *span = bin->active, *next; span != NULL; span = next) {
     next = span->next;
-    if (slab_refill(span, heap)) return bin->current = span;
+    if (slab_refill(span, heap)) return bin_set_current(heap, size_class, span);
     bin_make_full(bin, span);
   }
   uint32_t hint = atomic_load_explicit(&bin->remote_hint, memory_order_relaxed);
@@ -150,16 +161,16 @@ static pm_span_t *bin_next_slab(pm_heap_t *heap, pm_bin_t *bin, size_t size_clas
       list_push(&bin->active, span);
       found = span;
     }
-    if (found != NULL) return bin->current = found;
+    if (found != NULL) return bin_set_current(heap, size_class, found);
   }
   pm_span_t *span;
   while ((span = bin_adopt(heap, bin, size_class)) != NULL) {
-    if (slab_refill(span, heap)) return bin->current = span;
+    if (slab_refill(span, heap)) return bin_set_current(heap, size_class, span);
     bin_make_full(bin, span);
   }
   span = bin_new_slab(heap, bin, size_class);
   if (span == NULL || !slab_refill(span, heap)) return NULL;
-  return bin->current = span;
+  return bin_set_current(heap, size_class, span);
 }
 
 void *_pm_heap_malloc_small(pm_heap_t *heap, size_t size_class) {
@@ -175,7 +186,6 @@ void *_pm_heap_malloc_small(pm_heap_t *heap, size_t size_class) {
   pm_block_t *block = span->free;
   span->free = _pm_block_decode(block->next);
   span->used++;
-  block->next = 0;
   pm_stat_add(&heap->stats.allocations[size_class], 1);
   return block;
 }
@@ -188,7 +198,10 @@ PM_NOINLINE void *_pm_heap_malloc_slow(pm_heap_t *heap, size_t size) {
       return NULL;
     }
   }
-  _pm_decay_tick();
+  if (heap->decay_countdown-- == 0) { /* the clock read is the costly part */
+    heap->decay_countdown = 15;
+    _pm_decay_tick();
+  }
   if (size <= PM_SMALL_MAX) return _pm_heap_malloc_small(heap, _pm_class_of(size));
   if (size <= PM_LARGE_MAX) return _pm_large_alloc(size, PM_PAGE_SIZE, false);
   return _pm_huge_alloc(size, PM_PAGE_SIZE, false);
@@ -236,7 +249,7 @@ void _pm_heap_thread_exit(void *arg) {
     heap_abandon_list(bin->active);
     heap_abandon_list(bin->full);
     bin->active = bin->full = NULL;
-    bin->current = &_pm_span_empty;
+    bin_set_current(heap, c, &_pm_span_empty);
   }
   _pm_lock(&_pm_heaps_lock);
   heap->in_use = false;
@@ -254,7 +267,7 @@ void _pm_heap_trim_current(void) {
       next = span->next;
       _pm_slab_collect(span, heap);
       if (span->used != 0) continue;
-      if (span == bin->current) bin->current = &_pm_span_empty;
+      if (span == bin->current) bin_set_current(heap, c, &_pm_span_empty);
       list_remove(&bin->active, span);
       slab_release(span);
     }

@@ -13,7 +13,7 @@
 #include "internal.h"
 
 bool _pm_initialized;
-uintptr_t _pm_keys[2];
+uintptr_t _pm_free_key;
 static pm_lock_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void _pm_lock(pm_lock_t *lock) {
@@ -28,7 +28,7 @@ void _pm_init(void) {
   _pm_lock(&init_lock);
   if (!_pm_initialized) {
     _pm_size_class_init();
-    _pm_prim_random(_pm_keys, sizeof _pm_keys);
+    _pm_prim_random(&_pm_free_key, sizeof _pm_free_key);
     _pm_options_init();
     _pm_prim_thread_init(_pm_heap_thread_exit);
     __atomic_store_n(&_pm_initialized, true, __ATOMIC_RELEASE);

@@ -74,21 +74,15 @@ static inline size_t _pm_class_of(size_t size) {
   return 8 + (bit - 7) * 4 + ((s >> (bit - 2)) & 3);
 }
 
-/* ---- secret encoding of free-list links (mimalloc's secure mode idea) ---- */
-extern uintptr_t _pm_keys[2] PM_HIDDEN;
-static inline uintptr_t pm_rotl(uintptr_t x, unsigned r) {
-  r &= 63;
-  return r == 0 ? x : (x << r) | (x >> (64 - r));
-}
-static inline uintptr_t pm_rotr(uintptr_t x, unsigned r) {
-  r &= 63;
-  return r == 0 ? x : (x >> r) | (x << (64 - r));
-}
+/* ---- secret encoding of free-list links (mimalloc's secure mode idea):
+ * a link is stored XORed with a per-process random key, so a stray or
+ * hostile write cannot plant a usable free-list pointer. ---- */
+extern uintptr_t _pm_free_key PM_HIDDEN;
 static inline uintptr_t _pm_block_encode(const pm_block_t *next) {
-  return pm_rotl((uintptr_t)next ^ _pm_keys[1], (unsigned)_pm_keys[0]) + _pm_keys[0];
+  return (uintptr_t)next ^ _pm_free_key;
 }
 static inline pm_block_t *_pm_block_decode(uintptr_t link) {
-  return (pm_block_t *)(pm_rotr(link - _pm_keys[0], (unsigned)_pm_keys[0]) ^ _pm_keys[1]);
+  return (pm_block_t *)(link ^ _pm_free_key);
 }
 
 /* ---- registry.c: which 4 MiB regions hold our segments ---- */
@@ -103,6 +97,17 @@ static inline pm_segment_t *_pm_registry_lookup(const void *ptr) {
       atomic_load_explicit(&_pm_registry[index >> PM_REGISTRY_BITS], memory_order_acquire);
   if (pm_unlikely(leaf == NULL)) return NULL;
   return leaf[index & ((1u << PM_REGISTRY_BITS) - 1)];
+}
+/* One bit per 4 MiB region that holds a segment of spans (whose header is
+ * then the region's start): the free fast path's single-load test. */
+#define PM_REGION_COUNT ((size_t)1 << (2 * PM_REGISTRY_BITS))
+extern uint64_t _pm_span_regions[PM_REGION_COUNT / 64] PM_HIDDEN;
+static inline pm_segment_t *_pm_span_segment_lookup(const void *ptr) {
+  uintptr_t index = (uintptr_t)ptr >> PM_SEGMENT_SHIFT;
+  if (pm_unlikely(index >= PM_REGION_COUNT)) return NULL;
+  uint64_t word = __atomic_load_n(&_pm_span_regions[index / 64], __ATOMIC_RELAXED);
+  if (!((word >> (index % 64)) & 1)) return NULL;
+  return (pm_segment_t *)((uintptr_t)ptr & ~(uintptr_t)PM_SEGMENT_MASK);
 }
 bool _pm_registry_set(const void *region, pm_segment_t *segment);
 void _pm_registry_clear(const void *region);
@@ -138,6 +143,18 @@ void _pm_span_free(pm_span_t *span);
 bool _pm_span_grow(pm_span_t *span, size_t page_count);
 /* Gives back the pages past page_count of a span. */
 void _pm_span_shrink(pm_span_t *span, size_t page_count);
+/* The span holding ptr, which lies in segment (a PM_SEGMENT_SPANS one). */
+static inline pm_span_t *_pm_span_of(pm_segment_t *segment, const void *ptr) {
+  size_t page = ((uintptr_t)ptr & PM_SEGMENT_MASK) >> PM_PAGE_SHIFT;
+  return &segment->spans[page - segment->head_offsets[page]];
+}
+/* Slabs start on a multiple of PM_SLAB_PAGES pages, so the descriptor there
+ * is the slab holding ptr if any is: it is a live slab head (non-NULL heap)
+ * only then, since freeing a span clears its heap. */
+static inline pm_span_t *_pm_slab_candidate(pm_segment_t *segment, const void *ptr) {
+  size_t page = ((uintptr_t)ptr & PM_SEGMENT_MASK) >> PM_PAGE_SHIFT;
+  return &segment->spans[page & ~(size_t)(PM_SLAB_PAGES - 1)];
+}
 static inline pm_segment_t *_pm_segment_of_span(const pm_span_t *span) {
   return (pm_segment_t *)((uintptr_t)span->start & ~(uintptr_t)PM_SEGMENT_MASK);
 }

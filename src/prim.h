@@ -19,7 +19,7 @@ void _pm_prim_unmap(void *addr, size_t size);
 void _pm_prim_purge(void *addr, size_t size);
 size_t _pm_prim_page_size(void);
 
-/* Monotonic milliseconds; cheap (vDSO). */
+/* Monotonic milliseconds, to within a few; cheap (vDSO, no syscall). */
 uint64_t _pm_prim_clock_ms(void);
 
 /* Writes all of buf; returns 0, or -1 with errno set. */

@@ -45,7 +45,7 @@ size_t _pm_prim_page_size(void) {
 
 uint64_t _pm_prim_clock_ms(void) {
   struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now); /* ms resolution is plenty */
   return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
 }
 

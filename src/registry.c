@@ -7,6 +7,7 @@
 #include "internal.h"
 
 _Atomic(pm_segment_t **) _pm_registry[1u << PM_REGISTRY_BITS];
+uint64_t _pm_span_regions[PM_REGION_COUNT / 64]; /* 8 MiB of BSS, touched sparsely */
 
 #define LEAF_BYTES (sizeof(pm_segment_t *) << PM_REGISTRY_BITS)
 
@@ -30,6 +31,11 @@ bool _pm_registry_set(const void *region, pm_segment_t *segment) {
   pm_segment_t **leaf = registry_leaf(index, true);
   if (leaf == NULL) return false;
   leaf[index & ((1u << PM_REGISTRY_BITS) - 1)] = segment;
+  uint64_t bit = (uint64_t)1 << (index % 64);
+  if (segment->kind == PM_SEGMENT_SPANS && (void *)segment == region)
+    __atomic_fetch_or(&_pm_span_regions[index / 64], bit, __ATOMIC_RELEASE);
+  else
+    __atomic_fetch_and(&_pm_span_regions[index / 64], ~bit, __ATOMIC_RELEASE);
   return true;
 }
 
@@ -37,4 +43,7 @@ void _pm_registry_clear(const void *region) {
   uintptr_t index = (uintptr_t)region >> PM_SEGMENT_SHIFT;
   pm_segment_t **leaf = registry_leaf(index, false);
   if (leaf != NULL) leaf[index & ((1u << PM_REGISTRY_BITS) - 1)] = NULL;
+  if (index < PM_REGION_COUNT)
+    __atomic_fetch_and(&_pm_span_regions[index / 64], ~((uint64_t)1 << (index % 64)),
+                       __ATOMIC_RELEASE);
 }

@@ -51,7 +51,7 @@ static void run_link(pm_span_t *run) {
   *head = run;
   nonempty_bins[run->dirty] |= (uint64_t)1 << bin;
   /* The last page points back at the head so the run after it can find it. */
-  segment->spans[span_index(segment, run) + run->page_count - 1].head_offset =
+  segment->head_offsets[span_index(segment, run) + run->page_count - 1] =
       (uint16_t)(run->page_count - 1);
   segment->free_pages += run->page_count;
   if (run->dirty) _pm_pool.dirty_bytes += run->page_count * PM_PAGE_SIZE;
@@ -79,15 +79,15 @@ static pm_segment_t *segment_map(void) {
   if (!_pm_within_limit(PM_SEGMENT_SIZE)) return NULL;
   pm_segment_t *segment = _pm_prim_map_aligned(PM_SEGMENT_SIZE, PM_SEGMENT_SIZE);
   if (segment == NULL) return NULL;
+  segment->kind = PM_SEGMENT_SPANS;
   if (!_pm_registry_set(segment, segment)) {
     _pm_prim_unmap(segment, PM_SEGMENT_SIZE);
     return NULL;
   }
-  segment->kind = PM_SEGMENT_SPANS;
   segment->mapping_size = PM_SEGMENT_SIZE;
   for (size_t i = 0; i < HEADER_PAGES; i++) {
     segment->spans[i].kind = PM_SPAN_HEADER;
-    segment->spans[i].head_offset = (uint16_t)i;
+    segment->head_offsets[i] = (uint16_t)i;
   }
   _pm_pool.mapped_bytes += PM_SEGMENT_SIZE;
   pm_span_t *run = &segment->spans[HEADER_PAGES];
@@ -104,7 +104,7 @@ static pm_span_t *run_make(pm_segment_t *segment, size_t index, size_t pages, ui
   pm_span_t *run = &segment->spans[index];
   run->start = page_address(segment, index);
   run->page_count = (uint16_t)pages;
-  run->head_offset = 0;
+  segment->head_offsets[index] = 0;
   run->dirty = dirty;
   run->freed_at = freed_at;
   return run;
@@ -125,8 +125,7 @@ static void run_insert_coalesced(pm_segment_t *segment, pm_span_t *run) {
     }
   }
   if (first > HEADER_PAGES) {
-    pm_span_t *before = &segment->spans[first - 1];
-    before -= before->head_offset;
+    pm_span_t *before = &segment->spans[first - 1 - segment->head_offsets[first - 1]];
     if (before->kind == PM_SPAN_FREE && before->dirty == run->dirty) {
       run_unlink(before);
       run->kind = PM_SPAN_FREE;
@@ -181,7 +180,7 @@ static pm_span_t *run_carve(pm_span_t *run, size_t at, size_t pages) {
   if (at + pages < end) run_link(run_make(segment, at + pages, end - at - pages, dirty, freed_at));
   pm_span_t *span = run_make(segment, at, pages, dirty, freed_at);
   for (size_t i = 1; i < pages; i++) {
-    segment->spans[at + i].head_offset = (uint16_t)i;
+    segment->head_offsets[at + i] = (uint16_t)i;
     segment->spans[at + i].kind = PM_SPAN_FREE; /* never a head: see free paths */
   }
   return span;
@@ -231,7 +230,7 @@ bool _pm_span_grow(pm_span_t *span, size_t page_count) {
   pm_span_t *taken = run_carve(after, next, extra);
   taken->kind = PM_SPAN_FREE; /* now part of span, no longer a head */
   for (size_t i = span->page_count; i < page_count; i++)
-    segment->spans[first + i].head_offset = (uint16_t)i;
+    segment->head_offsets[first + i] = (uint16_t)i;
   span->page_count = (uint16_t)page_count;
   return true;
 }

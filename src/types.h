@@ -22,7 +22,7 @@
 #define PM_PAGE_SHIFT    12
 #define PM_PAGE_SIZE     ((size_t)1 << PM_PAGE_SHIFT)
 #define PM_SEGMENT_PAGES (PM_SEGMENT_SIZE / PM_PAGE_SIZE)
-#define PM_SLAB_PAGES    16 /* 64 KiB slabs: at least 4 blocks of the largest class */
+#define PM_SLAB_PAGES    16 /* 64 KiB slabs, aligned to their size within the segment */
 #define PM_SLAB_SIZE     (PM_SLAB_PAGES * PM_PAGE_SIZE)
 
 #define PM_ALIGNMENT   16 /* every block is aligned to this */
@@ -47,8 +47,9 @@ typedef enum pm_span_kind_e {
 
 struct pm_heap_s;
 
-/* Page descriptor; fields other than head_offset are valid in a span's
- * first page. The fields the fast paths touch come first. */
+/* Page descriptor, valid in a span's first page (the segment's
+ * head_offsets[] lead from any page to it). The fields the fast paths touch
+ * come first. */
 typedef struct pm_span_s {
   pm_block_t *free;                  /* blocks ready for allocation */
   pm_block_t *local_free;            /* blocks freed by the owner thread */
@@ -59,7 +60,6 @@ typedef struct pm_span_s {
   uint32_t reserved;                 /* blocks carved so far (fresh memory past this) */
   uint32_t capacity;                 /* blocks that fit in the slab */
   uint32_t magic;                    /* ceil(2^32 / block_size): offset -> index */
-  uint16_t head_offset;              /* this page's distance from its span's first page */
   uint16_t page_count;               /* pages in the span */
   uint8_t kind;                      /* pm_span_kind_t */
   uint8_t size_class;                /* slab class */
@@ -81,7 +81,10 @@ typedef struct pm_segment_s {
   size_t block_size;                /* huge: usable bytes of the block */
   uint64_t freed_at;                /* huge: when it entered the cache (ms) */
   struct pm_segment_s *next, *prev; /* huge cache list */
-  pm_span_t spans[];                /* spans: one descriptor per page */
+  /* spans: each page's distance from the first page of its span, packed
+   * apart from the descriptors so that a lookup touches few cache lines. */
+  uint16_t head_offsets[PM_SEGMENT_PAGES];
+  pm_span_t spans[]; /* spans: one descriptor per page */
 } pm_segment_t;
 
 /* Per-class state of a thread heap. */
@@ -102,10 +105,14 @@ typedef struct pm_heap_stats_s {
 } pm_heap_stats_t;
 
 typedef struct pm_heap_s {
+  /* The current slab for each size up to PM_DIRECT_MAX in 16-byte steps:
+   * the malloc fast path's one lookup (mimalloc's pages_free_direct). */
+  pm_span_t *direct[PM_DIRECT_MAX / PM_ALIGNMENT + 1];
   pm_bin_t bins[PM_CLASS_COUNT];
   pm_heap_stats_t stats;
   struct pm_heap_s *next_all;  /* every heap ever made; heaps are recycled, never unmapped */
   struct pm_heap_s *next_free; /* heaps of exited threads, ready for reuse */
+  uint32_t decay_countdown;    /* slow paths left before the next decay check */
   bool in_use;
 } pm_heap_t;
 
