@@ -1,0 +1,79 @@
+#!/bin/sh
+# contract.sh: the allocator's user-visible contract, checked on a
+# deterministic C program (stats_probe): POOLMALLOC_STATS=json|text,
+# POOLMALLOC_STATS_FILE with %p, statistics only when asked for, a one-line
+# warning for an invalid POOLMALLOC_CONF, the invalid-free abort.
+. "$top_srcdir/tests/integration/preload_lib.sh"
+pm_require_library
+
+probe="$top_builddir/tests/integration/stats_probe"
+count=20000
+figures="total_allocations total_frees reuse_count"
+
+# Runs the probe preloaded with extra environment ($@), stdout/stderr to files.
+probe_run() {
+  env LD_PRELOAD="$PM_PRELOAD" "$@" "$probe" alloc $count >"$pm_tmp/out" 2>"$pm_tmp/err"
+}
+
+# json_values FILE: the contract figures of one JSON statistics file.
+json_values() {
+  "$PM_PYTHON" -c 'import json, sys
+stats = json.load(open(sys.argv[1]))
+for key in sys.argv[2:]:
+    print(key, stats[key])' "$1" $figures
+}
+
+tap_plan 10
+if ! pm_is_poolmalloc; then
+  for n in 1 2 3 4 5 6 7 8 9 10; do tap_skip "contract check $n" "not libpoolmalloc"; done
+  exit 0
+fi
+
+mkdir "$pm_stats_dir"
+probe_run POOLMALLOC_STATS=json POOLMALLOC_STATS_FILE="$pm_stats_dir/probe.%p.json"
+tap_result $? "json statistics run exits 0"
+pid=$(sed -n 's/^pid //p' "$pm_tmp/out")
+json_file="$pm_stats_dir/probe.$pid.json"
+test -n "$pid" && test -s "$json_file"
+tap_result $? "POOLMALLOC_STATS_FILE expands %p to the pid ($json_file)"
+"$PM_PYTHON" "$PM_STATS_CHECK" --min-allocations $count "$pm_stats_dir" >&2
+tap_result $? "JSON statistics: one object, every key, at least $count allocations"
+
+probe_run POOLMALLOC_STATS=text POOLMALLOC_STATS_FILE="$pm_tmp/probe.txt"
+text_status=$?
+json_values "$json_file" >"$pm_tmp/json.values" &&
+  "$PM_PYTHON" "$top_srcdir/tests/integration/stats_text_value.py" "$pm_tmp/probe.txt" \
+    $figures >"$pm_tmp/text.values" &&
+  diff "$pm_tmp/json.values" "$pm_tmp/text.values" >&2 && [ $text_status -eq 0 ]
+tap_result $? "text statistics give the same figures as JSON ($figures)"
+
+probe_run POOLMALLOC_STATS=json
+"$PM_PYTHON" -c 'import json, sys; json.load(open(sys.argv[1]))' "$pm_tmp/err" >&2
+tap_result $? "POOLMALLOC_STATS=json without a file writes one JSON object to stderr"
+
+probe_run
+status=$?
+test $status -eq 0 && test ! -s "$pm_tmp/err"
+tap_result $? "no statistics and no stderr output unless POOLMALLOC_STATS is set"
+cp "$pm_tmp/out" "$pm_tmp/plain.out"
+
+probe_run POOLMALLOC_CONF=decay_ms:banana
+status=$?
+cat "$pm_tmp/err" >&2
+test $status -eq 0 && test "$(wc -l <"$pm_tmp/err")" -eq 1 && grep -q 'decay_ms' "$pm_tmp/err"
+tap_result $? "invalid POOLMALLOC_CONF value: exactly one warning line naming it"
+sed 's/^pid .*//' "$pm_tmp/out" >"$pm_tmp/a" && sed 's/^pid .*//' "$pm_tmp/plain.out" >"$pm_tmp/b" &&
+  cmp "$pm_tmp/a" "$pm_tmp/b" >&2
+tap_result $? "the program still runs normally with an invalid POOLMALLOC_CONF"
+
+ulimit -c 0 # the abort is expected: no core file
+env LD_PRELOAD="$PM_PRELOAD" "$probe" badfree >"$pm_tmp/out" 2>"$pm_tmp/err"
+status=$?
+cat "$pm_tmp/err" >&2
+test $status -eq 134
+tap_result $? "free() of a static address aborts (status $status, expected 134)"
+# dash reports the signal ("Aborted") on the command's redirected stderr
+grep -Eq '^poolmalloc: free\(\): invalid pointer 0x[0-9a-fA-F]+$' "$pm_tmp/err" &&
+  test "$(grep -cv '^Aborted' "$pm_tmp/err")" -eq 1
+tap_result $? "the invalid free prints one line naming the pointer"
+tap_done
