@@ -13,8 +13,7 @@ typedef struct network_s {
 
 static const network_t networks[] = {
     {"resnet50", "3x224x224",
-     "He et al. 2015: 25.6M parameters; largest activations 112x112x64 and 56x56x256 "
-     "(3.06 MiB each)",
+     "He et al. 2015, Table 1: conv1 112x112x64 and conv2_x 56x56x256, 3.06 MiB each",
      resnet50_build},
     {"mobilenetv2", "3x224x224",
      "Pisarchyk & Lee 2020 (TFLite): 65 intermediate tensors, naive 26 MB at batch 1",
