@@ -31,9 +31,8 @@ static pm_span_t *span_of_checked(pm_segment_t *segment, const void *ptr, const 
 static pm_segment_t *segment_of_checked(const void *ptr, const char *func) {
   pm_segment_t *segment = _pm_registry_lookup(ptr);
   if (segment == NULL || ((uintptr_t)ptr & (PM_ALIGNMENT - 1)) != 0) invalid_pointer(func, ptr);
-  if (segment->kind == PM_SEGMENT_HUGE && segment->block != ptr) {
-    if (segment->block == NULL && ptr == (uint8_t *)segment + PM_HUGE_OFFSET)
-      _pm_fatal_pointer(func, "double free", ptr);
+  if (segment->kind == PM_SEGMENT_HUGE && (segment->block != ptr || segment->block_size == 0)) {
+    if (segment->block == ptr) _pm_fatal_pointer(func, "double free", ptr);
     invalid_pointer(func, ptr);
   }
   return segment;

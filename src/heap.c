@@ -198,10 +198,7 @@ PM_NOINLINE void *_pm_heap_malloc_slow(pm_heap_t *heap, size_t size) {
       return NULL;
     }
   }
-  if (heap->decay_countdown-- == 0) { /* the clock read is the costly part */
-    heap->decay_countdown = 15;
-    _pm_decay_tick();
-  }
+  _pm_decay_tick();
   if (size <= PM_SMALL_MAX) return _pm_heap_malloc_small(heap, _pm_class_of(size));
   if (size <= PM_LARGE_MAX) return _pm_large_alloc(size, PM_PAGE_SIZE, false);
   return _pm_huge_alloc(size, PM_PAGE_SIZE, false);

@@ -116,6 +116,7 @@ void _pm_huge_free(pm_segment_t *segment) {
   if (huge_cache_count < HUGE_CACHE_MAX &&
       _pm_pool.huge_cached_bytes + segment->mapping_size <= _pm_options.retain_max) {
     segment->freed_at = _pm_prim_clock_ms();
+    segment->block_size = 0; /* cached; still registered, so a second free is recognised */
     segment->prev = NULL;
     segment->next = huge_cache;
     if (huge_cache) huge_cache->prev = segment;

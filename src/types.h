@@ -78,7 +78,7 @@ typedef struct pm_segment_s {
   uint32_t free_pages;              /* spans: pages in free runs */
   size_t mapping_size;              /* bytes mapped at this address */
   uint8_t *block;                   /* huge: the block handed out (NULL while cached) */
-  size_t block_size;                /* huge: usable bytes of the block */
+  size_t block_size;                /* huge: usable bytes of the block; 0 while cached */
   uint64_t freed_at;                /* huge: when it entered the cache (ms) */
   struct pm_segment_s *next, *prev; /* huge cache list */
   /* spans: each page's distance from the first page of its span, packed
@@ -112,7 +112,6 @@ typedef struct pm_heap_s {
   pm_heap_stats_t stats;
   struct pm_heap_s *next_all;  /* every heap ever made; heaps are recycled, never unmapped */
   struct pm_heap_s *next_free; /* heaps of exited threads, ready for reuse */
-  uint32_t decay_countdown;    /* slow paths left before the next decay check */
   bool in_use;
 } pm_heap_t;
 

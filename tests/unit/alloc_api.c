@@ -1,0 +1,202 @@
+/* alloc_api.c: the pm_* entry points: alignment, sizes, overflow, realloc
+ * semantics, aligned allocation, the thread cache and the large and huge
+ * paths. */
+#include <malloc.h>
+
+#include "alloc_test.h"
+
+TestSuite(alloc_api, .timeout = 60);
+
+Test(alloc_api, results_are_aligned_and_usable) {
+  static const size_t sizes[] = {0,
+                                 1,
+                                 15,
+                                 16,
+                                 17,
+                                 100,
+                                 1000,
+                                 4096,
+                                 16384,
+                                 16385,
+                                 100000,
+                                 (size_t)1 << 20,
+                                 ((size_t)1 << 20) + 1,
+                                 (size_t)5 << 20};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    uint8_t *p = pm_malloc(sizes[i]);
+    cr_assert_not_null(p, "malloc(%zu) failed", sizes[i]);
+    cr_assert_eq((uintptr_t)p % 16, 0, "malloc(%zu) misaligned", sizes[i]);
+    size_t usable = pm_usable_size(p);
+    cr_assert_geq(usable, sizes[i], "usable %zu < %zu", usable, sizes[i]);
+    memset(p, 0xab, usable);
+    pm_free(p);
+  }
+}
+
+Test(alloc_api, calloc_zeroes_and_checks_overflow) {
+  for (int round = 0; round < 2; round++) { /* the second round reuses dirty memory */
+    uint8_t *small = pm_calloc(10, 100);
+    uint8_t *large = pm_calloc(1, 200000);
+    uint8_t *huge = pm_calloc(3, 1 << 20);
+    for (size_t i = 0; i < 1000; i++)
+      cr_assert_eq(small[i], 0);
+    for (size_t i = 0; i < 200000; i++)
+      cr_assert_eq(large[i], 0);
+    for (size_t i = 0; i < 3u << 20; i += 4093)
+      cr_assert_eq(huge[i], 0);
+    memset(small, 1, 1000);
+    memset(large, 1, 200000);
+    memset(huge, 1, 3u << 20);
+    pm_free(small);
+    pm_free(large);
+    pm_free(huge);
+  }
+  errno = 0;
+  cr_assert_null(pm_calloc(SIZE_MAX / 2, 3));
+  cr_assert_eq(errno, ENOMEM);
+  errno = 0;
+  cr_assert_null(pm_reallocarray(NULL, SIZE_MAX / 2, 3));
+  cr_assert_eq(errno, ENOMEM);
+  errno = 0;
+  cr_assert_null(pm_malloc(SIZE_MAX - 100));
+  cr_assert_eq(errno, ENOMEM);
+}
+
+Test(alloc_api, realloc_follows_glibc) {
+  char *p = pm_realloc(NULL, 10);
+  cr_assert_not_null(p);
+  strcpy(p, "poolmalloc");
+  p = pm_realloc(p, 100000); /* small to large keeps the contents */
+  cr_assert_str_eq(p, "poolmalloc");
+  p = pm_realloc(p, 5u << 20); /* large to huge */
+  cr_assert_str_eq(p, "poolmalloc");
+  p = pm_realloc(p, 20);
+  cr_assert_str_eq(p, "poolmalloc");
+  cr_assert_geq(pm_usable_size(p), 20);
+  cr_assert_null(pm_realloc(p, 0), "realloc(p, 0) frees and returns NULL");
+}
+
+Test(alloc_api, large_realloc_grows_in_place_when_room) {
+  uint8_t *p = pm_malloc(40000);
+  uint8_t *q = pm_realloc(p, 30000); /* shrink: same address */
+  cr_assert_eq(q, p);
+  cr_assert_geq(pm_usable_size(q), 30000);
+  cr_assert_lt(pm_usable_size(q), 40000);
+  pm_free(q);
+}
+
+Test(alloc_api, aligned_allocations) {
+  for (size_t alignment = 16; alignment <= ((size_t)4 << 20); alignment <<= 1) {
+    size_t sizes[] = {1, 100, alignment, 3 * alignment + 5};
+    for (size_t i = 0; i < 4; i++) {
+      uint8_t *p = pm_aligned_alloc(alignment, sizes[i]);
+      cr_assert_not_null(p, "aligned_alloc(%zu, %zu)", alignment, sizes[i]);
+      cr_assert_eq((uintptr_t)p % alignment, 0, "aligned_alloc(%zu, %zu) = %p", alignment, sizes[i],
+                   (void *)p);
+      cr_assert_geq(pm_usable_size(p), sizes[i]);
+      memset(p, 1, sizes[i]);
+      pm_free(p);
+    }
+  }
+  void *p = pm_aligned_alloc(4096, 100);
+  cr_assert_geq(pm_usable_size(p), 100);
+  pm_free_aligned_sized(p, 4096, 100);
+}
+
+Test(alloc_api, alignment_errors) {
+  void *out = (void *)1;
+  cr_assert_eq(pm_posix_memalign(&out, 24, 10), EINVAL);
+  cr_assert_eq(pm_posix_memalign(&out, 4, 10), EINVAL, "less than sizeof(void *)");
+  cr_assert_eq(out, (void *)1, "out untouched on error");
+  cr_assert_eq(pm_posix_memalign(&out, 64, 10), 0);
+  cr_assert_eq((uintptr_t)out % 64, 0);
+  pm_free(out);
+  errno = 0;
+  cr_assert_null(pm_aligned_alloc(48, 96));
+  cr_assert_eq(errno, EINVAL);
+  void *rounded = pm_memalign(48, 10); /* glibc rounds up to 64 */
+  cr_assert_eq((uintptr_t)rounded % 64, 0);
+  pm_free(rounded);
+  void *page = pm_valloc(10);
+  cr_assert_eq((uintptr_t)page % 4096, 0);
+  pm_free(page);
+  void *whole = pm_pvalloc(5000);
+  cr_assert_eq((uintptr_t)whole % 4096, 0);
+  cr_assert_geq(pm_usable_size(whole), 8192);
+  pm_free(whole);
+}
+
+Test(alloc_api, thread_cache_reuses_freed_blocks) {
+  void *first = pm_malloc(48);
+  pm_free(first);
+  /* Local frees wait on the slab's local list; the fast path's list runs
+   * dry within one slab's worth of blocks, then the freed ones come back. */
+  enum { LIMIT = PM_SLAB_SIZE / 48 + 1 };
+  static void *seen[LIMIT];
+  int count = 0;
+  bool found = false;
+  while (count < LIMIT && !found) {
+    seen[count] = pm_malloc(48);
+    found = seen[count++] == first;
+  }
+  for (int i = 0; i < count; i++)
+    pm_free(seen[i]);
+  cr_assert(found, "a freed block is reused within one slab's worth of allocations");
+}
+
+Test(alloc_api, slab_counts_follow_blocks) {
+  size_t c = _pm_class_of(4000);
+  pm_stats_t before = pm_test_stats();
+  enum { COUNT = 200 }; /* 16 blocks of 4096 per slab: 13 slabs */
+  void *blocks[COUNT];
+  for (int i = 0; i < COUNT; i++)
+    blocks[i] = pm_malloc(4000);
+  pm_stats_t during = pm_test_stats();
+  cr_assert_eq(during.classes[c].allocations - before.classes[c].allocations, COUNT);
+  cr_assert_eq(during.classes[c].live_blocks - before.classes[c].live_blocks, COUNT);
+  cr_assert_geq(during.classes[c].slabs - before.classes[c].slabs, COUNT / 16 - 1);
+  cr_assert_eq(during.classes[c].slab_bytes, during.classes[c].slabs * PM_SLAB_SIZE);
+  for (int i = 0; i < COUNT; i++)
+    pm_free(blocks[i]);
+  pm_stats_t after = pm_test_stats();
+  cr_assert_eq(after.classes[c].frees - before.classes[c].frees, COUNT);
+  cr_assert_eq(after.classes[c].live_blocks, before.classes[c].live_blocks);
+  cr_assert_leq(after.classes[c].slabs, before.classes[c].slabs + 1,
+                "empty slabs go back to the pool (one stays cached)");
+}
+
+Test(alloc_api, large_blocks_are_reused) {
+  uint8_t *a = pm_malloc(300000);
+  pm_stats_t before = pm_test_stats();
+  pm_free(a);
+  uint8_t *b = pm_malloc(300000);
+  pm_stats_t after = pm_test_stats();
+  cr_assert_eq(after.reuse_count - before.reuse_count, 1);
+  cr_assert_eq(pm_usable_size(b), pm_align_up(300000, 4096));
+  pm_free(b);
+}
+
+Test(alloc_api, huge_mappings_are_cached) {
+  size_t size = (size_t)24 << 20;
+  uint8_t *a = pm_malloc(size);
+  cr_assert_geq(pm_usable_size(a), size);
+  a[size - 1] = 1;
+  pm_free(a);
+  pm_stats_t cached = pm_test_stats();
+  cr_assert_geq(cached.retained_bytes, size, "the mapping waits in the cache");
+  uint8_t *b = pm_malloc(size - 4096);
+  pm_stats_t after = pm_test_stats();
+  cr_assert_eq(after.mapped_bytes, cached.mapped_bytes, "the cached mapping is reused");
+  cr_assert_eq(after.reuse_count - cached.reuse_count, 1);
+  pm_free(b);
+}
+
+Test(alloc_api, trim_reports_release) {
+  void *p = pm_malloc((size_t)8 << 20);
+  pm_free(p);
+  pm_stats_t before = pm_test_stats();
+  cr_assert_eq(pm_trim(0), 1, "a cached huge mapping is released");
+  pm_stats_t after = pm_test_stats();
+  cr_assert_lt(after.retained_bytes, (size_t)1 << 20, "retained memory is gone");
+  cr_assert_geq(after.released_bytes - before.released_bytes, (size_t)8 << 20);
+}

@@ -1,0 +1,87 @@
+/* alloc_bad_pointer.c: bad pointers get one line on stderr naming the
+ * function and the address, then abort(); never memory corruption. */
+#include <sys/mman.h>
+
+#include "alloc_test.h"
+
+TestSuite(alloc_bad_pointer, .timeout = 30);
+
+typedef struct bad_call_s {
+  int kind;
+  void *ptr;
+} bad_call_t;
+
+enum { CALL_FREE, CALL_REALLOC, CALL_USABLE, CALL_FREE_SIZED };
+
+static void make_bad_call(void *arg) {
+  bad_call_t *call = arg;
+  switch (call->kind) {
+  case CALL_FREE:
+    pm_free(call->ptr);
+    break;
+  case CALL_REALLOC:
+    (void)!pm_realloc(call->ptr, 10);
+    break;
+  case CALL_USABLE:
+    (void)pm_usable_size(call->ptr);
+    break;
+  case CALL_FREE_SIZED:
+    pm_free_sized(call->ptr, 8);
+    break;
+  }
+}
+
+static void expect_abort(int kind, void *ptr, const char *func, const char *problem) {
+  char out[256], want[256];
+  int status;
+  bad_call_t call = {kind, ptr};
+  pm_test_capture(make_bad_call, &call, out, sizeof out, &status);
+  snprintf(want, sizeof want, "poolmalloc: %s(): %s %p\n", func, problem, ptr);
+  cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%s(%p) did not abort", func, ptr);
+  cr_assert_str_eq(out, want);
+}
+
+Test(alloc_bad_pointer, foreign_pointers) {
+  static char in_data[64];
+  expect_abort(CALL_FREE, in_data + 16, "free", "invalid pointer");
+  uint8_t *mapped = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  expect_abort(CALL_REALLOC, mapped, "realloc", "invalid pointer");
+  expect_abort(CALL_USABLE, mapped + 4096, "malloc_usable_size", "invalid pointer");
+  expect_abort(CALL_FREE, (void *)(uintptr_t)0xdead0000, "free", "invalid pointer");
+  expect_abort(CALL_FREE, (void *)~(uintptr_t)15, "free", "invalid pointer");
+  munmap(mapped, 8192);
+}
+
+Test(alloc_bad_pointer, pointers_into_blocks) {
+  uint8_t *small = pm_malloc(100);
+  uint8_t *large = pm_malloc(100000);
+  uint8_t *huge = pm_malloc((size_t)3 << 20);
+  expect_abort(CALL_FREE, small + 16, "free", "invalid pointer");
+  expect_abort(CALL_FREE, small + 1, "free", "invalid pointer");
+  expect_abort(CALL_FREE_SIZED, small + 48, "free_sized", "invalid pointer");
+  expect_abort(CALL_FREE, large + 4096, "free", "invalid pointer");
+  expect_abort(CALL_REALLOC, huge + 64, "realloc", "invalid pointer");
+  pm_free(small);
+  pm_free(large);
+  pm_free(huge);
+}
+
+Test(alloc_bad_pointer, double_frees) {
+  /* The fast path catches a repeat of the latest free on a slab. */
+  void *small = pm_malloc(64);
+  pm_free(small);
+  expect_abort(CALL_FREE, small, "free", "double free");
+  _pm_options.decay_ms = 60000;
+  void *large = pm_malloc(200000);
+  pm_free(large);
+  expect_abort(CALL_FREE, large, "free", "double free");
+  void *huge = pm_malloc((size_t)3 << 20);
+  pm_free(huge);
+  expect_abort(CALL_FREE, huge, "free", "double free");
+}
+
+Test(alloc_bad_pointer, null_is_a_no_op) {
+  pm_free(NULL);
+  pm_free_sized(NULL, 0);
+  cr_assert_eq(pm_usable_size(NULL), 0);
+}

@@ -1,0 +1,114 @@
+/* alloc_decay.c: freed memory goes back to the OS after decay_ms of idle
+ * time, at once past retain_max or on trim, and the limit option makes
+ * allocation fail cleanly. */
+#include <time.h>
+
+#include "alloc_test.h"
+
+TestSuite(alloc_decay, .timeout = 60);
+
+static void sleep_ms(long ms) {
+  struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&t, NULL);
+}
+
+/* Touches every page so the block is resident. */
+static void *resident_block(size_t size) {
+  uint8_t *p = pm_malloc(size);
+  cr_assert_not_null(p);
+  memset(p, 0x5a, size);
+  return p;
+}
+
+Test(alloc_decay, idle_memory_is_released_after_the_delay) {
+  _pm_options.decay_ms = 100;
+  enum { COUNT = 64 };
+  void *blocks[COUNT];
+  for (int i = 0; i < COUNT; i++)
+    blocks[i] = resident_block(500000); /* large runs: 32 MiB */
+  size_t rss_full = _pm_prim_rss();
+  pm_stats_t before = pm_test_stats();
+  for (int i = 0; i < COUNT; i++)
+    pm_free(blocks[i]);
+  pm_stats_t freed = pm_test_stats();
+  cr_assert_geq(freed.retained_bytes, (size_t)COUNT * 500000, "kept resident at first");
+  /* Keep allocating small blocks, as a busy program does: its slow paths
+   * run the decay check. */
+  void *small[4096];
+  for (int round = 0; round < 30; round++) {
+    sleep_ms(20);
+    for (int i = 0; i < 4096; i++)
+      small[i] = pm_malloc(32);
+    for (int i = 0; i < 4096; i++)
+      pm_free(small[i]);
+  }
+  pm_stats_t after = pm_test_stats();
+  /* The small blocks may have taken a few pages of the freed runs. */
+  cr_assert_geq(after.released_bytes - before.released_bytes, (size_t)COUNT * 500000 / 4 * 3,
+                "released %zu bytes", after.released_bytes - before.released_bytes);
+  cr_assert_lt(after.retained_bytes, (size_t)COUNT * 500000 / 4);
+  size_t rss_after = _pm_prim_rss();
+  cr_assert_lt(rss_after + ((size_t)20 << 20), rss_full, "RSS dropped from %zu to %zu", rss_full,
+               rss_after);
+}
+
+Test(alloc_decay, retained_memory_is_kept_before_the_delay) {
+  _pm_options.decay_ms = 60000;
+  void *p = resident_block((size_t)512 << 10);
+  pm_stats_t before = pm_test_stats();
+  pm_free(p);
+  void *small[4096];
+  for (int i = 0; i < 4096; i++)
+    small[i] = pm_malloc(32);
+  for (int i = 0; i < 4096; i++)
+    pm_free(small[i]);
+  pm_stats_t after = pm_test_stats();
+  cr_assert_eq(after.released_bytes, before.released_bytes, "nothing released early");
+  cr_assert_geq(after.retained_bytes, (size_t)512 << 10);
+}
+
+Test(alloc_decay, trim_releases_at_once) {
+  _pm_options.decay_ms = 60000;
+  void *p = resident_block((size_t)900 << 10);
+  pm_free(p);
+  pm_stats_t before = pm_test_stats();
+  cr_assert_eq(pm_trim(0), 1);
+  pm_stats_t after = pm_test_stats();
+  cr_assert_geq(after.released_bytes - before.released_bytes, (size_t)900 << 10);
+  cr_assert_leq(after.retained_bytes + ((size_t)900 << 10), before.retained_bytes);
+}
+
+Test(alloc_decay, retain_max_caps_retained_memory) {
+  _pm_options.decay_ms = 60000;
+  _pm_options.retain_max = (size_t)2 << 20;
+  void *blocks[16];
+  for (int i = 0; i < 16; i++)
+    blocks[i] = resident_block(500000);
+  pm_stats_t before = pm_test_stats();
+  for (int i = 0; i < 16; i++)
+    pm_free(blocks[i]);
+  pm_stats_t after = pm_test_stats();
+  cr_assert_leq(after.retained_bytes, (size_t)2 << 20, "retained %zu", after.retained_bytes);
+  cr_assert_geq(after.released_bytes - before.released_bytes, (size_t)16 * 500000 - (2u << 20));
+}
+
+Test(alloc_decay, limit_fails_with_enomem) {
+  pm_stats_t now = pm_test_stats();
+  _pm_options.limit = now.mapped_bytes + ((size_t)16 << 20);
+  void *blocks[64];
+  int got = 0;
+  errno = 0;
+  while (got < 64 && (blocks[got] = pm_malloc((size_t)2 << 20)) != NULL)
+    got++;
+  cr_assert_lt(got, 64, "the limit stopped allocation");
+  cr_assert_gt(got, 0, "allocation worked below the limit");
+  cr_assert_eq(errno, ENOMEM);
+  pm_stats_t full = pm_test_stats();
+  cr_assert_leq(full.mapped_bytes, _pm_options.limit);
+  errno = 0;
+  cr_assert_null(pm_malloc((size_t)64 << 20));
+  cr_assert_eq(errno, ENOMEM);
+  for (int i = 0; i < got; i++)
+    pm_free(blocks[i]);
+  cr_assert_not_null(pm_malloc((size_t)2 << 20), "freed memory is usable again");
+}

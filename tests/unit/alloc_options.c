@@ -1,0 +1,71 @@
+/* alloc_options.c: POOLMALLOC_CONF parsing: values, size suffixes, and a
+ * one-line warning that keeps the default for anything invalid. */
+#include <stdlib.h>
+
+#include "alloc_test.h"
+
+TestSuite(alloc_options, .timeout = 30);
+
+Test(alloc_options, sizes_take_suffixes) {
+  uint64_t v = 0;
+  cr_assert_eq(_pm_options_parse_size("123", 3, &v), 0);
+  cr_assert_eq(v, 123);
+  cr_assert_eq(_pm_options_parse_size("64K", 3, &v), 0);
+  cr_assert_eq(v, 64u << 10);
+  cr_assert_eq(_pm_options_parse_size("2m", 2, &v), 0);
+  cr_assert_eq(v, 2u << 20);
+  cr_assert_eq(_pm_options_parse_size("3G", 2, &v), 0);
+  cr_assert_eq(v, (uint64_t)3 << 30);
+  cr_assert_eq(_pm_options_parse_size("16MB", 4, &v), 0);
+  cr_assert_eq(v, 16u << 20);
+  cr_assert_eq(_pm_options_parse_size("", 0, &v), -1);
+  cr_assert_eq(_pm_options_parse_size("K", 1, &v), -1);
+  cr_assert_eq(_pm_options_parse_size("12X", 3, &v), -1);
+  cr_assert_eq(_pm_options_parse_size("99999999999999999999", 20, &v), -1);
+  cr_assert_eq(_pm_options_parse_size("99999999999G", 12, &v), -1);
+}
+
+Test(alloc_options, conf_sets_every_option) {
+  _pm_options_apply_conf("decay_ms:250,retain_max:8M,limit:2G,stats:json,stats_file:/tmp/s.%p");
+  cr_assert_eq(_pm_options.decay_ms, 250);
+  cr_assert_eq(_pm_options.retain_max, 8u << 20);
+  cr_assert_eq(_pm_options.limit, (uint64_t)2 << 30);
+  cr_assert_eq(_pm_options.stats, PM_STATS_MODE_JSON);
+  cr_assert_str_eq(_pm_options.stats_file, "/tmp/s.%p");
+}
+
+Test(alloc_options, environment_is_read_at_init) {
+  setenv("POOLMALLOC_CONF", "decay_ms:42,limit:1G", 1);
+  setenv("POOLMALLOC_STATS", "text", 1);
+  setenv("POOLMALLOC_LIMIT", "3G", 1); /* the dedicated variable wins */
+  _pm_options_init();
+  cr_assert_eq(_pm_options.decay_ms, 42);
+  cr_assert_eq(_pm_options.limit, (uint64_t)3 << 30);
+  cr_assert_eq(_pm_options.stats, PM_STATS_MODE_TEXT);
+  cr_assert_eq(_pm_options.retain_max, 64u << 20, "unset options keep their default");
+}
+
+static void apply(void *conf) {
+  _pm_options_apply_conf(conf);
+}
+
+static void expect_warning(const char *conf, const char *line) {
+  char out[512];
+  int status;
+  pm_test_capture(apply, (void *)conf, out, sizeof out, &status);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  cr_assert_str_eq(out, line);
+}
+
+Test(alloc_options, invalid_input_warns_once_and_keeps_defaults) {
+  expect_warning("decay_ms:soon",
+                 "poolmalloc: invalid value for option decay_ms:soon; keeping the default\n");
+  expect_warning("colour:blue", "poolmalloc: unknown option colour; keeping the default\n");
+  expect_warning("limit", "poolmalloc: option without a value (want name:value) limit; keeping the "
+                          "default\n");
+  expect_warning("stats:yaml",
+                 "poolmalloc: invalid value for option stats:yaml; keeping the default\n");
+  _pm_options_apply_conf("decay_ms:77");
+  _pm_options_apply_conf("decay_ms:-5");
+  cr_assert_eq(_pm_options.decay_ms, 1000, "a bad value restores the default");
+}

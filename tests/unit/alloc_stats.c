@@ -1,0 +1,93 @@
+/* alloc_stats.c: the counters move as blocks come and go, and both output
+ * formats carry the same keys (the JSON one is also checked by a parser in
+ * alloc_preload.sh). */
+#include <stdlib.h>
+
+#include "alloc_test.h"
+
+TestSuite(alloc_stats, .timeout = 30);
+
+Test(alloc_stats, counters_follow_allocations) {
+  pm_stats_t before = pm_test_stats();
+  void *small = pm_malloc(100);
+  void *large = pm_malloc(100000);
+  void *huge = pm_malloc((size_t)3 << 20);
+  pm_stats_t during = pm_test_stats();
+  cr_assert_eq(during.total_allocations - before.total_allocations, 3);
+  cr_assert_eq(during.allocated_bytes - before.allocated_bytes,
+               pm_usable_size(small) + pm_usable_size(large) + pm_usable_size(huge));
+  cr_assert_geq(during.peak_allocated_bytes, during.allocated_bytes);
+  cr_assert_geq(during.mapped_bytes, during.allocated_bytes);
+  cr_assert_float_eq(during.fragmentation,
+                     1.0 - (double)during.allocated_bytes / (double)during.mapped_bytes, 1e-9);
+  cr_assert_eq(during.class_count, PM_CLASS_COUNT);
+  size_t c = _pm_class_of(100);
+  cr_assert_eq(during.classes[c].block_size, 112);
+  cr_assert_eq(during.classes[c].live_blocks - before.classes[c].live_blocks, 1);
+  pm_free(small);
+  pm_free(large);
+  pm_free(huge);
+  pm_stats_t after = pm_test_stats();
+  cr_assert_eq(after.total_frees - before.total_frees, 3);
+  cr_assert_eq(after.allocated_bytes, before.allocated_bytes);
+  cr_assert_geq(after.peak_allocated_bytes, during.allocated_bytes, "the peak stays");
+}
+
+Test(alloc_stats, reuse_is_counted) {
+  void *p = pm_malloc(5000);
+  pm_free(p);
+  pm_stats_t before = pm_test_stats();
+  enum { COUNT = 1000 };
+  for (int i = 0; i < COUNT; i++)
+    pm_free(pm_malloc(5000));
+  pm_stats_t after = pm_test_stats();
+  cr_assert_geq(after.reuse_count - before.reuse_count, COUNT - 2, "freed blocks served again");
+  cr_assert_float_eq(after.reuse_rate, (double)after.reuse_count / (double)after.total_allocations,
+                     1e-9);
+  cr_assert_eq(pm_stats(NULL), -1);
+}
+
+/* Writes the stats in one format to a temporary file and returns it. */
+static char *stats_text(pm_stats_format_t format) {
+  char path[] = "/tmp/pm-stats-XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  unlink(path);
+  cr_assert_eq(pm_stats_print(fd, format), 0);
+  off_t size = lseek(fd, 0, SEEK_END);
+  char *text = calloc(1, (size_t)size + 1);
+  cr_assert_eq(pread(fd, text, (size_t)size, 0), size);
+  close(fd);
+  return text;
+}
+
+Test(alloc_stats, text_and_json_carry_the_same_keys) {
+  void *keep = pm_malloc(300);
+  char *json = stats_text(PM_STATS_JSON);
+  char *text = stats_text(PM_STATS_TEXT);
+  static const char *keys[] = {
+      "allocated_bytes", "peak_allocated_bytes", "mapped_bytes", "released_bytes",
+      "retained_bytes",  "total_allocations",    "total_frees",  "reuse_count",
+      "reuse_rate",      "fragmentation",        "classes",      "arenas",
+      "block_size",      "live_blocks",          "slab_bytes"};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    char quoted[64], plain[64];
+    snprintf(quoted, sizeof quoted, "\"%s\": ", keys[i]);
+    snprintf(plain, sizeof plain, " %s:", keys[i]);
+    cr_assert_not_null(strstr(json, quoted), "JSON lacks %s", keys[i]);
+    cr_assert_not_null(strstr(text, plain), "text lacks %s", keys[i]);
+  }
+  cr_assert_eq(json[0], '{');
+  cr_assert_str_eq(json + strlen(json) - 2, "}\n");
+  free(json);
+  free(text);
+  pm_free(keep);
+}
+
+Test(alloc_stats, print_reports_write_errors) {
+  errno = 0;
+  cr_assert_eq(pm_stats_print(-1, PM_STATS_JSON), -1);
+  cr_assert_eq(errno, EBADF);
+  cr_assert_eq(pm_stats_print(1, (pm_stats_format_t)7), -1);
+  cr_assert_eq(errno, EINVAL);
+}

@@ -1,0 +1,47 @@
+/* alloc_test.h: helpers shared by the allocator's white-box tests, which link
+ * the library's own objects and so reach its internal _pm_ state. */
+#ifndef PM_ALLOC_TEST_H
+#define PM_ALLOC_TEST_H
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Runs fn(arg) in a child whose stderr goes to a pipe; returns what the
+ * child wrote and stores its wait status. */
+static inline void pm_test_capture(void (*fn)(void *), void *arg, char *out, size_t out_size,
+                                   int *status) {
+  int fds[2];
+  cr_assert_eq(pipe(fds), 0, "pipe failed");
+  pid_t pid = fork();
+  cr_assert_neq(pid, -1, "fork failed");
+  if (pid == 0) {
+    dup2(fds[1], 2);
+    close(fds[0]);
+    fn(arg);
+    _exit(0);
+  }
+  close(fds[1]);
+  size_t len = 0;
+  ssize_t n;
+  while (len + 1 < out_size && (n = read(fds[0], out + len, out_size - 1 - len)) > 0)
+    len += (size_t)n;
+  out[len] = '\0';
+  close(fds[0]);
+  waitpid(pid, status, 0);
+}
+
+static inline pm_stats_t pm_test_stats(void) {
+  pm_stats_t s;
+  cr_assert_eq(pm_stats(&s), 0, "pm_stats failed");
+  return s;
+}
+
+#endif /* PM_ALLOC_TEST_H */

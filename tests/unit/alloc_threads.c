@@ -1,0 +1,143 @@
+/* alloc_threads.c: frees from other threads, and what a thread's exit
+ * does with its memory. */
+#include <pthread.h>
+
+#include "alloc_test.h"
+
+TestSuite(alloc_threads, .timeout = 60);
+
+enum { BLOCKS = 20000 };
+static void *blocks[BLOCKS];
+
+static void *free_all(void *arg) {
+  (void)arg;
+  for (int i = 0; i < BLOCKS; i++)
+    pm_free(blocks[i]);
+  return NULL;
+}
+
+Test(alloc_threads, remote_frees_return_to_the_owner) {
+  size_t c = _pm_class_of(64);
+  pm_stats_t before = pm_test_stats();
+  for (int i = 0; i < BLOCKS; i++)
+    blocks[i] = pm_malloc(64);
+  pm_stats_t full = pm_test_stats();
+  pthread_t thread;
+  pthread_create(&thread, NULL, free_all, NULL);
+  pthread_join(thread, NULL);
+  pm_stats_t freed = pm_test_stats();
+  cr_assert_eq(freed.classes[c].frees - before.classes[c].frees, BLOCKS, "counted on free");
+  /* The owner collects the remote list instead of taking new slabs. */
+  for (int i = 0; i < BLOCKS; i++)
+    blocks[i] = pm_malloc(64);
+  pm_stats_t again = pm_test_stats();
+  cr_assert_leq(again.classes[c].slabs, full.classes[c].slabs,
+                "remotely freed blocks were reused: %zu slabs, was %zu", again.classes[c].slabs,
+                full.classes[c].slabs);
+  for (int i = 0; i < BLOCKS; i++)
+    pm_free(blocks[i]);
+}
+
+static void *allocate_and_exit(void *arg) {
+  size_t size = *(size_t *)arg;
+  for (int i = 0; i < BLOCKS; i++)
+    blocks[i] = pm_malloc(size);
+  /* Keep every other block alive past the thread's exit. */
+  for (int i = 0; i < BLOCKS; i += 2)
+    pm_free(blocks[i]);
+  return NULL;
+}
+
+Test(alloc_threads, exit_returns_empty_slabs_and_abandons_the_rest) {
+  size_t size = 200, c = _pm_class_of(size);
+  pm_stats_t before = pm_test_stats();
+  pthread_t thread;
+  pthread_create(&thread, NULL, allocate_and_exit, &size);
+  pthread_join(thread, NULL);
+  pm_stats_t exited = pm_test_stats();
+  cr_assert_eq(exited.classes[c].live_blocks - before.classes[c].live_blocks, BLOCKS / 2);
+  cr_assert_gt(exited.classes[c].slabs, before.classes[c].slabs, "live slabs stay");
+  /* Free the survivors from this thread: they go to abandoned slabs, which
+   * the next allocations adopt instead of taking new ones. */
+  for (int i = 1; i < BLOCKS; i += 2)
+    pm_free(blocks[i]);
+  for (int i = 0; i < BLOCKS; i++)
+    blocks[i] = pm_malloc(size);
+  pm_stats_t adopted = pm_test_stats();
+  cr_assert_leq(adopted.classes[c].slabs, exited.classes[c].slabs + 1,
+                "abandoned slabs were adopted: %zu slabs, had %zu", adopted.classes[c].slabs,
+                exited.classes[c].slabs);
+  for (int i = 0; i < BLOCKS; i++)
+    pm_free(blocks[i]);
+}
+
+/* A size no libc internals use, so their allocations do not blur counts. */
+#define IDLE_SIZE 7000
+
+static void *allocate_free_and_exit(void *arg) {
+  (void)arg;
+  for (int i = 0; i < BLOCKS / 10; i++)
+    blocks[i] = pm_malloc(IDLE_SIZE);
+  for (int i = 0; i < BLOCKS / 10; i++)
+    pm_free(blocks[i]);
+  return NULL;
+}
+
+Test(alloc_threads, exit_of_an_idle_thread_leaves_no_slabs) {
+  size_t c = _pm_class_of(IDLE_SIZE);
+  pm_stats_t before = pm_test_stats();
+  pthread_t thread;
+  pthread_create(&thread, NULL, allocate_free_and_exit, NULL);
+  pthread_join(thread, NULL);
+  pm_stats_t after = pm_test_stats();
+  cr_assert_eq(after.classes[c].slabs, before.classes[c].slabs,
+               "the exiting thread handed its slabs back");
+  cr_assert_eq(after.classes[c].live_blocks, before.classes[c].live_blocks);
+}
+
+#define CHURN_MIN 2100 /* classes 2560 to 4096 */
+#define CHURN_MAX 4096
+
+static uint64_t churn_count(const pm_stats_t *s, bool frees) {
+  uint64_t n = 0;
+  for (size_t c = _pm_class_of(CHURN_MIN); c <= _pm_class_of(CHURN_MAX); c++)
+    n += frees ? s->classes[c].frees : s->classes[c].allocations;
+  return n;
+}
+
+static void *churn(void *arg) {
+  unsigned seed = (unsigned)(uintptr_t)arg;
+  void *mine[256] = {0};
+  for (int i = 0; i < 200000; i++) {
+    int k = rand_r(&seed) % 256;
+    pm_free(mine[k]);
+    mine[k] = pm_malloc(CHURN_MIN + (size_t)(rand_r(&seed) % (CHURN_MAX - CHURN_MIN)));
+    if (i % 1000 == 0) { /* hand some blocks to other threads */
+      int j = rand_r(&seed) % BLOCKS;
+      void *old = __atomic_exchange_n(&blocks[j], mine[k], __ATOMIC_ACQ_REL);
+      mine[k] = NULL;
+      pm_free(old);
+    }
+  }
+  for (int k = 0; k < 256; k++)
+    pm_free(mine[k]);
+  return NULL;
+}
+
+Test(alloc_threads, concurrent_churn_keeps_counts_consistent) {
+  memset(blocks, 0, sizeof blocks);
+  pm_stats_t before = pm_test_stats();
+  pthread_t threads[4];
+  for (uintptr_t t = 0; t < 4; t++)
+    pthread_create(&threads[t], NULL, churn, (void *)t);
+  for (int t = 0; t < 4; t++)
+    pthread_join(threads[t], NULL);
+  for (int i = 0; i < BLOCKS; i++)
+    pm_free(blocks[i]);
+  pm_stats_t after = pm_test_stats();
+  uint64_t allocated = churn_count(&after, false) - churn_count(&before, false);
+  uint64_t freed = churn_count(&after, true) - churn_count(&before, true);
+  cr_assert_geq(allocated, 800000, "the threads allocated");
+  cr_assert_eq(allocated, freed, "every block came back: %lu allocated, %lu freed",
+               (unsigned long)allocated, (unsigned long)freed);
+}
