@@ -1,0 +1,91 @@
+/* best.c: PM_ALGORITHM_BEST. Starts from greedy-size's plan and keeps it
+ * unless the search (search.c) proves a smaller arena, so it is never worse
+ * than greedy-size.
+ *
+ * With a capacity the search just looks for a plan that fits it. Without
+ * one it minimises the arena: it first asks for the lower bound (often
+ * reached on real networks, and then the plan is optimal), then bisects
+ * between the lower bound and the best arena found so far. A probe that
+ * exhausts its search proves the target impossible; one that runs out of
+ * budget is treated the same (the answer is then best-effort, not proven).
+ * Budgets are counted in work units, not time, so the same input always
+ * gets the same plan; small problems finish their searches within budget,
+ * which makes their plans optimal. */
+#include "planner/solver.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_TIME_LIMIT_MS 1000
+/* Search work units per millisecond, measured on the MiniMalloc benchmarks
+ * (a unit is one buffer or section visited) and rounded down. */
+#define WORK_UNITS_PER_MS 10000
+
+static uint64_t plan_arena(const pm_buffer_t *buffers, size_t count) {
+  uint64_t arena = 0;
+  for (size_t i = 0; i < count; i++)
+    if (buffers[i].offset + buffers[i].size > arena) arena = buffers[i].offset + buffers[i].size;
+  return arena;
+}
+
+static void plan_adopt(pm_buffer_t *buffers, size_t count, const uint64_t *offsets) {
+  for (size_t i = 0; i < count; i++)
+    buffers[i].offset = offsets[i];
+}
+
+/* Bisects for the smallest arena in [lower, *best); *best and buffers hold
+ * the best plan so far. */
+static void best_minimise(pm_search_t *search, pm_buffer_t *buffers, size_t count,
+                          uint64_t *offsets, uint64_t lower, uint64_t *best, uint64_t work) {
+  uint64_t work_left = work, impossible_below = lower;
+  bool first = true;
+  while (impossible_below < *best && work_left > 0) {
+    uint64_t target =
+        first ? impossible_below : impossible_below + (*best - 1 - impossible_below) / 2;
+    uint64_t probe_work = work_left < work / 4 ? work_left : work / 4;
+    uint64_t probe_left = probe_work;
+    pm_search_result_t result = _pm_search_fit(search, target, &probe_left, offsets);
+    work_left -= probe_work - probe_left;
+    first = false;
+    if (result == PM_SEARCH_FOUND) {
+      plan_adopt(buffers, count, offsets);
+      *best = plan_arena(buffers, count);
+    } else {
+      impossible_below = target + 1;
+    }
+  }
+}
+
+int _pm_best_solve(pm_buffer_t *buffers, size_t count, const pm_solve_options_t *options,
+                   uint64_t *arena_size) {
+  uint64_t best;
+  if (_pm_greedy_size_solve(buffers, count, &best) < 0) return -1;
+  *arena_size = best;
+  uint64_t lower = _pm_plan_lower_bound(buffers, count);
+  uint64_t capacity = options->capacity;
+  if (best <= lower || (capacity && best <= capacity)) return 0;
+  /* Too large to search (or no memory for it): greedy's plan stands. */
+  pm_search_t *search = _pm_search_create(buffers, count);
+  if (!search) return 0;
+  uint64_t *offsets = malloc(count * sizeof *offsets);
+  if (!offsets) {
+    _pm_search_destroy(search);
+    return 0;
+  }
+  uint64_t limit_ms = options->time_limit_ms ? options->time_limit_ms : DEFAULT_TIME_LIMIT_MS;
+  uint64_t work =
+      limit_ms > UINT64_MAX / WORK_UNITS_PER_MS ? UINT64_MAX : limit_ms * WORK_UNITS_PER_MS;
+  if (capacity >= lower) {
+    uint64_t work_left = work;
+    if (_pm_search_fit(search, capacity, &work_left, offsets) == PM_SEARCH_FOUND) {
+      plan_adopt(buffers, count, offsets);
+      best = plan_arena(buffers, count);
+    }
+  } else {
+    best_minimise(search, buffers, count, offsets, lower, &best, work);
+  }
+  free(offsets);
+  _pm_search_destroy(search);
+  *arena_size = best;
+  return 0;
+}
