@@ -50,6 +50,36 @@ def file_problems(name, stats):
         problems.append(f"{name}: reuse_count above total_allocations")
     if stats["total_allocations"] > 0 and not stats["classes"]:
         problems.append(f"{name}: allocations were made but classes is empty")
+    # Derived figures, as include/poolmalloc.h defines them.
+    if stats["total_allocations"] > 0:
+        expected = stats["reuse_count"] / stats["total_allocations"]
+        if abs(stats["reuse_rate"] - expected) > 1e-3:
+            problems.append(f"{name}: reuse_rate {stats['reuse_rate']} is not "
+                            f"reuse_count / total_allocations = {expected:.6f}")
+    if stats["mapped_bytes"] > 0:
+        expected = 1.0 - stats["allocated_bytes"] / stats["mapped_bytes"]
+        if abs(stats["fragmentation"] - expected) > 1e-3:
+            problems.append(f"{name}: fragmentation {stats['fragmentation']} is not "
+                            f"1 - allocated_bytes / mapped_bytes = {expected:.6f}")
+    return problems + class_problems(name, stats)
+
+
+def class_problems(name, stats):
+    """Per-size-class rows must add up: live = allocations - frees, and no
+    class can count more allocations than the whole allocator."""
+    problems = []
+    class_allocations = 0
+    for row in stats["classes"]:
+        if not isinstance(row, dict) or any(not isinstance(row.get(k), int) for k in (
+                "block_size", "allocations", "frees", "live_blocks", "slabs", "slab_bytes")):
+            return [f"{name}: class row {row!r} lacks an integer field"]
+        if row["live_blocks"] != row["allocations"] - row["frees"]:
+            problems.append(f"{name}: class {row['block_size']}: live_blocks "
+                            f"{row['live_blocks']} != allocations - frees")
+        class_allocations += row["allocations"]
+    if class_allocations > stats["total_allocations"]:
+        problems.append(f"{name}: classes count {class_allocations} allocations, "
+                        f"more than total_allocations {stats['total_allocations']}")
     return problems
 
 
