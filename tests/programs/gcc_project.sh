@@ -1,0 +1,35 @@
+#!/bin/sh
+# gcc_project.sh: this project's own build (configure + make) with every
+# process of it preloaded: sh, sed, make, libtool, gcc, cc1, as, ld and the
+# configure test programs. It must succeed and produce object files
+# byte-identical to a build without the library, in the same directory.
+# Both builds use one snapshot of the sources, so edits made meanwhile in
+# the source tree cannot make them differ.
+. "$top_srcdir/tests/integration/preload_lib.sh"
+pm_require_library
+
+cat >"$pm_tmp/build.sh" <<'SCRIPT'
+build=$1/build
+rm -rf "$build" && mkdir "$build" && cd "$build" || exit 1
+if ! "$2/configure" --enable-werror >configure.out 2>&1; then
+  tail -n 20 configure.out >&2
+  exit 1
+fi
+if ! make -j2 >make.out 2>&1; then
+  tail -n 30 make.out >&2
+  exit 1
+fi
+find . -name '*.o' | LC_ALL=C sort | xargs md5sum
+SCRIPT
+
+mkdir "$pm_tmp/src" &&
+  tar -C "$top_srcdir" --exclude=.git -cf - . | tar -C "$pm_tmp/src" -xf - ||
+  { echo "Bail out! cannot copy the source tree"; exit 1; }
+
+tap_plan 4
+tap_same_output "configure && make of libpoolmalloc" sh "$pm_tmp/build.sh" "$pm_tmp" "$pm_tmp/src"
+objects=$(wc -l <"$pm_tmp/preloaded.out")
+test "$objects" -ge 20
+tap_result $? "the build produced $objects object files (at least 20 expected)"
+tap_stats "configure && make" 1000000 200
+tap_done
