@@ -28,21 +28,80 @@ static int size_order_compare(const void *a, const void *b) {
   return (x->index > y->index) - (x->index < y->index);
 }
 
-typedef struct placed_s {
-  uint64_t offset;
-  uint64_t top;
-} placed_t;
+/* Neighbours are sorted once per placement, so the sort is inlined rather
+ * than qsort's indirect calls: quicksort with median-of-three, insertion
+ * sort for short runs, heapsort past a depth limit (O(k log k) always). */
+static void span_swap(pm_span_t *a, pm_span_t *b) {
+  pm_span_t t = *a;
+  *a = *b;
+  *b = t;
+}
 
-static int placed_compare(const void *a, const void *b) {
-  const placed_t *x = a, *y = b;
-  if (x->offset != y->offset) return x->offset < y->offset ? -1 : 1;
-  return (x->top > y->top) - (x->top < y->top);
+static void span_insertion_sort(pm_span_t *spans, size_t count) {
+  for (size_t i = 1; i < count; i++) {
+    pm_span_t x = spans[i];
+    size_t j = i;
+    for (; j > 0 && spans[j - 1].offset > x.offset; j--)
+      spans[j] = spans[j - 1];
+    spans[j] = x;
+  }
+}
+
+static void span_sift_down(pm_span_t *spans, size_t root, size_t count) {
+  for (size_t child; (child = 2 * root + 1) < count; root = child) {
+    if (child + 1 < count && spans[child + 1].offset > spans[child].offset) child++;
+    if (spans[root].offset >= spans[child].offset) return;
+    span_swap(&spans[root], &spans[child]);
+  }
+}
+
+static void span_heap_sort(pm_span_t *spans, size_t count) {
+  for (size_t i = count / 2; i-- > 0;)
+    span_sift_down(spans, i, count);
+  for (size_t end = count; end-- > 1;) {
+    span_swap(&spans[0], &spans[end]);
+    span_sift_down(spans, 0, end);
+  }
+}
+
+static void span_sort(pm_span_t *spans, size_t count, unsigned depth) {
+  while (count > 16) {
+    if (depth-- == 0) {
+      span_heap_sort(spans, count);
+      return;
+    }
+    size_t mid = count / 2;
+    if (spans[mid].offset < spans[0].offset) span_swap(&spans[mid], &spans[0]);
+    if (spans[count - 1].offset < spans[0].offset) span_swap(&spans[count - 1], &spans[0]);
+    if (spans[count - 1].offset < spans[mid].offset) span_swap(&spans[count - 1], &spans[mid]);
+    uint64_t pivot = spans[mid].offset;
+    size_t i = 0, j = count - 1;
+    for (;;) {
+      while (spans[i].offset < pivot)
+        i++;
+      while (spans[j].offset > pivot)
+        j--;
+      if (i >= j) break;
+      span_swap(&spans[i++], &spans[j--]);
+    }
+    /* Recurse into the smaller side, loop on the larger. */
+    size_t left = j + 1;
+    if (left < count - left) {
+      span_sort(spans, left, depth);
+      spans += left;
+      count -= left;
+    } else {
+      span_sort(spans + left, count - left, depth);
+      count = left;
+    }
+  }
+  span_insertion_sort(spans, count);
 }
 
 /* Best-fit offset for buffer among neighbours (sorted by offset): the start
  * of the smallest gap it fits in, lowest first on ties, else above them all.
  * Returns false when every candidate offset would overflow. */
-static bool greedy_best_fit(const pm_buffer_t *buffer, const placed_t *neighbours, size_t count,
+static bool greedy_best_fit(const pm_buffer_t *buffer, const pm_span_t *neighbours, size_t count,
                             uint64_t *offset) {
   uint64_t cursor = 0, best_gap = UINT64_MAX, candidate;
   bool found = false;
@@ -69,9 +128,7 @@ typedef struct greedy_s {
   uint32_t *first, *end;
   size_order_t *order;
   pm_time_index_t *index;
-  uint32_t *overlapping;
-  size_t overlapping_capacity;
-  placed_t *neighbours;
+  pm_span_t *neighbours;
   size_t neighbours_capacity;
 } greedy_t;
 
@@ -80,7 +137,6 @@ static void greedy_release(greedy_t *g) {
   free(g->end);
   free(g->order);
   _pm_time_index_destroy(g->index);
-  free(g->overlapping);
   free(g->neighbours);
 }
 
@@ -88,23 +144,15 @@ static int greedy_place_all(greedy_t *g, pm_buffer_t *buffers, size_t count, uin
   uint64_t arena = 0;
   for (size_t n = 0; n < count; n++) {
     uint32_t b = g->order[n].index;
-    long found = _pm_time_index_query(g->index, g->first[b], g->end[b], &g->overlapping,
-                                      &g->overlapping_capacity);
+    long found = _pm_time_index_query(g->index, g->first[b], g->end[b], &g->neighbours,
+                                      &g->neighbours_capacity);
     if (found < 0) return ENOMEM;
-    if ((size_t)found > g->neighbours_capacity) {
-      placed_t *grown = realloc(g->neighbours, (size_t)found * sizeof *grown);
-      if (!grown) return ENOMEM;
-      g->neighbours = grown;
-      g->neighbours_capacity = (size_t)found;
-    }
-    for (long i = 0; i < found; i++) {
-      const pm_buffer_t *other = &buffers[g->overlapping[i]];
-      g->neighbours[i] = (placed_t){other->offset, other->offset + other->size};
-    }
-    qsort(g->neighbours, (size_t)found, sizeof *g->neighbours, placed_compare);
+    span_sort(g->neighbours, (size_t)found, 64);
     if (!greedy_best_fit(&buffers[b], g->neighbours, (size_t)found, &buffers[b].offset))
       return EOVERFLOW;
-    if (_pm_time_index_insert(g->index, b, g->first[b], g->end[b]) < 0) return ENOMEM;
+    uint64_t top = buffers[b].offset + buffers[b].size;
+    if (_pm_time_index_insert(g->index, g->first[b], g->end[b], buffers[b].offset, top) < 0)
+      return ENOMEM;
     if (buffers[b].offset + buffers[b].size > arena) arena = buffers[b].offset + buffers[b].size;
   }
   *arena_size = arena;
@@ -120,7 +168,7 @@ int _pm_greedy_size_solve(pm_buffer_t *buffers, size_t count, uint64_t *arena_si
   g.order = malloc((count ? count : 1) * sizeof *g.order);
   if (!g.first || !g.end || !g.order) goto out;
   if (_pm_sections_build(buffers, count, g.first, g.end, &sections) < 0) goto out;
-  g.index = _pm_time_index_create(sections, count);
+  g.index = _pm_time_index_create(sections);
   if (!g.index) goto out;
   for (size_t i = 0; i < count; i++)
     g.order[i] = (size_order_t){buffers[i].size, buffers[i].lower, (uint32_t)i};

@@ -29,17 +29,24 @@ static inline uint64_t solver_add_saturated(uint64_t a, uint64_t b) {
 int _pm_sections_build(const pm_buffer_t *buffers, size_t count, uint32_t *first, uint32_t *end,
                        size_t *sections);
 
-/* Placed buffers indexed by lifetime (see time_index.c). */
+/* An address range [offset, top) taken by a placed buffer. */
+typedef struct pm_span_s {
+  uint64_t offset;
+  uint64_t top;
+} pm_span_t;
+
+/* Placed buffers' address ranges indexed by lifetime (see time_index.c). */
 typedef struct pm_time_index_s pm_time_index_t;
-pm_time_index_t *_pm_time_index_create(size_t sections, size_t buffers);
+pm_time_index_t *_pm_time_index_create(size_t sections);
 void _pm_time_index_destroy(pm_time_index_t *index);
-/* Records buffer (an index < buffers) as occupying sections [first, end). */
-int _pm_time_index_insert(pm_time_index_t *index, uint32_t buffer, uint32_t first, uint32_t end);
-/* Lists every recorded buffer whose sections meet [first, end), each once,
- * into *out (grown with realloc as needed). Returns the count, or -1 when out
- * of memory. */
-long _pm_time_index_query(pm_time_index_t *index, uint32_t first, uint32_t end, uint32_t **out,
-                          size_t *out_capacity);
+/* Records [offset, top) as taken over sections [first, end). */
+int _pm_time_index_insert(pm_time_index_t *index, uint32_t first, uint32_t end, uint64_t offset,
+                          uint64_t top);
+/* Lists, each once, the ranges recorded over sections meeting [first, end)
+ * into *out (grown with realloc as needed). Returns the count, or -1 when
+ * out of memory. */
+long _pm_time_index_query(const pm_time_index_t *index, uint32_t first, uint32_t end,
+                          pm_span_t **out, size_t *out_capacity);
 
 /* Greedy by size (TFLite): places every buffer, writes offsets and the arena
  * size. Returns 0, or -1 with errno ENOMEM (no memory) or EOVERFLOW (an offset

@@ -1,140 +1,137 @@
-/* time_index.c: the buffers greedy-size has placed so far, indexed by
- * lifetime, so that placing a buffer only looks at the placed buffers that
- * overlap it in time instead of at all of them.
+/* time_index.c: the address ranges greedy-size has placed so far, indexed
+ * by lifetime, so that placing a buffer only looks at the placed buffers
+ * that overlap it in time instead of at all of them.
  *
- * A segment tree over the sections: a buffer is recorded at the O(log T)
- * nodes whose ranges tile its sections (T = number of sections). A query
- * visits only nodes that meet the queried range and have a recorded buffer
- * in their subtree, so listing the k overlapping buffers costs
- * O((k + 1) log T) instead of O(n). */
+ * A placed buffer overlaps the sections [first, end) of a new one iff it is
+ * live in section first, or it starts inside (first, end). Two structures
+ * answer those two questions, each listing a buffer at most once:
+ * - a segment tree over the sections (T of them), where a buffer is
+ *   recorded at the O(log T) nodes whose ranges tile its lifetime: the
+ *   nodes on the path from the root to section first hold exactly the
+ *   buffers live there, each at one node;
+ * - per section, the buffers starting there, with a bitmap of non-empty
+ *   sections so that empty stretches are skipped 64 at a time.
+ * Listing the k overlapping buffers costs O(log T + (end - first) / 64 + k). */
 #include "planner/solver.h"
 
 #include <stdlib.h>
 
 #define NO_ENTRY UINT32_MAX
 
+typedef struct entry_s {
+  pm_span_t span;
+  uint32_t next; /* next entry in the same list, or NO_ENTRY */
+} entry_t;
+
 struct pm_time_index_s {
-  size_t leaves;   /* power of two >= number of sections */
-  uint32_t *below; /* per node: entries recorded in its subtree */
-  uint32_t *head;  /* per node: its first entry, or NO_ENTRY */
-  uint32_t *entry_buffer;
-  uint32_t *entry_next;
-  size_t entries, entry_capacity;
-  uint32_t *seen; /* per buffer: query number that last listed it */
-  uint32_t query_number;
-  size_t buffers;
+  size_t leaves;          /* power of two >= number of sections */
+  uint32_t *node_head;    /* per tree node: first entry recorded there */
+  uint32_t *start_head;   /* per section: first entry starting there */
+  uint64_t *start_bitmap; /* bit s: some buffer starts in section s */
+  entry_t *entries;
+  size_t entry_count, entry_capacity;
 };
 
-pm_time_index_t *_pm_time_index_create(size_t sections, size_t buffers) {
+pm_time_index_t *_pm_time_index_create(size_t sections) {
   pm_time_index_t *index = calloc(1, sizeof *index);
   if (!index) return NULL;
   index->leaves = 1;
   while (index->leaves < sections)
     index->leaves *= 2;
-  index->buffers = buffers;
-  index->below = calloc(2 * index->leaves, sizeof *index->below);
-  index->head = malloc(2 * index->leaves * sizeof *index->head);
-  index->seen = calloc(buffers ? buffers : 1, sizeof *index->seen);
-  if (!index->below || !index->head || !index->seen) {
+  index->node_head = malloc(2 * index->leaves * sizeof *index->node_head);
+  index->start_head = malloc(index->leaves * sizeof *index->start_head);
+  index->start_bitmap = calloc(index->leaves / 64 + 1, sizeof *index->start_bitmap);
+  if (!index->node_head || !index->start_head || !index->start_bitmap) {
     _pm_time_index_destroy(index);
     return NULL;
   }
   for (size_t i = 0; i < 2 * index->leaves; i++)
-    index->head[i] = NO_ENTRY;
+    index->node_head[i] = NO_ENTRY;
+  for (size_t i = 0; i < index->leaves; i++)
+    index->start_head[i] = NO_ENTRY;
   return index;
 }
 
 void _pm_time_index_destroy(pm_time_index_t *index) {
   if (!index) return;
-  free(index->below);
-  free(index->head);
-  free(index->entry_buffer);
-  free(index->entry_next);
-  free(index->seen);
+  free(index->node_head);
+  free(index->start_head);
+  free(index->start_bitmap);
+  free(index->entries);
   free(index);
 }
 
-static int index_add_entry(pm_time_index_t *index, size_t node, uint32_t buffer) {
-  if (index->entries == index->entry_capacity) {
+/* Prepends span to the list starting at *head. */
+static int index_add_entry(pm_time_index_t *index, uint32_t *head, pm_span_t span) {
+  if (index->entry_count == index->entry_capacity) {
     size_t capacity = index->entry_capacity ? 2 * index->entry_capacity : 256;
-    uint32_t *buffers = realloc(index->entry_buffer, capacity * sizeof *buffers);
-    if (!buffers) return -1;
-    index->entry_buffer = buffers;
-    uint32_t *next = realloc(index->entry_next, capacity * sizeof *next);
-    if (!next) return -1;
-    index->entry_next = next;
+    entry_t *grown = realloc(index->entries, capacity * sizeof *grown);
+    if (!grown) return -1;
+    index->entries = grown;
     index->entry_capacity = capacity;
   }
-  size_t entry = index->entries++;
-  index->entry_buffer[entry] = buffer;
-  index->entry_next[entry] = index->head[node];
-  index->head[node] = (uint32_t)entry;
+  index->entries[index->entry_count] = (entry_t){span, *head};
+  *head = (uint32_t)index->entry_count++;
   return 0;
 }
 
-/* Records buffer at the nodes tiling [first, end) under node (covering
- * [lo, hi)); returns how many entries it added there, or -1. */
-static long index_insert_at(pm_time_index_t *index, size_t node, size_t lo, size_t hi,
-                            uint32_t buffer, size_t first, size_t end) {
+/* Records span at the nodes tiling [first, end) under node, which covers
+ * [lo, hi). */
+static int index_insert_at(pm_time_index_t *index, size_t node, size_t lo, size_t hi, size_t first,
+                           size_t end, pm_span_t span) {
   if (end <= lo || hi <= first) return 0;
-  long added;
-  if (first <= lo && hi <= end) {
-    if (index_add_entry(index, node, buffer) < 0) return -1;
-    added = 1;
-  } else {
-    size_t mid = lo + (hi - lo) / 2;
-    long left = index_insert_at(index, 2 * node, lo, mid, buffer, first, end);
-    if (left < 0) return -1;
-    long right = index_insert_at(index, 2 * node + 1, mid, hi, buffer, first, end);
-    if (right < 0) return -1;
-    added = left + right;
-  }
-  index->below[node] += (uint32_t)added;
-  return added;
+  if (first <= lo && hi <= end) return index_add_entry(index, &index->node_head[node], span);
+  size_t mid = lo + (hi - lo) / 2;
+  if (index_insert_at(index, 2 * node, lo, mid, first, end, span) < 0) return -1;
+  return index_insert_at(index, 2 * node + 1, mid, hi, first, end, span);
 }
 
-int _pm_time_index_insert(pm_time_index_t *index, uint32_t buffer, uint32_t first, uint32_t end) {
-  return index_insert_at(index, 1, 0, index->leaves, buffer, first, end) < 0 ? -1 : 0;
+int _pm_time_index_insert(pm_time_index_t *index, uint32_t first, uint32_t end, uint64_t offset,
+                          uint64_t top) {
+  pm_span_t span = {offset, top};
+  if (index_insert_at(index, 1, 0, index->leaves, first, end, span) < 0) return -1;
+  if (index_add_entry(index, &index->start_head[first], span) < 0) return -1;
+  index->start_bitmap[first / 64] |= (uint64_t)1 << (first % 64);
+  return 0;
 }
 
 typedef struct query_s {
-  uint32_t **out;
+  pm_span_t **out;
   size_t *capacity;
   size_t found;
 } query_t;
 
-static int query_collect(pm_time_index_t *index, size_t node, size_t lo, size_t hi, size_t first,
-                         size_t end, query_t *query) {
-  if (index->below[node] == 0 || end <= lo || hi <= first) return 0;
-  /* Whatever is recorded here covers all of [lo, hi), which meets the query. */
-  for (uint32_t e = index->head[node]; e != NO_ENTRY; e = index->entry_next[e]) {
-    uint32_t buffer = index->entry_buffer[e];
-    if (index->seen[buffer] == index->query_number) continue;
-    index->seen[buffer] = index->query_number;
+static int query_take_list(const pm_time_index_t *index, uint32_t head, query_t *query) {
+  for (uint32_t e = head; e != NO_ENTRY; e = index->entries[e].next) {
     if (query->found == *query->capacity) {
       size_t capacity = *query->capacity ? 2 * *query->capacity : 64;
-      uint32_t *grown = realloc(*query->out, capacity * sizeof *grown);
+      pm_span_t *grown = realloc(*query->out, capacity * sizeof *grown);
       if (!grown) return -1;
       *query->out = grown;
       *query->capacity = capacity;
     }
-    (*query->out)[query->found++] = buffer;
+    (*query->out)[query->found++] = index->entries[e].span;
   }
-  if (hi - lo == 1) return 0;
-  size_t mid = lo + (hi - lo) / 2;
-  if (query_collect(index, 2 * node, lo, mid, first, end, query) < 0) return -1;
-  return query_collect(index, 2 * node + 1, mid, hi, first, end, query);
+  return 0;
 }
 
-long _pm_time_index_query(pm_time_index_t *index, uint32_t first, uint32_t end, uint32_t **out,
-                          size_t *out_capacity) {
-  if (++index->query_number == 0) {
-    /* The counter wrapped: forget every old mark so none looks current. */
-    for (size_t i = 0; i < index->buffers; i++)
-      index->seen[i] = 0;
-    index->query_number = 1;
-  }
+long _pm_time_index_query(const pm_time_index_t *index, uint32_t first, uint32_t end,
+                          pm_span_t **out, size_t *out_capacity) {
   query_t query = {out, out_capacity, 0};
-  if (query_collect(index, 1, 0, index->leaves, first, end, &query) < 0) return -1;
+  /* Live in section first: the lists on the path from the root to it. */
+  for (size_t node = index->leaves + first; node >= 1; node /= 2)
+    if (query_take_list(index, index->node_head[node], &query) < 0) return -1;
+  /* Starting in (first, end): the non-empty start lists, found by bitmap. */
+  for (size_t sec = (size_t)first + 1; sec < end;) {
+    uint64_t word = index->start_bitmap[sec / 64] >> (sec % 64);
+    if (word == 0) {
+      sec = (sec / 64 + 1) * 64;
+      continue;
+    }
+    sec += (size_t)__builtin_ctzll(word);
+    if (sec >= end) break;
+    if (query_take_list(index, index->start_head[sec], &query) < 0) return -1;
+    sec++;
+  }
   return (long)query.found;
 }
