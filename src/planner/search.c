@@ -23,8 +23,9 @@
  *   node limit that doubles each round, so one unlucky order does not sink
  *   the whole search.
  *
- * Each node costs O(n + T) for n buffers and T sections; the work budget is
- * counted in those units, which keeps results deterministic. */
+ * A node costs O(n + T) for n buffers and T sections, plus the propagation
+ * of its placement; the work budget counts those steps rather than time,
+ * which keeps results deterministic. */
 #include "planner/solver.h"
 
 #include <stdlib.h>
@@ -325,6 +326,10 @@ static bool search_place(pm_search_t *s, uint32_t buffer, bool *fits) {
 
   search_next_mark(s);
   size_t affected = 0;
+  /* Work done here counts against the budget too: with long lifetimes it
+   * can outweigh the node's own scan. */
+  uint64_t work = (uint64_t)(s->overlap_start[buffer + 1] - s->overlap_start[buffer]) +
+                  (s->end[buffer] - s->first[buffer]);
   for (uint32_t o = s->overlap_start[buffer]; o < s->overlap_start[buffer + 1]; o++) {
     uint32_t other = s->overlaps[o];
     if (s->offset[other] != UNPLACED || s->min_offset[other] >= top) continue;
@@ -333,6 +338,7 @@ static bool search_place(pm_search_t *s, uint32_t buffer, bool *fits) {
     s->min_offset[other] =
         solver_align_up(top, s->buffers[other].alignment, &raised) ? raised : UINT64_MAX;
     search_mark_affected(s, other, &affected);
+    work += s->end[other] - s->first[other];
   }
   for (uint32_t sec = s->first[buffer]; sec < s->end[buffer]; sec++) {
     if (!search_remember(s, UNDO_FLOOR, sec, s->floor[sec])) return false;
@@ -354,8 +360,10 @@ static bool search_place(pm_search_t *s, uint32_t buffer, bool *fits) {
     for (uint32_t m = s->member_start[sec]; m < s->member_start[sec + 1] && !*fits; m++) {
       uint32_t other = s->members[m];
       *fits = s->offset[other] == UNPLACED && s->min_offset[other] <= highest_start;
+      work++;
     }
   }
+  *s->work_left = *s->work_left > work ? *s->work_left - work : 0;
   return true;
 }
 
