@@ -2,7 +2,10 @@
 # contract.sh: the allocator's user-visible contract, checked on a
 # deterministic C program (stats_probe): POOLMALLOC_STATS=json|text,
 # POOLMALLOC_STATS_FILE with %p, statistics only when asked for, a one-line
-# warning for an invalid POOLMALLOC_CONF, the invalid-free abort.
+# warning for an invalid POOLMALLOC_CONF, the invalid-free abort, and that
+# the figures follow the program: the peak of a program that held 32 MiB,
+# nothing allocated once it freed everything, and decay_ms / retain_max
+# visibly changing how much freed memory stays retained.
 . "$top_srcdir/tests/integration/preload_lib.sh"
 pm_require_library
 
@@ -23,9 +26,34 @@ for key in sys.argv[2:]:
     print(key, stats[key])' "$1" $figures
 }
 
-tap_plan 10
+# peak_run NAME SIZE CONDITION [ENV...]: the probe holds 32 MiB in SIZE-byte
+# blocks and frees them; CONDITION is a Python expression over the JSON
+# statistics "s" and MiB. $peak_todo, when set, marks a known bug.
+peak_todo=
+peak_run() {
+  peak_name=$1
+  peak_size=$2
+  peak_condition=$3
+  shift 3
+  env LD_PRELOAD="$PM_PRELOAD" POOLMALLOC_STATS=json POOLMALLOC_STATS_FILE="$pm_tmp/peak.json" \
+    "$@" "$probe" peak 32 "$peak_size" >"$pm_tmp/out" &&
+    "$PM_PYTHON" -c 'import json, sys
+s = json.load(open(sys.argv[1]))
+MiB = 1 << 20
+if not eval(sys.argv[2]):
+    print("false:", sys.argv[2], {k: v for k, v in s.items() if k.endswith("bytes")})
+    sys.exit(1)' "$pm_tmp/peak.json" "$peak_condition" >&2
+  tap_result $? "$peak_name" "$peak_todo"
+  peak_todo=
+}
+
+tap_plan 16
 if ! pm_is_poolmalloc; then
-  for n in 1 2 3 4 5 6 7 8 9 10; do tap_skip "contract check $n" "not libpoolmalloc"; done
+  n=0
+  while [ $n -lt 16 ]; do
+    n=$((n + 1))
+    tap_skip "contract check $n" "not libpoolmalloc"
+  done
   exit 0
 fi
 
@@ -76,4 +104,19 @@ tap_result $? "free() of a static address aborts (status $status, expected 134)"
 grep -Eq '^poolmalloc: free\(\): invalid pointer 0x[0-9a-fA-F]+$' "$pm_tmp/err" &&
   test "$(grep -cv '^Aborted' "$pm_tmp/err")" -eq 1
 tap_result $? "the invalid free prints one line naming the pointer"
+
+# Known bug: src/stats.c samples the peak only for large and huge blocks.
+peak_todo="the peak misses small blocks (new slabs do not sample it)"
+peak_run "peak_allocated_bytes covers 32 MiB held in 100-byte blocks" 100 \
+  's["peak_allocated_bytes"] >= 32 * MiB'
+peak_run "peak_allocated_bytes covers 32 MiB held in 64 KiB blocks" 65536 \
+  's["peak_allocated_bytes"] >= 32 * MiB'
+peak_run "allocated_bytes drops below 1 MiB once the blocks are freed" 100 \
+  's["allocated_bytes"] < MiB and s["total_frees"] >= 32 * MiB // 100'
+peak_run "decay_ms:0 releases freed memory at once: nothing retained, 32 MiB released" 65536 \
+  's["retained_bytes"] == 0 and s["released_bytes"] >= 32 * MiB' POOLMALLOC_CONF=decay_ms:0
+peak_run "retain_max:1M caps retained_bytes at 1 MiB" 100 \
+  's["retained_bytes"] <= MiB' POOLMALLOC_CONF=decay_ms:10000,retain_max:1M
+peak_run "retain_max:1024K is the same cap (K suffix)" 100 \
+  's["retained_bytes"] <= MiB' POOLMALLOC_CONF=decay_ms:10000,retain_max:1024K
 tap_done

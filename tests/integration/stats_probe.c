@@ -5,6 +5,8 @@
  *
  *   stats_probe alloc N   N malloc/free pairs of varying sizes; prints the
  *                         pid (to find its %p statistics file) and a sum
+ *   stats_probe peak MIB SIZE   holds MIB MiB at once in SIZE-byte blocks,
+ *                         then frees them all (peak and release figures)
  *   stats_probe badfree   frees a pointer the allocator never returned */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +37,29 @@ static int run_allocations(long count) {
   return 0;
 }
 
+static int run_peak(size_t mib, size_t size) {
+  size_t count = (mib << 20) / size;
+  char **blocks = malloc(count * sizeof *blocks);
+  if (!blocks) return 1;
+  for (size_t i = 0; i < count; i++) {
+    blocks[i] = malloc(size);
+    if (!blocks[i]) {
+      fprintf(stderr, "stats_probe: malloc(%zu) failed\n", size);
+      return 1;
+    }
+    memset(blocks[i], 1, size);
+  }
+  for (size_t i = 0; i < count; i++)
+    free(blocks[i]);
+  free(blocks);
+  printf("pid %ld\nblocks %zu\n", (long)getpid(), count);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], "alloc") == 0) return run_allocations(atol(argv[2]));
+  if (argc == 4 && strcmp(argv[1], "peak") == 0)
+    return run_peak(strtoul(argv[2], NULL, 10), strtoul(argv[3], NULL, 10));
   if (argc == 2 && strcmp(argv[1], "badfree") == 0) {
     /* volatile hides the static address from gcc's free-nonheap warning */
     void *volatile bogus = not_from_malloc + 16;
@@ -44,6 +67,6 @@ int main(int argc, char **argv) {
     printf("free() of a static address returned\n");
     return 0;
   }
-  fprintf(stderr, "usage: stats_probe alloc N | stats_probe badfree\n");
+  fprintf(stderr, "usage: stats_probe alloc N | peak MIB SIZE | badfree\n");
   return 2;
 }
