@@ -38,7 +38,20 @@ static pm_segment_t *segment_of_checked(const void *ptr, const char *func) {
   return segment;
 }
 
+static void free_to_slab(pm_span_t *span, void *ptr, const char *func);
+
 PM_NOINLINE void _pm_free_generic(void *ptr, const char *func) {
+  /* Most often a block another thread's slab holds: found as on the fast
+   * path, since only a live slab's head page is marked PM_SPAN_SLAB. */
+  pm_segment_t *spans = _pm_span_segment_lookup(ptr);
+  if (spans != NULL) {
+    pm_span_t *slab = _pm_slab_candidate(spans, ptr);
+    if (slab->kind == PM_SPAN_SLAB) {
+      _pm_slab_check_pointer(slab, ptr, func);
+      free_to_slab(slab, ptr, func);
+      return;
+    }
+  }
   if (ptr == NULL) return;
   pm_segment_t *segment = segment_of_checked(ptr, func);
   if (segment->kind == PM_SEGMENT_HUGE) {
@@ -47,9 +60,13 @@ PM_NOINLINE void _pm_free_generic(void *ptr, const char *func) {
   }
   pm_span_t *span = span_of_checked(segment, ptr, func);
   if (span->kind == PM_SPAN_LARGE) {
-    _pm_large_free(span);
+    _pm_large_free(span, ptr, func);
     return;
   }
+  free_to_slab(span, ptr, func);
+}
+
+static void free_to_slab(pm_span_t *span, void *ptr, const char *func) {
   pm_heap_t *heap = _pm_heap_default;
   if (atomic_load_explicit(&span->heap, memory_order_relaxed) == heap) {
     /* The fast path's cheap test looked suspicious: check for a repeat. */
@@ -144,7 +161,7 @@ PM_EXPORT void *pm_calloc(size_t count, size_t size) {
 
 static void *realloc_in_place(void *ptr, size_t size, size_t usable) {
   pm_segment_t *segment = _pm_registry_lookup(ptr);
-  if (segment->kind == PM_SEGMENT_HUGE) return _pm_huge_realloc_in_place(segment, size);
+  if (segment->kind == PM_SEGMENT_HUGE) return _pm_huge_realloc(segment, size);
   pm_span_t *span = _pm_span_of(segment, ptr);
   if (span->kind == PM_SPAN_LARGE)
     return size > PM_SMALL_MAX && size <= PM_LARGE_MAX ? _pm_large_realloc_in_place(span, size)

@@ -46,11 +46,27 @@ void _pm_decay_tick(void) {
   _pm_unlock(&_pm_pages_lock);
 }
 
+/* Over retain_max: release the longest-idle memory first, in four age
+ * bands, until a quarter of the cap is free again, so a burst of frees
+ * does not throw away the memory the program is about to reuse. */
+static void decay_enforce_cap(void) {
+  uint64_t now = _pm_prim_clock_ms();
+  uint64_t goal = _pm_options.retain_max / 4 * 3;
+  for (uint64_t band = 3; retained_bytes() > goal; band--) {
+    uint64_t age = _pm_options.decay_ms / 4 * band;
+    uint64_t cutoff = now > age ? now - age : 0;
+    _pm_segments_purge(band == 0 ? UINT64_MAX : cutoff);
+    _pm_huge_purge(band == 0 ? UINT64_MAX : cutoff);
+    if (band == 0) break;
+  }
+}
+
 void _pm_decay_after_free(void) {
-  if (_pm_options.decay_ms == 0 || retained_bytes() > _pm_options.retain_max) {
+  if (_pm_options.decay_ms == 0) {
     _pm_decay_release_all();
     return;
   }
+  if (retained_bytes() > _pm_options.retain_max) decay_enforce_cap();
   if (atomic_load_explicit(&decay_deadline, memory_order_relaxed) == UINT64_MAX)
     decay_schedule(_pm_prim_clock_ms());
 }

@@ -7,7 +7,7 @@
 
 #include "internal.h"
 
-#define HUGE_CACHE_MAX 8
+#define HUGE_CACHE_MAX 16
 
 static pm_segment_t *huge_cache; /* most recently freed first */
 static size_t huge_cache_count;
@@ -39,15 +39,53 @@ static void cache_unlink(pm_segment_t *segment) {
   _pm_pool.huge_cached_bytes -= segment->mapping_size;
 }
 
-/* A cached mapping fits if the block lands aligned and wastes under 1/4. */
-static pm_segment_t *cache_take(size_t mapping, size_t alignment) {
-  for (pm_segment_t *segment = huge_cache; segment != NULL; segment = segment->next) {
-    if (segment->mapping_size < mapping || segment->mapping_size - mapping > mapping / 4) continue;
-    if (((uintptr_t)segment & (alignment - 1)) != 0) continue;
-    cache_unlink(segment);
-    return segment;
+/* Resizes a mapping, moving its pages if need be (never copying them), and
+ * keeps the registry and the accounting in step. Pages lock held. */
+static pm_segment_t *huge_resize(pm_segment_t *segment, size_t mapping, size_t map_alignment) {
+  size_t old_mapping = segment->mapping_size;
+  if (mapping > old_mapping && !_pm_within_limit(mapping - old_mapping)) return NULL;
+  size_t offset = (size_t)(segment->block - (uint8_t *)segment);
+  huge_unregister(segment);
+  pm_segment_t *moved = _pm_prim_remap_aligned(segment, old_mapping, mapping, map_alignment);
+  if (moved == NULL)
+    moved = segment;
+  else {
+    moved->mapping_size = mapping;
+    moved->block = (uint8_t *)moved + offset;
+    _pm_pool.mapped_bytes += mapping;
+    _pm_pool.mapped_bytes -= old_mapping;
+    if (mapping < old_mapping) _pm_pool.released_bytes += old_mapping - mapping;
   }
-  return NULL;
+  if (!huge_register(moved)) _pm_fatal("no memory for the segment registry");
+  return moved->mapping_size == mapping ? moved : NULL;
+}
+
+/* Best fit among cached mappings whose start suits the alignment: the
+ * smallest that is large enough, trimmed if it is much too large, or else
+ * the largest, grown (its resident pages are kept either way). */
+static pm_segment_t *cache_take(size_t mapping, size_t map_alignment) {
+  pm_segment_t *best = NULL;
+  for (pm_segment_t *segment = huge_cache; segment != NULL; segment = segment->next) {
+    if (((uintptr_t)segment & (map_alignment - 1)) != 0) continue;
+    bool fits = segment->mapping_size >= mapping;
+    if (best == NULL)
+      best = segment;
+    else if (fits && (best->mapping_size < mapping || segment->mapping_size < best->mapping_size))
+      best = segment;
+    else if (!fits && best->mapping_size < mapping && segment->mapping_size > best->mapping_size)
+      best = segment;
+  }
+  if (best == NULL) return NULL;
+  cache_unlink(best);
+  /* Up to twice the size is used as is: trimming and regrowing would cost
+   * page faults, and the retained bytes are resident either way. */
+  if (best->mapping_size >= mapping && best->mapping_size - mapping <= mapping) return best;
+  pm_segment_t *resized = huge_resize(best, mapping, map_alignment);
+  if (resized == NULL) { /* could not grow it: give it back to the OS */
+    _pm_pool.released_bytes += best->mapping_size;
+    huge_unmap(best);
+  }
+  return resized;
 }
 
 uint64_t _pm_huge_purge(uint64_t cutoff_ms) {
@@ -76,7 +114,7 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
   pm_segment_t *segment = cache_take(mapping, map_alignment);
   bool reused = segment != NULL;
   if (reused) {
-    _pm_registry_clear(segment->block);
+    _pm_registry_clear(segment->block); /* the block may start elsewhere now */
   } else {
     if (!_pm_within_limit(mapping)) _pm_decay_release_all();
     if (_pm_within_limit(mapping)) segment = _pm_prim_map_aligned(mapping, map_alignment);
@@ -131,9 +169,26 @@ void _pm_huge_free(pm_segment_t *segment) {
   _pm_unlock(&_pm_pages_lock);
 }
 
-void *_pm_huge_realloc_in_place(pm_segment_t *segment, size_t size) {
-  /* Keep the mapping while the new size still uses most of it. */
-  if (size > PM_LARGE_MAX && size <= segment->block_size && size >= segment->block_size / 2)
-    return segment->block;
-  return NULL;
+void *_pm_huge_realloc(pm_segment_t *segment, size_t size) {
+  if (size <= segment->block_size && size >= segment->block_size / 2) return segment->block;
+  if (size <= PM_LARGE_MAX) return NULL; /* the caller moves it to a smaller kind */
+  size_t offset = (size_t)(segment->block - (uint8_t *)segment);
+  if (size > (size_t)PTRDIFF_MAX / 2 - offset) return NULL;
+  /* Grow by at least half again so a buffer growing by appends is
+   * remapped a logarithmic number of times. */
+  size_t target = size;
+  if (size > segment->block_size && size < segment->block_size + segment->block_size / 2)
+    target = segment->block_size + segment->block_size / 2;
+  size_t mapping = pm_align_up(offset + target, PM_PAGE_SIZE);
+  size_t map_alignment = offset > PM_SEGMENT_SIZE ? offset : PM_SEGMENT_SIZE;
+  _pm_lock(&_pm_pages_lock);
+  size_t old_usable = segment->block_size;
+  pm_segment_t *resized = huge_resize(segment, mapping, map_alignment);
+  if (resized != NULL) {
+    resized->block_size = resized->mapping_size - offset;
+    _pm_pool.huge_live_bytes += resized->block_size;
+    _pm_pool.huge_live_bytes -= old_usable;
+  }
+  _pm_unlock(&_pm_pages_lock);
+  return resized != NULL ? resized->block : NULL;
 }

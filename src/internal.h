@@ -120,6 +120,8 @@ void _pm_unlock(pm_lock_t *lock);
 #define PM_SEGMENT_HEADER_PAGES                                                                    \
   ((sizeof(pm_segment_t) + PM_SEGMENT_PAGES * sizeof(pm_span_t) + PM_PAGE_SIZE - 1) / PM_PAGE_SIZE)
 #define PM_SEGMENT_USABLE_PAGES (PM_SEGMENT_PAGES - PM_SEGMENT_HEADER_PAGES)
+_Static_assert(PM_LARGE_MAX <= PM_SEGMENT_USABLE_PAGES * PM_PAGE_SIZE,
+               "a large block must fit in a segment");
 extern pm_lock_t _pm_pages_lock PM_HIDDEN;
 typedef struct pm_pool_stats_s {
   uint64_t mapped_bytes;   /* segments and huge mappings */
@@ -196,11 +198,13 @@ void _pm_heap_reap_abandoned(void);
 
 /* ---- large.c / huge.c ---- */
 void *_pm_large_alloc(size_t size, size_t alignment, bool zero);
-void _pm_large_free(pm_span_t *span);
+void _pm_large_free(pm_span_t *span, const void *ptr, const char *func);
 void *_pm_large_realloc_in_place(pm_span_t *span, size_t size);
 void *_pm_huge_alloc(size_t size, size_t alignment, bool zero);
 void _pm_huge_free(pm_segment_t *segment);
-void *_pm_huge_realloc_in_place(pm_segment_t *segment, size_t size);
+/* Resizes a huge block without copying (its pages move if need be);
+ * returns the block's address, or NULL when the caller must move it. */
+void *_pm_huge_realloc(pm_segment_t *segment, size_t size);
 /* Unmaps cached huge mappings idle since before cutoff_ms; returns bytes. */
 uint64_t _pm_huge_purge(uint64_t cutoff_ms);
 

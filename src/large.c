@@ -29,8 +29,12 @@ void *_pm_large_alloc(size_t size, size_t alignment, bool zero) {
   return span->start;
 }
 
-void _pm_large_free(pm_span_t *span) {
+void _pm_large_free(pm_span_t *span, const void *ptr, const char *func) {
   _pm_lock(&_pm_pages_lock);
+  if (span->kind != PM_SPAN_LARGE) { /* another thread freed it first */
+    _pm_unlock(&_pm_pages_lock);
+    _pm_fatal_pointer(func, "double free", ptr);
+  }
   _pm_pool.large_live_bytes -= span->page_count * PM_PAGE_SIZE;
   _pm_pool.large_frees++;
   span->kind = PM_SPAN_FREE;
@@ -41,14 +45,24 @@ void _pm_large_free(pm_span_t *span) {
 
 void *_pm_large_realloc_in_place(pm_span_t *span, size_t size) {
   size_t pages = pm_align_up(size, PM_PAGE_SIZE) / PM_PAGE_SIZE;
+  size_t before = span->page_count;
+  if (pages == before) return span->start;
   bool done = true;
   _pm_lock(&_pm_pages_lock);
-  size_t before = span->page_count;
-  if (pages < before)
+  if (pages < before) {
     _pm_span_shrink(span, pages);
-  else if (pages > before)
-    done = _pm_span_grow(span, pages);
-  if (done) _pm_pool.large_live_bytes += span->page_count * PM_PAGE_SIZE - before * PM_PAGE_SIZE;
+  } else {
+    /* Take a quarter more when the neighbour allows, so a buffer growing by
+     * small appends does not come back for every page. */
+    size_t generous = before + before / 4;
+    size_t limit = PM_LARGE_MAX / PM_PAGE_SIZE;
+    if (generous > limit) generous = limit;
+    done = (generous > pages && _pm_span_grow(span, generous)) || _pm_span_grow(span, pages);
+  }
+  if (done) {
+    _pm_pool.large_live_bytes += span->page_count * PM_PAGE_SIZE;
+    _pm_pool.large_live_bytes -= before * PM_PAGE_SIZE;
+  }
   _pm_unlock(&_pm_pages_lock);
   return done ? span->start : NULL;
 }

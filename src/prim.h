@@ -14,6 +14,11 @@
  * at least the OS page size), or NULL. */
 void *_pm_prim_map_aligned(size_t size, size_t alignment);
 void _pm_prim_unmap(void *addr, size_t size);
+/* Resizes a mapping made by _pm_prim_map_aligned, keeping its pages (no
+ * copy): in place when the address space allows, else moved to a new
+ * address aligned to alignment. Returns the address, or NULL with the old
+ * mapping untouched. */
+void *_pm_prim_remap_aligned(void *addr, size_t old_size, size_t new_size, size_t alignment);
 /* Gives the pages back to the OS but keeps the range mapped: RSS drops and
  * the next touch reads zeros. */
 void _pm_prim_purge(void *addr, size_t size);

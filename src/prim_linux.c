@@ -33,6 +33,32 @@ void _pm_prim_unmap(void *addr, size_t size) {
   munmap(addr, size);
 }
 
+void *_pm_prim_remap_aligned(void *addr, size_t old_size, size_t new_size, size_t alignment) {
+  if (new_size <= old_size) {
+    if (new_size < old_size) munmap((uint8_t *)addr + new_size, old_size - new_size);
+    return addr;
+  }
+  if (mremap(addr, old_size, new_size, 0) != MAP_FAILED) return addr;
+  /* Reserve an aligned range and move the pages there: the kernel moves
+   * page tables, nothing is copied. */
+  size_t span = new_size + alignment;
+  if (span < new_size) return NULL;
+  uint8_t *reserve =
+      mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (reserve == MAP_FAILED) return NULL;
+  uintptr_t aligned = ((uintptr_t)reserve + alignment - 1) & ~(uintptr_t)(alignment - 1);
+  void *moved = mremap(addr, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)aligned);
+  if (moved == MAP_FAILED) {
+    munmap(reserve, span);
+    return NULL;
+  }
+  size_t head = aligned - (uintptr_t)reserve;
+  if (head > 0) munmap(reserve, head);
+  size_t tail = span - head - new_size;
+  if (tail > 0) munmap((uint8_t *)aligned + new_size, tail);
+  return moved;
+}
+
 void _pm_prim_purge(void *addr, size_t size) {
   int saved = errno;
   madvise(addr, size, MADV_DONTNEED);

@@ -99,7 +99,9 @@ void _pm_slab_check_double_free(const pm_span_t *span, const pm_block_t *block, 
 }
 
 void _pm_slab_check_pointer(const pm_span_t *span, const void *ptr, const char *func) {
-  uintptr_t offset = (uintptr_t)ptr - (uintptr_t)span->start;
-  if (offset >= (uintptr_t)span->reserved * span->block_size || offset % span->block_size != 0)
+  /* Division by multiplication, exact inside a slab (see fastpath.h). */
+  uint64_t offset = (uintptr_t)ptr - (uintptr_t)span->start;
+  uint64_t index = (offset * span->magic) >> 32;
+  if (index >= span->reserved || index * span->block_size != offset)
     _pm_fatal_pointer(func, "invalid pointer", ptr);
 }

@@ -28,9 +28,9 @@
 #define PM_ALIGNMENT   16 /* every block is aligned to this */
 #define PM_CLASS_COUNT 36 /* 16..128 step 16, then 4 classes per doubling */
 #define PM_SMALL_MAX   16384
-#define PM_DIRECT_MAX  1024 /* sizes served through the class lookup table */
-#define PM_LARGE_MAX   ((size_t)1 << 20)
-#define PM_HUGE_OFFSET PM_PAGE_SIZE /* huge block starts after its header page */
+#define PM_DIRECT_MAX  1024              /* sizes served through the class lookup table */
+#define PM_LARGE_MAX   ((size_t)3 << 20) /* page runs share segments up to here */
+#define PM_HUGE_OFFSET PM_PAGE_SIZE      /* huge block starts after its header page */
 
 /* A free block; its link is encoded with the process secret (see
  * _pm_block_encode) so a stray write cannot forge a free-list pointer. */
