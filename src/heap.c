@@ -136,6 +136,7 @@ static pm_span_t *bin_new_slab(pm_heap_t *heap, pm_bin_t *bin, size_t size_class
   if (span == NULL) return NULL;
   _pm_slab_init(span, size_class, heap);
   list_push(&bin->active, span);
+  _pm_stats_sample_peak(); /* the heap grows: a candidate for the peak */
   return span;
 }
 
