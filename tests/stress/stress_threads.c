@@ -78,7 +78,9 @@ static int exchange_take(block_t *out, stress_rng_t *rng) {
 }
 
 static void *allocate_aligned(stress_rng_t *rng, size_t size) {
-  size_t alignment = (size_t)16 << stress_rng_below(rng, 9); /* 16 .. 4096 */
+  /* 16 .. 4096 mostly; 1 in 64 from 64 KiB to 4 MiB (segment-sized) */
+  size_t alignment = stress_rng_below(rng, 64) == 0 ? (size_t)1 << (16 + stress_rng_below(rng, 7))
+                                                    : (size_t)16 << stress_rng_below(rng, 9);
   void *p = NULL;
   switch (stress_rng_below(rng, 3)) {
   case 0:

@@ -27,12 +27,22 @@ size_t stress_rng_below(stress_rng_t *rng, size_t bound) {
   return (size_t)(stress_rng_next(rng) % bound);
 }
 
+/* Sizes at and next to the allocator's boundaries (size classes, slab,
+ * direct lookup table, the large/huge limit of 3 MiB): where off-by-one
+ * errors live. */
+static const size_t boundary_sizes[] = {16,   128,  1024, 16384,  65536,    3u << 20,
+                                        17,   129,  1025, 16385,  65537,    (3u << 20) + 1,
+                                        15,   127,  1023, 16383,  65535,    (3u << 20) - 1,
+                                        4096, 4097, 8192, 262144, 4u << 20, (4u << 20) + 1};
+
 size_t stress_rng_size(stress_rng_t *rng) {
   size_t pick = stress_rng_below(rng, 1000);
+  if (pick < 10)
+    return boundary_sizes[stress_rng_below(rng, sizeof boundary_sizes / sizeof *boundary_sizes)];
   if (pick < 800) return 1 + stress_rng_below(rng, 512);
   if (pick < 980) return 513 + stress_rng_below(rng, 32 * 1024);
   if (pick < 998) return 32 * 1024 + stress_rng_below(rng, 512 * 1024);
-  return 512 * 1024 + stress_rng_below(rng, 3 * 1024 * 1024);
+  return 512 * 1024 + stress_rng_below(rng, 8 * 1024 * 1024);
 }
 
 uint64_t stress_pattern_seed(const void *block, size_t size, uint32_t owner) {

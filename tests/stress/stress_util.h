@@ -15,7 +15,8 @@ void stress_rng_seed(stress_rng_t *rng, uint64_t seed);
 uint64_t stress_rng_next(stress_rng_t *rng);
 /* Uniform in [0, bound); bound > 0. */
 size_t stress_rng_below(stress_rng_t *rng, size_t bound);
-/* A size with many small, some medium and rare large requests. */
+/* A size with many small, some medium and rare large (up to 8.5 MiB)
+ * requests, and 1% exactly at or next to the allocator's boundaries. */
 size_t stress_rng_size(stress_rng_t *rng);
 
 /* The pattern of a block is derived from its address, size and owner, so a
