@@ -23,7 +23,8 @@ bench_wl_inference_CPPFLAGS = $(AM_CPPFLAGS) -DPOOLMALLOC_RUNTIME_LINK
 
 BENCH_PY_SOURCES_DIST = bench/run.py bench/bench_report.py bench/bench_chart.py bench/py_common.py \
 	bench/py_sqlite.py bench/py_objects.py
-EXTRA_DIST += $(BENCH_PY_SOURCES_DIST) bench/smoke.sh
+EXTRA_DIST += $(BENCH_PY_SOURCES_DIST) bench/smoke.sh bench/README.md \
+	bench/results/latest.csv bench/results/latest.svg
 
 # The runner and the Python workloads use Debian's python3, standard library
 # only.
@@ -36,6 +37,7 @@ BENCH_RUN = JEMALLOC_SO='$(JEMALLOC_SO)' MIMALLOC_SO='$(MIMALLOC_SO)' \
 bench: $(BENCH_BINARIES) libpoolmalloc.la
 	$(BENCH_RUN)
 
-TESTS += bench/smoke.sh
+TESTS += bench/smoke.sh bench/README.md \
+	bench/results/latest.csv bench/results/latest.svg
 CLEANFILES += bench/smoke-results/latest.csv bench/smoke-results/latest.svg \
 	bench/smoke-results/progress.log
