@@ -55,7 +55,7 @@ int _pm_plan_solve(pm_buffer_t *buffers, size_t count, const pm_solve_options_t 
   case PM_ALGORITHM_NAIVE:
     return naive_solve(buffers, count, arena_size);
   case PM_ALGORITHM_GREEDY_SIZE:
-    return _pm_greedy_size_solve(buffers, count, arena_size);
+    return _pm_greedy_solve(buffers, count, PM_GREEDY_BY_SIZE, arena_size);
   case PM_ALGORITHM_BEST:
     return _pm_best_solve(buffers, count, options, arena_size);
   }

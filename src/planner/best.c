@@ -1,6 +1,7 @@
-/* best.c: PM_ALGORITHM_BEST. Starts from greedy-size's plan and keeps it
- * unless the search (search.c) proves a smaller arena, so it is never worse
- * than greedy-size.
+/* best.c: PM_ALGORITHM_BEST. Starts from greedy-size's plan, tries the
+ * same placement in other orders, and keeps the smallest unless the search
+ * (search.c) finds a smaller arena still, so it is never worse than
+ * greedy-size. Problems too large to search get the best greedy plan.
  *
  * With a capacity the search just looks for a plan that fits it. Without
  * one it minimises the arena: it first asks for the lower bound (often
@@ -17,10 +18,10 @@
 #include <string.h>
 
 #define DEFAULT_TIME_LIMIT_MS 1000
-/* Search work units per millisecond of CPU: 310k-750k measured on the
+/* Search work units per millisecond of CPU: 190k-750k measured on the
  * MiniMalloc benchmarks (a unit is one buffer or section visited), taken
  * low so that the budget rarely overruns the time limit. */
-#define WORK_UNITS_PER_MS 300000
+#define WORK_UNITS_PER_MS 200000
 
 static uint64_t plan_arena(const pm_buffer_t *buffers, size_t count) {
   uint64_t arena = 0;
@@ -57,15 +58,36 @@ static void best_minimise(pm_search_t *search, pm_buffer_t *buffers, size_t coun
   }
 }
 
+/* Greedy in every order; the smallest plan ends up in buffers. */
+static int best_greedy(pm_buffer_t *buffers, size_t count, uint64_t *best) {
+  if (_pm_greedy_solve(buffers, count, PM_GREEDY_BY_SIZE, best) < 0) return -1;
+  pm_buffer_t *trial = malloc(count * sizeof *trial);
+  if (!trial) return 0; /* greedy-size's plan is a fine answer */
+  for (int order = PM_GREEDY_BY_SIZE + 1; order < PM_GREEDY_ORDERS; order++) {
+    memcpy(trial, buffers, count * sizeof *trial);
+    uint64_t arena;
+    if (_pm_greedy_solve(trial, count, (pm_greedy_order_t)order, &arena) == 0 && arena < *best) {
+      memcpy(buffers, trial, count * sizeof *trial);
+      *best = arena;
+    }
+  }
+  free(trial);
+  return 0;
+}
+
 int _pm_best_solve(pm_buffer_t *buffers, size_t count, const pm_solve_options_t *options,
                    uint64_t *arena_size) {
   uint64_t best;
-  if (_pm_greedy_size_solve(buffers, count, &best) < 0) return -1;
+  if (count == 0) {
+    *arena_size = 0;
+    return 0;
+  }
+  if (best_greedy(buffers, count, &best) < 0) return -1;
   *arena_size = best;
   uint64_t lower = _pm_plan_lower_bound(buffers, count);
   uint64_t capacity = options->capacity;
   if (best <= lower || (capacity && best <= capacity)) return 0;
-  /* Too large to search (or no memory for it): greedy's plan stands. */
+  /* Too large to search (or no memory for it): the greedy plan stands. */
   pm_search_t *search = _pm_search_create(buffers, count);
   if (!search) return 0;
   uint64_t *offsets = malloc(count * sizeof *offsets);

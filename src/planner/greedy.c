@@ -2,7 +2,8 @@
  * al., "On-Device Neural Net Inference with Mobile GPUs", 2019): take the
  * buffers largest first and put each in the smallest free address range
  * (gap) left between the already placed buffers that overlap it in time, or
- * above all of them when no gap fits.
+ * above all of them when no gap fits. The same placement in other orders
+ * (by area, by lifetime length) gives best more starting points.
  *
  * Cost: O(n log n) to sort, plus for each buffer O((k + 1) log T) to list
  * the k placed buffers overlapping it (time_index.c) and O(k log k) to order
@@ -14,18 +15,32 @@
 #include <errno.h>
 #include <stdlib.h>
 
-typedef struct size_order_s {
-  uint64_t size;
-  uint64_t lower;
+typedef struct order_key_s {
+  uint64_t key, size, lower;
   uint32_t index;
-} size_order_t;
+} order_key_t;
 
-/* Largest first; ties by earlier start, then input order: deterministic. */
-static int size_order_compare(const void *a, const void *b) {
-  const size_order_t *x = a, *y = b;
+/* Largest key first, then largest size; ties by earlier start, then input
+ * order: deterministic. */
+static int order_key_compare(const void *a, const void *b) {
+  const order_key_t *x = a, *y = b;
+  if (x->key != y->key) return x->key > y->key ? -1 : 1;
   if (x->size != y->size) return x->size > y->size ? -1 : 1;
   if (x->lower != y->lower) return x->lower < y->lower ? -1 : 1;
   return (x->index > y->index) - (x->index < y->index);
+}
+
+static uint64_t greedy_key(const pm_buffer_t *b, pm_greedy_order_t order) {
+  uint64_t width = b->upper - b->lower;
+  switch (order) {
+  case PM_GREEDY_BY_AREA:
+    return width != 0 && b->size > UINT64_MAX / width ? UINT64_MAX : b->size * width;
+  case PM_GREEDY_BY_LENGTH:
+    return width;
+  case PM_GREEDY_BY_SIZE:
+    break;
+  }
+  return b->size;
 }
 
 /* Neighbours are sorted once per placement, so the sort is inlined rather
@@ -126,7 +141,7 @@ static bool greedy_best_fit(const pm_buffer_t *buffer, const pm_span_t *neighbou
 
 typedef struct greedy_s {
   uint32_t *first, *end;
-  size_order_t *order;
+  order_key_t *order;
   pm_time_index_t *index;
   pm_span_t *neighbours;
   size_t neighbours_capacity;
@@ -159,7 +174,8 @@ static int greedy_place_all(greedy_t *g, pm_buffer_t *buffers, size_t count, uin
   return 0;
 }
 
-int _pm_greedy_size_solve(pm_buffer_t *buffers, size_t count, uint64_t *arena_size) {
+int _pm_greedy_solve(pm_buffer_t *buffers, size_t count, pm_greedy_order_t order,
+                     uint64_t *arena_size) {
   greedy_t g = {0};
   size_t sections = 0;
   int error = ENOMEM;
@@ -171,8 +187,9 @@ int _pm_greedy_size_solve(pm_buffer_t *buffers, size_t count, uint64_t *arena_si
   g.index = _pm_time_index_create(sections);
   if (!g.index) goto out;
   for (size_t i = 0; i < count; i++)
-    g.order[i] = (size_order_t){buffers[i].size, buffers[i].lower, (uint32_t)i};
-  qsort(g.order, count, sizeof *g.order, size_order_compare);
+    g.order[i] = (order_key_t){greedy_key(&buffers[i], order), buffers[i].size, buffers[i].lower,
+                               (uint32_t)i};
+  qsort(g.order, count, sizeof *g.order, order_key_compare);
   error = greedy_place_all(&g, buffers, count, arena_size);
 out:
   greedy_release(&g);

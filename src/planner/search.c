@@ -384,9 +384,12 @@ static bool search_sections_fit(const pm_search_t *s, uint32_t lo, uint32_t hi, 
   return true;
 }
 
-static bool candidate_before(const pm_search_t *s, uint32_t a, uint32_t b) {
-  if (s->min_offset[a] != s->min_offset[b]) return s->min_offset[a] < s->min_offset[b];
-  return s->rank[a] < s->rank[b];
+/* Candidates in the order they are tried: by min offset, then rank. */
+static int candidate_compare(const void *a, const void *b) {
+  const order_key_t *x = a, *y = b;
+  for (int k = 0; k < 2; k++)
+    if (x->key[k] != y->key[k]) return x->key[k] < y->key[k] ? -1 : 1;
+  return 0;
 }
 
 /* Pushes the candidates among the buffers listed at [list, list + count),
@@ -401,22 +404,28 @@ static long search_candidates(pm_search_t *s, size_t list, size_t count, uint64_
     if (end > s->capacity) return -1;
     if (end < lowest_end) lowest_end = end;
   }
-  size_t base = s->stack_count;
+  /* Sorted in the ranking scratch; only the order stays, on the stack. */
+  size_t found = 0;
   for (size_t i = list; i < list + count; i++) {
     uint32_t b = s->stack[i];
     uint64_t at = s->min_offset[b];
     if (at < last_offset || (at == last_offset && s->rank[b] < last_rank)) continue;
     if (at >= lowest_end) continue;
-    if (!search_push(s, b)) return -1;
-    /* Insertion sort: candidates are few. */
-    size_t j = s->stack_count - 1;
-    while (j > base && candidate_before(s, b, s->stack[j - 1])) {
-      s->stack[j] = s->stack[j - 1];
-      j--;
-    }
-    s->stack[j] = b;
+    s->keys[found++] = (order_key_t){{at, s->rank[b], 0}, b};
   }
-  return (long)(s->stack_count - base);
+  if (found > 16) {
+    qsort(s->keys, found, sizeof *s->keys, candidate_compare);
+  } else {
+    for (size_t i = 1; i < found; i++) /* usually a handful */
+      for (size_t j = i; j > 0 && candidate_compare(&s->keys[j], &s->keys[j - 1]) < 0; j--) {
+        order_key_t swap = s->keys[j];
+        s->keys[j] = s->keys[j - 1];
+        s->keys[j - 1] = swap;
+      }
+  }
+  for (size_t i = 0; i < found; i++)
+    if (!search_push(s, s->keys[i].index)) return -1;
+  return (long)found;
 }
 
 static bool search_spend(pm_search_t *s, uint64_t cost) {
@@ -428,49 +437,73 @@ static bool search_spend(pm_search_t *s, uint64_t cost) {
   return true;
 }
 
-/* A leaf, or a split into independent subproblems: the buffers placed now
- * (this branch and its ancestors) go to the solution. Independent
- * subproblems solved earlier keep theirs, being unplaced now; any stale
- * entry from a failed branch is overwritten by a later record of the
- * successful one. */
-static void search_record(pm_search_t *s) {
-  for (size_t i = 0; i < s->count; i++)
-    if (s->offset[i] != UNPLACED) s->solution[i] = s->offset[i];
-}
-
 static node_result_t search_node(pm_search_t *s, size_t list, size_t count, uint32_t lo,
                                  uint32_t hi, uint64_t last_offset, uint32_t last_rank);
 
-/* Solves the buffers listed at [list, list + count) over sections [lo, hi)
- * as independent subproblems, split at the cut points at [cuts, cuts +
- * cut_count) (ascending): no buffer crosses them. */
+/* Which piece buffer falls in: the number of cut points (ascending, at
+ * [cuts, cuts + cut_count)) at or before its first section. */
+static size_t search_piece_of(const pm_search_t *s, uint32_t buffer, size_t cuts,
+                              size_t cut_count) {
+  size_t lo = 0, hi = cut_count;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (s->stack[cuts + mid] <= s->first[buffer])
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* Solves one piece, listed at [sub, sub + count), under its own ranks; the
+ * parent goes on with its ranks afterwards, so they are kept. */
+static node_result_t search_piece(pm_search_t *s, size_t sub, size_t count, uint32_t from,
+                                  uint32_t to) {
+  size_t saved = s->stack_count;
+  for (size_t i = sub; i < sub + count; i++)
+    if (!search_push(s, s->rank[s->stack[i]])) return NODE_STOPPED;
+  search_rank(s, sub, count);
+  node_result_t result = search_node(s, sub, count, from, to, 0, 0);
+  for (size_t i = 0; i < count; i++)
+    s->rank[s->stack[sub + i]] = s->stack[saved + i];
+  s->stack_count = saved;
+  return result;
+}
+
+/* Solves the unplaced buffers listed at [list, list + count) over sections
+ * [lo, hi) as independent subproblems, split at the cut points at [cuts,
+ * cuts + cut_count) (ascending): no unplaced buffer crosses them. The
+ * buffers are dealt to their pieces in one pass (a counting sort). */
 static node_result_t search_split(pm_search_t *s, size_t list, size_t count, uint32_t lo,
                                   uint32_t hi, size_t cuts, size_t cut_count) {
-  /* The pieces may all turn out empty, leaving no leaf to record what is
-   * placed so far. */
-  search_record(s);
-  for (size_t c = 0; c <= cut_count; c++) {
-    uint32_t from = c == 0 ? lo : s->stack[cuts + c - 1];
-    uint32_t to = c == cut_count ? hi : s->stack[cuts + c];
-    size_t sub = s->stack_count;
-    for (size_t i = list; i < list + count; i++) {
-      uint32_t b = s->stack[i];
-      if (s->offset[b] == UNPLACED && s->first[b] < to && s->end[b] > from && !search_push(s, b))
-        return NODE_STOPPED;
+  size_t pieces = cut_count + 1, ends = s->stack_count;
+  if (!search_spend(s, count + pieces)) return NODE_STOPPED;
+  for (size_t p = 0; p < pieces; p++)
+    if (!search_push(s, 0)) return NODE_STOPPED;
+  size_t unplaced = 0;
+  for (size_t i = list; i < list + count; i++)
+    if (s->offset[s->stack[i]] == UNPLACED) {
+      s->stack[ends + search_piece_of(s, s->stack[i], cuts, cut_count)]++;
+      unplaced++;
     }
-    size_t sub_count = s->stack_count - sub;
-    node_result_t result = NODE_FOUND;
-    if (sub_count) {
-      /* The parent goes on with its own ranks afterwards: keep them. */
-      size_t saved = s->stack_count;
-      for (size_t i = sub; i < sub + sub_count; i++)
-        if (!search_push(s, s->rank[s->stack[i]])) return NODE_STOPPED;
-      search_rank(s, sub, sub_count);
-      result = search_node(s, sub, sub_count, from, to, 0, 0);
-      for (size_t i = 0; i < sub_count; i++)
-        s->rank[s->stack[sub + i]] = s->stack[saved + i];
-    }
-    s->stack_count = sub;
+  for (size_t p = 1; p < pieces; p++)
+    s->stack[ends + p] += s->stack[ends + p - 1];
+  size_t sub = s->stack_count;
+  for (size_t i = 0; i < unplaced; i++)
+    if (!search_push(s, 0)) return NODE_STOPPED;
+  /* Filled back to front, so each piece keeps the list's order. */
+  for (size_t i = list + count; i-- > list;) {
+    uint32_t b = s->stack[i];
+    if (s->offset[b] == UNPLACED)
+      s->stack[sub + --s->stack[ends + search_piece_of(s, b, cuts, cut_count)]] = b;
+  }
+  /* Now stack[ends + p] is where piece p starts. */
+  for (size_t p = 0; p < pieces; p++) {
+    size_t start = s->stack[ends + p], end = p + 1 < pieces ? s->stack[ends + p + 1] : unplaced;
+    if (start == end) continue;
+    uint32_t from = p == 0 ? lo : s->stack[cuts + p - 1];
+    uint32_t to = p == cut_count ? hi : s->stack[cuts + p];
+    node_result_t result = search_piece(s, sub + start, end - start, from, to);
     if (result != NODE_FOUND) return result;
   }
   return NODE_FOUND;
@@ -509,7 +542,6 @@ static node_result_t search_node(pm_search_t *s, size_t list, size_t count, uint
     if (s->offset[s->stack[i]] == UNPLACED && !search_push(s, s->stack[i])) return NODE_STOPPED;
   size_t my_count = s->stack_count - mine;
   if (my_count == 0) {
-    search_record(s);
     s->stack_count = mine;
     return NODE_FOUND;
   }
@@ -525,6 +557,10 @@ static node_result_t search_node(pm_search_t *s, size_t list, size_t count, uint
       result = NODE_STOPPED;
     } else if (fits && search_sections_fit(s, lo, hi, s->offset[b])) {
       result = search_descend(s, b, mine, my_count, lo, hi);
+      /* Offsets are written on the way back from a success. A piece that
+       * succeeded under a branch that failed later leaves stale offsets,
+       * which the pieces of the successful branch overwrite afterwards. */
+      if (result == NODE_FOUND) s->solution[b] = s->offset[b];
     }
     search_unplace(s, b, undo_mark);
   }

@@ -48,10 +48,18 @@ int _pm_time_index_insert(pm_time_index_t *index, uint32_t first, uint32_t end, 
 long _pm_time_index_query(const pm_time_index_t *index, uint32_t first, uint32_t end,
                           pm_span_t **out, size_t *out_capacity);
 
-/* Greedy by size (TFLite): places every buffer, writes offsets and the arena
- * size. Returns 0, or -1 with errno ENOMEM (no memory) or EOVERFLOW (an offset
- * would not fit in 64 bits). */
-int _pm_greedy_size_solve(pm_buffer_t *buffers, size_t count, uint64_t *arena_size);
+/* Greedy placement (greedy.c) in one of these orders, largest first. */
+typedef enum pm_greedy_order_e {
+  PM_GREEDY_BY_SIZE,   /* TFLite's greedy by size: PM_ALGORITHM_GREEDY_SIZE */
+  PM_GREEDY_BY_AREA,   /* size times lifetime length */
+  PM_GREEDY_BY_LENGTH, /* lifetime length, then size */
+} pm_greedy_order_t;
+#define PM_GREEDY_ORDERS 3
+/* Places every buffer, writes offsets and the arena size. Returns 0, or -1
+ * with errno ENOMEM (no memory) or EOVERFLOW (an offset would not fit in 64
+ * bits). */
+int _pm_greedy_solve(pm_buffer_t *buffers, size_t count, pm_greedy_order_t order,
+                     uint64_t *arena_size);
 
 /* The search (see search.c): is there a placement within capacity? */
 typedef struct pm_search_s pm_search_t;

@@ -153,11 +153,11 @@ static uint64_t next_random(uint64_t *state) {
 }
 
 static void random_problem(uint64_t *state, pm_buffer_t *buffers, size_t count, uint64_t steps,
-                           uint64_t max_size) {
+                           uint64_t max_length, uint64_t max_size) {
   static const uint64_t alignments[] = {1, 1, 4, 8, 64, 256};
   for (size_t i = 0; i < count; i++) {
     uint64_t lower = next_random(state) % steps;
-    uint64_t length = 1 + next_random(state) % (steps / 2 + 1);
+    uint64_t length = 1 + next_random(state) % max_length;
     uint64_t size = 1 + next_random(state) % max_size;
     buffers[i] = (pm_buffer_t){lower, lower + length, size,
                                alignments[next_random(state) % LEN(alignments)], 0};
@@ -167,11 +167,11 @@ static void random_problem(uint64_t *state, pm_buffer_t *buffers, size_t count, 
 Test(random, every_algorithm_valid_and_best_never_worse, .timeout = 60) {
   uint64_t state = 42;
   pm_buffer_t problem[120], plan[120];
-  for (int round = 0; round < 150; round++) {
+  for (int round = 0; round < 100; round++) {
     size_t count = 1 + next_random(&state) % LEN(problem);
     uint64_t steps = 2 + next_random(&state) % 200;
     uint64_t max_size = round % 2 ? 64 : 1u << 20;
-    random_problem(&state, problem, count, steps, max_size);
+    random_problem(&state, problem, count, steps, steps / 2 + 1, max_size);
     uint64_t arena[3];
     for (int a = PM_ALGORITHM_NAIVE; a <= PM_ALGORITHM_BEST; a++) {
       for (size_t i = 0; i < count; i++)
@@ -183,6 +183,28 @@ Test(random, every_algorithm_valid_and_best_never_worse, .timeout = 60) {
                   "round %d: best %lu > greedy-size %lu", round,
                   (unsigned long)arena[PM_ALGORITHM_BEST],
                   (unsigned long)arena[PM_ALGORITHM_GREEDY_SIZE]);
+  }
+}
+
+Test(random, large_problems_valid, .timeout = 120) {
+  /* Sizes on both sides of the search's limit of 4096 buffers. */
+  static const size_t counts[] = {3000, 6000};
+  uint64_t state = 2024;
+  for (size_t c = 0; c < LEN(counts); c++) {
+    size_t count = counts[c];
+    pm_buffer_t *problem = malloc(count * sizeof *problem), *plan = malloc(count * sizeof *plan);
+    cr_assert(problem && plan, "no memory for the test");
+    random_problem(&state, problem, count, count, 40, 1u << 16);
+    for (size_t i = 0; i < count; i++)
+      plan[i] = problem[i];
+    uint64_t greedy = solve(plan, count, PM_ALGORITHM_GREEDY_SIZE, 0);
+    assert_valid(plan, count, "greedy-size");
+    for (size_t i = 0; i < count; i++)
+      plan[i] = problem[i];
+    cr_assert_leq(solve(plan, count, PM_ALGORITHM_BEST, 50), greedy);
+    assert_valid(plan, count, "best");
+    free(problem);
+    free(plan);
   }
 }
 
@@ -283,7 +305,7 @@ Test(best, optimal_on_small_problems, .timeout = 60) {
   int greedy_beaten = 0;
   for (int round = 0; round < 60; round++) {
     size_t count = 2 + next_random(&state) % LEN(problem) % 6;
-    random_problem(&state, problem, count, 8, round % 2 ? 16 : 300);
+    random_problem(&state, problem, count, 8, 5, round % 2 ? 16 : 300);
     for (size_t i = 0; i < count; i++) {
       plan[i] = problem[i];
       order[i] = i;
@@ -307,7 +329,7 @@ Test(best, optimal_on_small_problems, .timeout = 60) {
 Test(best, same_input_same_plan) {
   uint64_t state = 99;
   pm_buffer_t first[80], second[80];
-  random_problem(&state, first, LEN(first), 40, 1000);
+  random_problem(&state, first, LEN(first), 40, 21, 1000);
   for (size_t i = 0; i < LEN(first); i++)
     second[i] = first[i];
   cr_assert_eq(solve(first, LEN(first), PM_ALGORITHM_BEST, 20),
