@@ -146,6 +146,9 @@ def target_lines(summary, candidate="libpoolmalloc"):
     def verdict(ok):
         return "met " if ok else "MISS"
 
+    for reference in ("jemalloc", "mimalloc"):
+        if reference not in summary["allocators"]:
+            lines.append(f"n/a  time geomean vs {reference}: {reference} was not run")
     time_vs_je = geomean_ratio(summary, candidate, "jemalloc", "wall_s")
     if time_vs_je is not None:
         lines.append(f"{verdict(time_vs_je <= TIME_TARGET_VS_JEMALLOC)} time geomean vs jemalloc "
@@ -176,7 +179,8 @@ def target_lines(summary, candidate="libpoolmalloc"):
     return lines
 
 
-def format_tables(summary, runs, scale):
+def format_tables(summary, runs, scale, skipped):
+    """skipped: {(workload, allocator): why that cell has fewer runs}."""
     parts = [f"libpoolmalloc allocator benchmarks: median of {runs} run(s)"
              + ("" if scale == 1.0 else f", quick scale {scale}")
              + "; ratios are value / glibc and value / jemalloc (lower is better)\n"]
@@ -187,6 +191,11 @@ def format_tables(summary, runs, scale):
     if failures:
         parts.append("== failures\n" + "".join(f"{w} under {a}: {note}\n"
                                                for w, a, note in failures))
+    slow = {cell: why for cell, why in skipped.items() if not why.startswith("failed")}
+    if slow:
+        parts.append("== cells with fewer runs (median of those)\n"
+                     + "".join(f"{w} under {a}: later runs skipped, {why}\n"
+                               for (w, a), why in sorted(slow.items())))
     targets = target_lines(summary)
     if targets:
         parts.append("\n".join(targets) + "\n")

@@ -33,6 +33,9 @@ import bench_report  # noqa: E402
 
 QUICK_SCALE = 0.02
 RUN_TIMEOUT_S = 600
+# A run slower than this is not repeated: one pathological cell must not
+# blow the suite's time budget (its later runs are skipped and noted).
+SLOW_RUN_S = 30
 
 # (name, program and leading arguments, threads per core, Python workload)
 WORKLOADS = [
@@ -180,15 +183,22 @@ def failure_reason(output, status):
 
 
 def run_suite(args, workloads, allocators, runs, scale):
+    """Returns the results and {(workload, allocator): why its later runs
+    were skipped} for the cells that failed or were too slow to repeat."""
     results = []
+    skipped = {}
     total = runs * len(workloads) * len(allocators)
     done = 0
     for run in range(1, runs + 1):
         for workload in workloads:
             for allocator, library in allocators:
                 done += 1
-                print(f"[{done}/{total}] {workload[0]} {allocator} run {run}", file=sys.stderr,
-                      flush=True)
+                cell = (workload[0], allocator)
+                progress = f"[{done}/{total}] {workload[0]} {allocator} run {run}"
+                if cell in skipped:
+                    print(f"{progress}: skipped, {skipped[cell]}", file=sys.stderr, flush=True)
+                    continue
+                print(progress, file=sys.stderr, flush=True)
                 command = workload_command(workload, args, scale)
                 wall, peak, output, status = run_once(command,
                                                       workload_environment(allocator, library))
@@ -197,12 +207,16 @@ def run_suite(args, workloads, allocators, runs, scale):
                 if not ok:
                     reason = failure_reason(output, status)
                     print(f"    FAIL: {reason}", file=sys.stderr, flush=True)
+                    skipped[cell] = f"failed in run {run}"
+                elif wall > SLOW_RUN_S and run < runs:
+                    skipped[cell] = f"run {run} took {wall:.0f} s (> {SLOW_RUN_S} s)"
                 results.append(bench_report.Result(
                     workload=workload[0], allocator=allocator, run=run, wall_s=wall,
-                    peak_rss_kb=report.get("peak_rss_kb", peak), rss_after_free_kb=report.get("rss_after_free_kb", -1),
+                    peak_rss_kb=report.get("peak_rss_kb", peak),
+                    rss_after_free_kb=report.get("rss_after_free_kb", -1),
                     rss_after_trim_kb=report.get("rss_after_trim_kb", -1),
                     status="ok" if ok else "FAIL", note="" if ok else reason))
-    return results
+    return results, skipped
 
 
 def main():
@@ -218,7 +232,7 @@ def main():
         sys.exit("run.py: no allocator to run (check BENCH_ALLOCATORS)")
     runs = run_count()
     scale = QUICK_SCALE if os.environ.get("BENCH_QUICK") == "1" else 1.0
-    results = run_suite(args, workloads, allocators, runs, scale)
+    results, skipped = run_suite(args, workloads, allocators, runs, scale)
 
     outdir = os.environ.get("BENCH_RESULTS") or os.path.join(args.builddir, "bench", "results")
     os.makedirs(outdir, exist_ok=True)
@@ -227,7 +241,7 @@ def main():
     bench_report.write_csv(csv_path, results)
     summary = bench_report.summarize(results, [w[0] for w in workloads],
                                      [a[0] for a in allocators])
-    print(bench_report.format_tables(summary, runs, scale))
+    print(bench_report.format_tables(summary, runs, scale, skipped))
     bench_chart.write_svg(svg_path, summary)
     print(f"results: {csv_path} {svg_path}")
     if os.environ.get("BENCH_SAVE") == "1":
