@@ -82,7 +82,6 @@ pm_heap_t *_pm_heap_for_thread(void) {
       heap->bins[c].active = heap->bins[c].full = NULL;
       heap->bins[c].remote_seen = atomic_load(&heap->bins[c].remote_hint);
     }
-    heap->in_use = true;
   }
   _pm_unlock(&_pm_heaps_lock);
   if (heap == NULL) return NULL;
@@ -103,7 +102,7 @@ static void slab_release(pm_span_t *span) {
 
 /* Gives span blocks to allocate if it has any left, freed or fresh. */
 static bool slab_refill(pm_span_t *span, pm_heap_t *heap) {
-  if (span->free == NULL) _pm_slab_collect(span, heap);
+  if (span->free == NULL) _pm_slab_collect(span);
   return span->free != NULL || _pm_slab_extend(span, heap);
 }
 
@@ -156,7 +155,7 @@ static pm_span_t *bin_next_slab(pm_heap_t *heap, pm_bin_t *bin, size_t size_clas
     for (pm_span_t *span = bin->full, *next; span != NULL; span = next) {
       next = span->next;
       if (atomic_load_explicit(&span->thread_free, memory_order_relaxed) == NULL) continue;
-      _pm_slab_collect(span, heap);
+      _pm_slab_collect(span);
       list_remove(&bin->full, span);
       span->in_full = 0;
       list_push(&bin->active, span);
@@ -225,7 +224,7 @@ static void heap_abandon_list(pm_span_t *list) {
     next = span->next;
     span->next = span->prev = NULL;
     span->in_full = 0;
-    _pm_slab_collect(span, NULL);
+    _pm_slab_collect(span);
     if (span->used == 0) {
       slab_release(span);
       continue;
@@ -250,7 +249,6 @@ void _pm_heap_thread_exit(void *arg) {
     bin_set_current(heap, c, &_pm_span_empty);
   }
   _pm_lock(&_pm_heaps_lock);
-  heap->in_use = false;
   heap->next_free = heaps_free;
   heaps_free = heap;
   _pm_unlock(&_pm_heaps_lock);
@@ -263,7 +261,7 @@ void _pm_heap_trim_current(void) {
     pm_bin_t *bin = &heap->bins[c];
     for (pm_span_t *span = bin->active, *next; span != NULL; span = next) {
       next = span->next;
-      _pm_slab_collect(span, heap);
+      _pm_slab_collect(span);
       if (span->used != 0) continue;
       if (span == bin->current) bin_set_current(heap, c, &_pm_span_empty);
       list_remove(&bin->active, span);
@@ -276,7 +274,7 @@ void _pm_heap_reap_abandoned(void) {
   for (size_t c = 0; c < PM_CLASS_COUNT; c++) {
     for (pm_span_t *span = abandoned[c], *next; span != NULL; span = next) {
       next = span->next;
-      _pm_slab_collect(span, NULL);
+      _pm_slab_collect(span);
       if (span->used != 0) continue;
       list_remove(&abandoned[c], span);
       atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);

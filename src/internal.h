@@ -170,7 +170,7 @@ void _pm_segments_after_fork_child(void);
 /* ---- slab.c: blocks of one class inside a span ---- */
 void _pm_slab_init(pm_span_t *span, size_t size_class, pm_heap_t *heap);
 /* Moves locally and remotely freed blocks to the free list. */
-void _pm_slab_collect(pm_span_t *span, pm_heap_t *heap);
+void _pm_slab_collect(pm_span_t *span);
 /* Carves never-used blocks onto the empty free list; false if none left. */
 bool _pm_slab_extend(pm_span_t *span, pm_heap_t *heap);
 void _pm_slab_free_remote(pm_span_t *span, pm_block_t *block);

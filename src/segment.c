@@ -175,6 +175,7 @@ static pm_span_t *run_carve(pm_span_t *run, size_t at, size_t pages) {
   size_t end = first + run->page_count;
   uint8_t dirty = run->dirty;
   uint64_t freed_at = run->freed_at;
+  pm_assert(at >= first && at + pages <= end, "the carved pages lie inside the free run");
   run_unlink(run);
   if (at > first) run_link(run_make(segment, first, at - first, dirty, freed_at));
   if (at + pages < end) run_link(run_make(segment, at + pages, end - at - pages, dirty, freed_at));
@@ -212,6 +213,7 @@ pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t 
 }
 
 void _pm_span_free(pm_span_t *span) {
+  pm_assert(span->kind != PM_SPAN_HEADER, "a segment header page is never freed");
   pm_segment_t *segment = _pm_segment_of_span(span);
   atomic_store_explicit(&span->heap, NULL, memory_order_relaxed);
   span->dirty = 1;

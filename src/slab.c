@@ -45,8 +45,7 @@ bool _pm_slab_extend(pm_span_t *span, pm_heap_t *heap) {
   return true;
 }
 
-void _pm_slab_collect(pm_span_t *span, pm_heap_t *heap) {
-  (void)heap;
+void _pm_slab_collect(pm_span_t *span) {
   if (span->local_free != NULL && span->free == NULL) {
     span->free = span->local_free; /* the usual case: no walk needed */
     span->local_free = NULL;

@@ -112,7 +112,6 @@ typedef struct pm_heap_s {
   pm_heap_stats_t stats;
   struct pm_heap_s *next_all;  /* every heap ever made; heaps are recycled, never unmapped */
   struct pm_heap_s *next_free; /* heaps of exited threads, ready for reuse */
-  bool in_use;
 } pm_heap_t;
 
 typedef pthread_mutex_t pm_lock_t;
