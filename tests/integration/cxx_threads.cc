@@ -3,7 +3,9 @@
 // Producers build batches (vector<string>, map) and hand them to consumers
 // as shared_ptr through a mutex-protected queue; consumers count words in
 // unordered_maps and drop the last reference, so most blocks are freed by a
-// thread other than the one that allocated them. Results are stored per
+// thread other than the one that allocated them. Over-aligned elements go
+// through the aligned operator new (aligned_alloc) and must come back
+// aligned. Results are stored per
 // batch id, which makes the printed summary independent of scheduling:
 // it must be identical under every allocator.
 #include <condition_variable>
@@ -25,10 +27,15 @@ constexpr int consumer_count = 3;
 constexpr int batches_per_producer = 400;
 constexpr int words_per_batch = 300;
 
+struct alignas(256) cell {
+  std::uint64_t value;
+};
+
 struct batch {
   int id;
   std::vector<std::string> words;
   std::map<std::string, int> first_seen;
+  std::vector<cell> cells;
 };
 
 class batch_queue {
@@ -80,15 +87,21 @@ std::shared_ptr<batch> make_batch(int id) {
     word.append(r % 37, static_cast<char>('a' + r % 26)); // lengths vary
     b->first_seen.emplace(word, i);
     b->words.push_back(std::move(word));
+    if (i % 16 == 0) b->cells.push_back(cell{r});
   }
   return b;
 }
 
-std::uint64_t consume_batch(const batch &b) {
+// Returns the batch's checksum; *misaligned counts over-aligned elements
+// whose storage is not 256-byte aligned.
+std::uint64_t consume_batch(const batch &b, int *misaligned) {
   std::unordered_map<std::string, int> counts;
   for (const auto &word : b.words)
     counts[word]++;
   std::uint64_t sum = 0;
+  *misaligned += reinterpret_cast<std::uintptr_t>(b.cells.data()) % alignof(cell) != 0;
+  for (const auto &c : b.cells)
+    sum += c.value;
   for (const auto &[word, first] : b.first_seen)
     sum += mix(std::hash<std::string>{}(word) ^ (counts[word] * 131u + first));
   return sum;
@@ -100,6 +113,7 @@ int main() {
   const int total = producer_count * batches_per_producer;
   std::vector<std::uint64_t> results(total);
   std::vector<int> consumed_by(total, -1);
+  std::vector<int> misaligned(consumer_count, 0);
   batch_queue queue;
 
   std::vector<std::thread> threads;
@@ -112,7 +126,7 @@ int main() {
   for (int c = 0; c < consumer_count; c++)
     threads.emplace_back([&, c] {
       while (auto b = queue.pop()) {
-        results[b->id] = consume_batch(*b);
+        results[b->id] = consume_batch(*b, &misaligned[c]);
         consumed_by[b->id] = c;
       }
     });
@@ -120,14 +134,16 @@ int main() {
     t.join();
 
   std::uint64_t checksum = 0;
-  int missing = 0;
+  int missing = 0, misaligned_total = 0;
+  for (int m : misaligned)
+    misaligned_total += m;
   for (int i = 0; i < total; i++) {
     checksum = mix(checksum ^ results[i]);
     missing += consumed_by[i] < 0;
   }
-  std::printf("batches %d missing %d\n", total, missing);
+  std::printf("batches %d missing %d misaligned %d\n", total, missing, misaligned_total);
   std::printf("checksum %016llx\n", static_cast<unsigned long long>(checksum));
   std::printf("first %016llx last %016llx\n", static_cast<unsigned long long>(results[0]),
               static_cast<unsigned long long>(results[total - 1]));
-  return missing == 0 ? 0 : 1;
+  return missing == 0 && misaligned_total == 0 ? 0 : 1;
 }

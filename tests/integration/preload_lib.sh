@@ -51,15 +51,6 @@ tap_skip() {
   echo "ok $tap_count - $1 # SKIP $2"
 }
 
-# tap_check NAME CMD...: one test point for the exit status of CMD; its
-# output goes to stderr so that the test log keeps it as a diagnostic.
-tap_check() {
-  tap_name=$1
-  shift
-  "$@" >&2
-  tap_result $? "$tap_name"
-}
-
 tap_done() { [ "$tap_failures" -eq 0 ]; }
 
 # Aborts the whole script: the library must exist, or every preloaded run
