@@ -44,7 +44,9 @@ static void best_minimise(pm_search_t *search, pm_buffer_t *buffers, size_t coun
   while (impossible_below < *best && work_left > 0) {
     uint64_t target =
         first ? impossible_below : impossible_below + (*best - 1 - impossible_below) / 2;
-    uint64_t probe_work = work_left < work / 4 ? work_left : work / 4;
+    /* Half of what is left: the lower bound, the likeliest optimum, gets
+     * the most; each later probe is closer to a plan already found. */
+    uint64_t probe_work = work_left > 1 ? work_left / 2 : work_left;
     uint64_t probe_left = probe_work;
     pm_search_result_t result = _pm_search_fit(search, target, &probe_left, offsets);
     work_left -= probe_work - probe_left;
