@@ -6,7 +6,9 @@
  * from its address, size and owner and is checked before it is freed or
  * reallocated, so overlapping blocks or stray writes are caught; calloc
  * memory must be zero, aligned blocks aligned, malloc_usable_size at least
- * the request. A share of the blocks goes through a mutex-protected
+ * the request. The pattern covers the whole usable size, which a program
+ * may use (glibc's manual allows it), and realloc must keep all of it that
+ * fits in the new request. A share of the blocks goes through a mutex-protected
  * exchange to another thread, which checks and frees them (remote frees).
  * Prints the operation counts; exits 1 on any corruption or failure. */
 #define _GNU_SOURCE
@@ -118,9 +120,10 @@ static void block_allocate(block_t *b, stress_rng_t *rng, uint32_t owner) {
     fail("allocation returned NULL", NULL, size);
     return;
   }
-  if (malloc_usable_size(p) < size) fail("malloc_usable_size below the request", p, size);
-  stress_block_fill(p, size, owner);
-  *b = (block_t){.ptr = p, .size = size, .owner = owner};
+  size_t usable = malloc_usable_size(p);
+  if (usable < size) fail("malloc_usable_size below the request", p, size);
+  stress_block_fill(p, usable, owner);
+  *b = (block_t){.ptr = p, .size = usable, .owner = owner};
   atomic_fetch_add_explicit(&op_counts[op], 1, memory_order_relaxed);
 }
 
@@ -136,10 +139,11 @@ static void block_reallocate(block_t *b, stress_rng_t *rng) {
   }
   size_t kept = new_size < b->size ? new_size : b->size;
   if (!stress_pattern_ok(p, kept, old_seed, "prefix after realloc")) atomic_fetch_add(&failures, 1);
-  if (malloc_usable_size(p) < new_size) fail("malloc_usable_size below the request", p, new_size);
-  stress_block_fill(p, new_size, b->owner);
+  size_t usable = malloc_usable_size(p);
+  if (usable < new_size) fail("malloc_usable_size below the request", p, new_size);
+  stress_block_fill(p, usable, b->owner);
   b->ptr = p;
-  b->size = new_size;
+  b->size = usable;
   atomic_fetch_add_explicit(&op_counts[OP_REALLOC], 1, memory_order_relaxed);
 }
 
