@@ -176,6 +176,10 @@ bool _pm_slab_extend(pm_span_t *span, pm_heap_t *heap);
 void _pm_slab_free_remote(pm_span_t *span, pm_block_t *block);
 /* Aborts with a message when block is already on one of span's free lists. */
 void _pm_slab_check_double_free(const pm_span_t *span, const pm_block_t *block, const char *func);
+/* For a slab whose count of blocks in use reached zero: aborts naming a
+ * block that sits on its free lists twice (a double free the fast path let
+ * through, which would otherwise retire a slab with live blocks). */
+void _pm_slab_check_empty(const pm_span_t *span);
 /* Whether ptr is the start of a block of span; aborts naming func otherwise. */
 void _pm_slab_check_pointer(const pm_span_t *span, const void *ptr, const char *func);
 

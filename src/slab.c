@@ -97,6 +97,26 @@ void _pm_slab_check_double_free(const pm_span_t *span, const pm_block_t *block, 
     _pm_fatal_pointer(func, "double free", block);
 }
 
+/* Marks every block on a list in seen[]; a block met twice was freed twice. */
+static void list_mark(const pm_span_t *span, const pm_block_t *list, uint64_t *seen) {
+  uint32_t steps = 0;
+  for (; list != NULL; list = _pm_block_decode(list->next)) {
+    uint64_t offset = (uintptr_t)list - (uintptr_t)span->start;
+    uint64_t index = (offset * span->magic) >> 32;
+    if (index >= span->reserved || index * span->block_size != offset || ++steps > span->reserved)
+      _pm_fatal_pointer("free", "corrupted free list at", list);
+    if (seen[index / 64] & ((uint64_t)1 << (index % 64)))
+      _pm_fatal_pointer("free", "double free", list);
+    seen[index / 64] |= (uint64_t)1 << (index % 64);
+  }
+}
+
+void _pm_slab_check_empty(const pm_span_t *span) {
+  uint64_t seen[PM_SLAB_SIZE / PM_ALIGNMENT / 64] = {0};
+  list_mark(span, span->free, seen);
+  list_mark(span, span->local_free, seen);
+}
+
 void _pm_slab_check_pointer(const pm_span_t *span, const void *ptr, const char *func) {
   /* Division by multiplication, exact inside a slab (see fastpath.h). */
   uint64_t offset = (uintptr_t)ptr - (uintptr_t)span->start;
