@@ -31,11 +31,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define UNPLACED            UINT64_MAX
-#define ORDER_HEURISTICS    3
-#define MAX_SEARCH_BUFFERS  8192
-#define MAX_OVERLAP_PAIRS   (1u << 24)
-#define MAX_SECTION_ENTRIES (1u << 24)
+#define UNPLACED         UINT64_MAX
+#define ORDER_HEURISTICS 3
+/* Limits that keep the search's memory (a few tens of MB at most) and its
+ * recursion depth (one level per buffer) reasonable inside a library call;
+ * larger problems keep the greedy plan. */
+#define MAX_SEARCH_BUFFERS  4096
+#define MAX_OVERLAP_PAIRS   (1u << 22)
+#define MAX_SECTION_ENTRIES (1u << 22)
 
 typedef enum node_result_e { NODE_FOUND, NODE_EXHAUSTED, NODE_STOPPED } node_result_t;
 

@@ -39,6 +39,16 @@ Test(solver, algorithm_names_round_trip) {
   cr_assert_eq(_pm_algorithm_parse(NULL, &algorithm), -1);
 }
 
+Test(solver, empty_problem_gives_empty_arena) {
+  pm_buffer_t none[1];
+  for (int a = PM_ALGORITHM_NAIVE; a <= PM_ALGORITHM_BEST; a++)
+    cr_assert_eq(solve(none, 0, (pm_algorithm_t)a, 0), 0);
+  size_t first, second;
+  cr_assert_eq(_pm_plan_validate(none, 0, &first, &second), 0);
+  cr_assert_eq(_pm_plan_lower_bound(none, 0), 0);
+  cr_assert_eq(_pm_plan_naive_bytes(none, 0), 0);
+}
+
 Test(validate, accepts_touching_buffers) {
   /* Half-open in time and in address: sharing an end point is no overlap. */
   pm_buffer_t plan[] = {
