@@ -30,8 +30,9 @@ run_one() {
   log=$1
   shift
   start=$(date +%s)
-  $LIBTOOL --mode=execute $VALGRIND -q --error-exitcode=99 --leak-check=full \
-    --errors-for-leak-kinds=definite --show-leak-kinds=definite --trace-children=yes \
+  $LIBTOOL --mode=execute $VALGRIND -q --vgdb=no --read-inline-info=no --error-exitcode=99 \
+    --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+    --trace-children=yes \
     "$@" >"$log" 2>&1
   echo "$? $(($(date +%s) - start))" >"$log.status"
 }
