@@ -14,7 +14,7 @@ tests_sanitize_test_threads_LDADD = libpoolmalloc.la $(PTHREAD_LIBS)
 
 SANITIZE_CC = $(CC)
 VALGRIND = valgrind
-EXTRA_DIST += tests/sanitize/run.sh tests/sanitize/valgrind.sh
+EXTRA_DIST += tests/README.md tests/sanitize/run.sh tests/sanitize/valgrind.sh
 CLEANFILES += tests/sanitize/*.log tests/sanitize/ubsan-* tests/sanitize/tsan-*
 
 .PHONY: check-sanitize check-valgrind
