@@ -84,7 +84,9 @@ typedef struct pm_segment_s {
   /* spans: each page's distance from the first page of its span, packed
    * apart from the descriptors so that a lookup touches few cache lines. */
   uint16_t head_offsets[PM_SEGMENT_PAGES];
-  pm_span_t spans[]; /* spans: one descriptor per page */
+  /* spans: one descriptor per page; a slab head (every 16th) then starts a
+   * cache line and its hot fields share it. */
+  pm_span_t spans[] __attribute__((aligned(64)));
 } pm_segment_t;
 
 /* Per-class state of a thread heap. */
