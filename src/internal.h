@@ -65,13 +65,16 @@ int _pm_options_parse_size(const char *text, size_t len, uint64_t *out);
 extern uint8_t _pm_class_table[PM_DIRECT_MAX / PM_ALIGNMENT + 1] PM_HIDDEN;
 extern uint32_t _pm_class_size[PM_CLASS_COUNT] PM_HIDDEN;
 void _pm_size_class_init(void);
-/* Class of a size in [0, PM_SMALL_MAX]: 16-byte steps up to 128, then four
- * classes per doubling, so a block wastes at most 20% above 64 bytes. */
-static inline size_t _pm_class_of(size_t size) {
-  if (size <= PM_DIRECT_MAX) return _pm_class_table[(size + PM_ALIGNMENT - 1) / PM_ALIGNMENT];
+/* Class of a size in (128, PM_SMALL_MAX]: eight classes per doubling. */
+static inline size_t _pm_class_of_spaced(size_t size) {
   size_t s = size - 1;
   size_t bit = 63 - (size_t)__builtin_clzl(s);
-  return 8 + (bit - 7) * 4 + ((s >> (bit - 2)) & 3);
+  return 8 + (bit - 7) * 8 + ((s >> (bit - 3)) & 7);
+}
+/* Class of a size in [0, PM_SMALL_MAX] (see size_class.c). */
+static inline size_t _pm_class_of(size_t size) {
+  if (size <= PM_DIRECT_MAX) return _pm_class_table[(size + PM_ALIGNMENT - 1) / PM_ALIGNMENT];
+  return _pm_class_of_spaced(size);
 }
 
 /* ---- secret encoding of free-list links (mimalloc's secure mode idea):

@@ -1,9 +1,11 @@
 /* size_class.c: the small size classes.
  *
- * 16-byte steps up to 128 bytes, then four classes per doubling up to
- * PM_SMALL_MAX (jemalloc's spacing): a request above 64 bytes wastes at
- * most 1/5 of its block, below it at most 15 bytes. Sizes up to
- * PM_DIRECT_MAX map to their class through a table the fast path indexes. */
+ * 16-byte steps up to 128 bytes, then eight classes per doubling up to
+ * PM_SMALL_MAX: a request above 128 bytes wastes at most 1/9 of its block,
+ * one of 65 to 128 bytes at most 15/80, a smaller one at most 15 bytes.
+ * Every power of two is a class, which aligned allocation relies on. Sizes
+ * up to PM_DIRECT_MAX map to their class through a table the fast path
+ * indexes. */
 #include "internal.h"
 
 uint8_t _pm_class_table[PM_DIRECT_MAX / PM_ALIGNMENT + 1];
@@ -11,17 +13,15 @@ uint32_t _pm_class_size[PM_CLASS_COUNT];
 
 static size_t class_of_computed(size_t size) {
   if (size <= 128) return size == 0 ? 0 : (size - 1) / PM_ALIGNMENT;
-  size_t s = size - 1;
-  size_t bit = 63 - (size_t)__builtin_clzl(s);
-  return 8 + (bit - 7) * 4 + ((s >> (bit - 2)) & 3);
+  return _pm_class_of_spaced(size);
 }
 
 void _pm_size_class_init(void) {
   for (size_t c = 0; c < 8; c++)
     _pm_class_size[c] = (uint32_t)((c + 1) * PM_ALIGNMENT);
   for (size_t c = 8; c < PM_CLASS_COUNT; c++) {
-    size_t doubling = (c - 8) / 4, step = (c - 8) % 4;
-    _pm_class_size[c] = (uint32_t)((5 + step) << (doubling + 5));
+    size_t doubling = (c - 8) / 8, step = (c - 8) % 8;
+    _pm_class_size[c] = (uint32_t)((9 + step) << (doubling + 4));
   }
   for (size_t i = 0; i <= PM_DIRECT_MAX / PM_ALIGNMENT; i++)
     _pm_class_table[i] = (uint8_t)class_of_computed(i * PM_ALIGNMENT);

@@ -26,7 +26,7 @@
 #define PM_SLAB_SIZE     (PM_SLAB_PAGES * PM_PAGE_SIZE)
 
 #define PM_ALIGNMENT   16 /* every block is aligned to this */
-#define PM_CLASS_COUNT 36 /* 16..128 step 16, then 4 classes per doubling */
+#define PM_CLASS_COUNT 64 /* 16..128 step 16, then 8 classes per doubling */
 #define PM_SMALL_MAX   16384
 #define PM_DIRECT_MAX  1024              /* sizes served through the class lookup table */
 #define PM_LARGE_MAX   ((size_t)3 << 20) /* page runs share segments up to here */

@@ -88,7 +88,7 @@ Test(alloc_bad_pointer, null_is_a_no_op) {
 
 static void free_twice_among_others(void *arg) {
   (void)arg;
-  enum { PER_SLAB = PM_SLAB_SIZE / 10240 }; /* 9000-byte requests: 10240-byte blocks */
+  enum { PER_SLAB = PM_SLAB_SIZE / 9216 }; /* 9000-byte requests: 9216-byte blocks */
   void *first[PER_SLAB], *second[PER_SLAB];
   for (int i = 0; i < PER_SLAB; i++)
     first[i] = pm_malloc(9000);

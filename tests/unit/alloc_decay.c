@@ -64,7 +64,8 @@ Test(alloc_decay, retained_memory_is_kept_before_the_delay) {
     pm_free(small[i]);
   pm_stats_t after = pm_test_stats();
   cr_assert_eq(after.released_bytes, before.released_bytes, "nothing released early");
-  cr_assert_geq(after.retained_bytes, (size_t)512 << 10);
+  /* The small blocks may take slabs from the freed run (3 at most). */
+  cr_assert_geq(after.retained_bytes + 3 * PM_SLAB_SIZE, (size_t)512 << 10);
 }
 
 Test(alloc_decay, trim_releases_at_once) {

@@ -1,6 +1,6 @@
 /* alloc_size_class.c: the size classes map every small size to the smallest
- * block that holds it, grow monotonically, and waste at most 25% of a
- * block above 64 bytes (15 bytes below). */
+ * block that holds it, grow monotonically, and waste at most 1/9 of a block
+ * above 128 bytes, 25% above 64 bytes and 15 bytes below. */
 #include "alloc_test.h"
 
 TestSuite(size_class, .init = _pm_size_class_init, .timeout = 30);
@@ -17,7 +17,10 @@ Test(size_class, every_small_size_fits_its_class) {
 Test(size_class, waste_is_bounded) {
   for (size_t size = 1; size <= PM_SMALL_MAX; size++) {
     size_t block = _pm_class_size[_pm_class_of(size)];
-    if (size > 64)
+    if (size > 128)
+      cr_assert_leq((block - size) * 9, block, "size %zu wastes %zu of %zu", size, block - size,
+                    block);
+    else if (size > 64)
       cr_assert_leq((block - size) * 4, block, "size %zu wastes %zu of %zu", size, block - size,
                     block);
     else
@@ -40,7 +43,8 @@ Test(size_class, direct_table_matches_computation) {
     cr_assert_geq(_pm_class_size[c], size, "table entry for %zu too small", size);
     cr_assert(c == 0 || _pm_class_size[c - 1] < size, "table entry for %zu too large", size);
   }
-  cr_assert_eq(_pm_class_size[_pm_class_of(129)], 160);
-  cr_assert_eq(_pm_class_size[_pm_class_of(1025)], 1280);
+  cr_assert_eq(_pm_class_size[_pm_class_of(129)], 144);
+  cr_assert_eq(_pm_class_size[_pm_class_of(1025)], 1152);
+  cr_assert_eq(_pm_class_size[_pm_class_of(4095)], 4096);
   cr_assert_eq(_pm_class_size[_pm_class_of(16384)], 16384);
 }
