@@ -22,7 +22,7 @@ PM_STATS_CHECK="$top_srcdir/tests/integration/stats_check.py"
 
 pm_tmp=$(mktemp -d "${TMPDIR:-/tmp}/pm-test.XXXXXX") || exit 99
 trap 'rm -rf "$pm_tmp"' EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' HUP INT PIPE TERM
 pm_stats_dir="$pm_tmp/stats"
 # A deadlock must fail the test rather than hang make check.
 pm_timeout=${PM_TEST_TIMEOUT:-300}
