@@ -37,7 +37,6 @@ BENCH_RUN = JEMALLOC_SO='$(JEMALLOC_SO)' MIMALLOC_SO='$(MIMALLOC_SO)' \
 bench: $(BENCH_BINARIES) libpoolmalloc.la
 	$(BENCH_RUN)
 
-TESTS += bench/smoke.sh bench/README.md \
-	bench/results/latest.csv bench/results/latest.svg
+TESTS += bench/smoke.sh
 CLEANFILES += bench/smoke-results/latest.csv bench/smoke-results/latest.svg \
 	bench/smoke-results/progress.log
