@@ -9,7 +9,8 @@ stress_programs = \
 	tests/stress/stress_threads \
 	tests/stress/thread_churn \
 	tests/stress/fork_busy \
-	tests/stress/oom_limit
+	tests/stress/oom_limit \
+	tests/stress/size_sweep
 check_PROGRAMS += $(stress_programs)
 tests_stress_stress_threads_SOURCES = tests/stress/stress_threads.c $(stress_util_sources)
 tests_stress_stress_threads_LDADD = $(PTHREAD_LIBS)
@@ -18,12 +19,14 @@ tests_stress_thread_churn_LDADD = $(PTHREAD_LIBS)
 tests_stress_fork_busy_SOURCES = tests/stress/fork_busy.c $(stress_util_sources)
 tests_stress_fork_busy_LDADD = $(PTHREAD_LIBS)
 tests_stress_oom_limit_SOURCES = tests/stress/oom_limit.c $(stress_util_sources)
+tests_stress_size_sweep_SOURCES = tests/stress/size_sweep.c $(stress_util_sources)
 
 stress_tests = \
 	tests/stress/stress_threads.sh \
 	tests/stress/thread_churn.sh \
 	tests/stress/fork_busy.sh \
-	tests/stress/oom_limit.sh
+	tests/stress/oom_limit.sh \
+	tests/stress/size_sweep.sh
 TESTS += $(stress_tests)
 EXTRA_DIST += $(stress_tests)
 
