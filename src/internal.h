@@ -231,6 +231,8 @@ void *_pm_alloc_zeroed(size_t size);
 
 /* ---- stats.c ---- */
 void _pm_stats_sample_peak(void);
+/* Keeps a copy of stderr for the exit report when one is asked for. */
+void _pm_stats_init(void);
 void _pm_stats_print_at_exit(void);
 
 /* ---- init.c ---- */

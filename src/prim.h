@@ -30,6 +30,9 @@ uint64_t _pm_prim_clock_ms(void);
 /* Writes all of buf; returns 0, or -1 with errno set. */
 int _pm_prim_write(int fd, const void *buf, size_t len);
 int _pm_prim_open_for_write(const char *path); /* -1 on failure */
+/* A close-on-exec duplicate of fd numbered high enough to stay out of the
+ * program's way, or -1. */
+int _pm_prim_dup_high(int fd);
 void _pm_prim_close(int fd);
 pid_t _pm_prim_getpid(void);
 /* Environment lookup that never allocates; NULL when unset. */

@@ -93,6 +93,10 @@ int _pm_prim_open_for_write(const char *path) {
   return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 }
 
+int _pm_prim_dup_high(int fd) {
+  return fcntl(fd, F_DUPFD_CLOEXEC, 512);
+}
+
 void _pm_prim_close(int fd) {
   close(fd);
 }

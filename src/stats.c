@@ -12,6 +12,15 @@
 #include "internal.h"
 
 static _Atomic uint64_t peak_allocated;
+/* Where statistics go at exit when no file is named: a copy of stderr
+ * taken at start-up, since some programs (coreutils) close stderr on exit. */
+static int stats_stderr = 2;
+
+void _pm_stats_init(void) {
+  if (_pm_options.stats == PM_STATS_OFF || _pm_options.stats_file[0] != '\0') return;
+  int copy = _pm_prim_dup_high(2);
+  if (copy >= 0) stats_stderr = copy;
+}
 
 typedef struct small_totals_s {
   uint64_t allocations[PM_CLASS_COUNT];
@@ -163,11 +172,10 @@ static int stats_open_file(const char *pattern) {
 
 void _pm_stats_print_at_exit(void) {
   if (_pm_options.stats == PM_STATS_OFF) return;
-  int fd = 2;
-  if (_pm_options.stats_file[0] != '\0') {
-    int opened = stats_open_file(_pm_options.stats_file);
-    if (opened >= 0) fd = opened;
-  }
+  int fd = stats_stderr;
+  int opened = -1;
+  if (_pm_options.stats_file[0] != '\0') opened = stats_open_file(_pm_options.stats_file);
+  if (opened >= 0) fd = opened;
   pm_stats_print(fd, _pm_options.stats == PM_STATS_MODE_JSON ? PM_STATS_JSON : PM_STATS_TEXT);
-  if (fd != 2) _pm_prim_close(fd);
+  if (opened >= 0) _pm_prim_close(opened);
 }

@@ -9,7 +9,7 @@ tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 n=0
 failed=0
-echo "1..9"
+echo "1..10"
 result() { # result STATUS NAME
   n=$((n + 1))
   if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
@@ -53,6 +53,10 @@ result $? "POOLMALLOC_STATS=json writes one JSON object with the documented keys
 POOLMALLOC_STATS=text preload "$helper" exit 2>"$tmp/text"
 grep -q '^  allocated_bytes: [0-9]*$' "$tmp/text" && grep -q '^  classes:$' "$tmp/text"
 result $? "POOLMALLOC_STATS=text prints the listing to stderr at exit"
+
+POOLMALLOC_STATS=text preload "$helper" close-stderr 2>"$tmp/text"
+grep -q '^  total_allocations: [0-9]*$' "$tmp/text"
+result $? "the exit report reaches stderr even when the program closed it"
 
 POOLMALLOC_CONF='decay_ms:fast,colour:blue' preload "$helper" exit 2>"$tmp/err"
 [ "$(wc -l <"$tmp/err")" -eq 2 ] && grep -q 'invalid value for option decay_ms:fast' "$tmp/err" &&

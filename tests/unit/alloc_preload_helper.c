@@ -153,6 +153,10 @@ int main(int argc, char **argv) {
     }
     return 0;
   }
-  fprintf(stderr, "usage: %s family|fork|bad-free|exit\n", argv[0]);
+  if (strcmp(mode, "close-stderr") == 0) { /* as coreutils do on their way out */
+    close(2);
+    return 0;
+  }
+  fprintf(stderr, "usage: %s family|fork|bad-free|exit|close-stderr\n", argv[0]);
   return 2;
 }
