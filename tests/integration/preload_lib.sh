@@ -32,17 +32,14 @@ tap_failures=0
 
 tap_plan() { echo "1..$1"; }
 
-# tap_result STATUS NAME [TODO]: ok when STATUS is 0. A TODO text marks a
-# known bug: automake counts the result as XFAIL, and as XPASS (a failure,
-# so the mark gets removed) once the bug is fixed.
+# tap_result STATUS NAME: ok when STATUS is 0.
 tap_result() {
   tap_count=$((tap_count + 1))
-  tap_directive=${3:+" # TODO $3"}
   if [ "$1" -eq 0 ]; then
-    echo "ok $tap_count - $2$tap_directive"
+    echo "ok $tap_count - $2"
   else
-    echo "not ok $tap_count - $2$tap_directive"
-    [ -n "$tap_directive" ] || tap_failures=$((tap_failures + 1))
+    echo "not ok $tap_count - $2"
+    tap_failures=$((tap_failures + 1))
   fi
 }
 
