@@ -1,6 +1,8 @@
-/* emitter.c: renders nested statistics as an indented text listing or as
- * one JSON object, from the same calls (see emitter.h). Output collects in
- * the emitter's fixed buffer and goes out with write(2). */
+/* emitter.c: renders nested statistics as an indented text listing (an
+ * object inside an array on one line, so per-class and per-arena figures
+ * read as table rows) or as one JSON object, from the same calls (see
+ * emitter.h). Output collects in the emitter's fixed buffer and goes out
+ * with write(2). */
 #include <string.h>
 
 #include "emitter.h"
@@ -64,6 +66,14 @@ static void emit_item(pm_emitter_t *e, const char *key, bool opens) {
     return;
   }
   if (e->depth == 0) return; /* the top-level object has no heading line */
+  if (e->row_depth != 0) {
+    emit_str(e, index > 0 ? "  " : " ");
+    if (key != NULL) {
+      emit_str(e, key);
+      emit_str(e, "=");
+    }
+    return;
+  }
   emit_indent(e);
   if (key != NULL) {
     emit_str(e, key);
@@ -77,15 +87,35 @@ static void emit_item(pm_emitter_t *e, const char *key, bool opens) {
   }
 }
 
+/* In text mode an object that is an array element opens a row: its items
+ * follow on the same line, after the element's index. */
+static bool emit_opens_row(const pm_emitter_t *e, const char *key, bool array) {
+  return e->format != PM_STATS_JSON && e->row_depth == 0 && !array && key == NULL && e->depth > 0;
+}
+
 static void emit_open(pm_emitter_t *e, const char *key, bool array) {
-  emit_item(e, key, true);
+  bool row = emit_opens_row(e, key, array);
+  if (row) {
+    emit_indent(e);
+    char number[24];
+    emit_str(e, "[");
+    emit_bytes(e, number, _pm_format_u64(number, e->count[e->depth]++));
+    emit_str(e, "]");
+  } else {
+    emit_item(e, key, true);
+  }
   if (e->format == PM_STATS_JSON) emit_str(e, array ? "[" : "{");
   if (e->depth + 1 < PM_EMITTER_DEPTH) e->depth++;
   e->count[e->depth] = 0;
+  if (row) e->row_depth = e->depth;
 }
 
 static void emit_close(pm_emitter_t *e, bool array) {
   bool empty = e->count[e->depth] == 0;
+  if (e->row_depth != 0 && e->depth == e->row_depth) {
+    e->row_depth = 0;
+    emit_str(e, "\n");
+  }
   if (e->depth > 0) e->depth--;
   if (e->format != PM_STATS_JSON) return;
   if (!empty) {
@@ -126,7 +156,7 @@ void _pm_emitter_array_end(pm_emitter_t *e) {
 }
 
 static void emit_value_end(pm_emitter_t *e) {
-  if (e->format != PM_STATS_JSON) emit_str(e, "\n");
+  if (e->format != PM_STATS_JSON && e->row_depth == 0) emit_str(e, "\n");
 }
 
 void _pm_emitter_kv_u64(pm_emitter_t *e, const char *key, uint64_t value) {

@@ -1,9 +1,9 @@
 /* emitter.h: one writer for statistics, two formats.
  *
  * Callers describe the figures once (objects, arrays, key/value pairs) and
- * the emitter renders them either as an indented text table or as a single
- * JSON object, so the two outputs can never disagree (as jemalloc's
- * stats_print does). It writes through a fixed buffer straight to a file
+ * the emitter renders them either as indented text, where each object in an
+ * array is one row of key=value pairs, or as a single JSON object, so the two outputs can never
+ * disagree (as jemalloc's stats_print does). It writes through a fixed buffer straight to a file
  * descriptor: no stdio and no allocation, so it is safe at exit and after
  * a fork. */
 #ifndef PM_EMITTER_H
@@ -24,6 +24,7 @@ struct pm_emitter_s {
   pm_stats_format_t format;
   int error; /* errno of the first failed write, or 0 */
   size_t depth;
+  size_t row_depth; /* text mode: depth of the object printed as one row, or 0 */
   size_t len;
   uint32_t count[PM_EMITTER_DEPTH]; /* items so far at each depth */
   char buffer[PM_EMITTER_BUFFER];
@@ -46,9 +47,10 @@ void _pm_emitter_kv_double(pm_emitter_t *e, const char *key, double value);
 /* value is escaped as a JSON string in JSON mode. */
 void _pm_emitter_kv_str(pm_emitter_t *e, const char *key, const char *value);
 
-/* Hook for the planner: emits an "arenas" array with one object per live
- * arena (name, tensors, naive_bytes, lower_bound_bytes, planned_bytes,
- * saving, algorithm). Defined in src/planner/arena.c. */
+/* Hook for the planner: emits an "arenas" array with one object per arena,
+ * live or destroyed (name, state, capacity, tensors, naive_bytes,
+ * lower_bound_bytes, planned_bytes, saving, algorithm). Defined in
+ * src/planner/arena.c. */
 void _pm_arena_emit_stats(pm_emitter_t *e);
 
 #endif /* PM_EMITTER_H */

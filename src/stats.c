@@ -134,9 +134,11 @@ PM_EXPORT int pm_stats_print(int fd, pm_stats_format_t format) {
   _pm_emitter_kv_u64(&e, "reuse_count", s.reuse_count);
   _pm_emitter_kv_double(&e, "reuse_rate", s.reuse_rate);
   _pm_emitter_kv_double(&e, "fragmentation", s.fragmentation);
+  /* Rows only for the classes in use: a program touches a handful. */
   _pm_emitter_array_begin(&e, "classes");
   for (size_t c = 0; c < s.class_count; c++) {
     const pm_size_class_stats_t *row = &s.classes[c];
+    if (row->allocations == 0 && row->slabs == 0) continue;
     _pm_emitter_object_begin(&e, NULL);
     _pm_emitter_kv_u64(&e, "block_size", row->block_size);
     _pm_emitter_kv_u64(&e, "allocations", row->allocations);

@@ -15,20 +15,30 @@
 #include "emitter.h"
 #include "planner/graph_internal.h"
 
+/* What the statistics show of an arena; names longer than this are cut. */
+typedef struct arena_record_s {
+  char name[64];
+  size_t capacity;
+  uint64_t binds;
+  pm_plan_summary_t bound; /* copy of the last bound plan's summary */
+} arena_record_t;
+
 struct pm_arena_s {
   struct pm_arena_s *prev, *next; /* registry links */
-  char *name;
   unsigned char *base;
-  size_t capacity;
   size_t base_alignment;
-  uint64_t binds;
   const pm_plan_t *plan;
-  pm_plan_summary_t bound; /* copy of plan->summary for the stats */
+  arena_record_t record;
 };
+
+#define RETIRED_MAX 32
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static pm_arena_t *registry_head;
 static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
+/* Records of destroyed arenas that had a plan bound, oldest overwritten. */
+static arena_record_t retired[RETIRED_MAX];
+static uint64_t retired_count;
 
 /* A fork while another thread holds the registry lock would leave the
  * child unable to create arenas or print stats; hold it across fork. */
@@ -42,22 +52,13 @@ static void registry_init(void) {
   pthread_atfork(registry_prepare, registry_release, registry_release);
 }
 
-static char *arena_strdup(const char *text) {
-  size_t len = strlen(text) + 1;
-  char *copy = malloc(len);
-  if (copy != NULL) memcpy(copy, text, len);
-  return copy;
-}
-
 PM_EXPORT pm_arena_t *pm_arena_create(const char *name) {
   pthread_once(&registry_once, registry_init);
   pm_arena_t *arena = calloc(1, sizeof *arena);
   if (arena == NULL) return NULL;
-  arena->name = arena_strdup(name != NULL ? name : "arena");
-  if (arena->name == NULL) {
-    free(arena);
-    return NULL;
-  }
+  const char *label = name != NULL ? name : "arena";
+  size_t len = strnlen(label, sizeof arena->record.name - 1);
+  memcpy(arena->record.name, label, len);
   pthread_mutex_lock(&registry_lock);
   arena->next = registry_head;
   if (registry_head != NULL) registry_head->prev = arena;
@@ -74,9 +75,9 @@ PM_EXPORT void pm_arena_destroy(pm_arena_t *arena) {
   else
     registry_head = arena->next;
   if (arena->next != NULL) arena->next->prev = arena->prev;
+  if (arena->record.binds > 0) retired[retired_count++ % RETIRED_MAX] = arena->record;
   pthread_mutex_unlock(&registry_lock);
   pm_free(arena->base);
-  free(arena->name);
   free(arena);
 }
 
@@ -86,7 +87,7 @@ PM_EXPORT int pm_arena_bind(pm_arena_t *arena, const pm_plan_t *plan) {
       plan->max_alignment > PM_DEFAULT_ALIGNMENT ? plan->max_alignment : PM_DEFAULT_ALIGNMENT;
   size_t needed = plan->summary.planned_bytes;
   unsigned char *base = arena->base;
-  size_t capacity = arena->capacity;
+  size_t capacity = arena->record.capacity;
   if (needed > capacity || (needed != 0 && alignment > arena->base_alignment)) {
     /* Round up so the block size is a multiple of its alignment, as C11
      * aligned_alloc asks; the plan's bytes never exceed SIZE_MAX / 2. */
@@ -100,10 +101,10 @@ PM_EXPORT int pm_arena_bind(pm_arena_t *arena, const pm_plan_t *plan) {
   }
   pthread_mutex_lock(&registry_lock);
   arena->base = base;
-  arena->capacity = capacity;
   arena->plan = plan;
-  arena->bound = plan->summary;
-  arena->binds++;
+  arena->record.capacity = capacity;
+  arena->record.bound = plan->summary;
+  arena->record.binds++;
   pthread_mutex_unlock(&registry_lock);
   return PM_OK;
 }
@@ -115,26 +116,33 @@ PM_EXPORT void *pm_arena_tensor(pm_arena_t *arena, int tensor) {
 }
 
 PM_EXPORT size_t pm_arena_capacity(const pm_arena_t *arena) {
-  return arena != NULL ? arena->capacity : 0;
+  return arena != NULL ? arena->record.capacity : 0;
+}
+
+static void arena_record_emit(pm_emitter_t *e, const arena_record_t *record, const char *state) {
+  const pm_plan_summary_t *s = &record->bound;
+  _pm_emitter_object_begin(e, NULL);
+  _pm_emitter_kv_str(e, "name", record->name);
+  _pm_emitter_kv_str(e, "state", state);
+  _pm_emitter_kv_u64(e, "capacity_bytes", record->capacity);
+  _pm_emitter_kv_u64(e, "binds", record->binds);
+  _pm_emitter_kv_u64(e, "tensors", s->tensors);
+  _pm_emitter_kv_u64(e, "naive_bytes", s->naive_bytes);
+  _pm_emitter_kv_u64(e, "lower_bound_bytes", s->lower_bound_bytes);
+  _pm_emitter_kv_u64(e, "planned_bytes", s->planned_bytes);
+  _pm_emitter_kv_double(e, "saving", s->saving);
+  _pm_emitter_kv_str(e, "algorithm", s->algorithm != NULL ? s->algorithm : "none");
+  _pm_emitter_object_end(e);
 }
 
 void _pm_arena_emit_stats(pm_emitter_t *e) {
   _pm_emitter_array_begin(e, "arenas");
   pthread_mutex_lock(&registry_lock);
-  for (const pm_arena_t *arena = registry_head; arena != NULL; arena = arena->next) {
-    const pm_plan_summary_t *s = &arena->bound;
-    _pm_emitter_object_begin(e, NULL);
-    _pm_emitter_kv_str(e, "name", arena->name);
-    _pm_emitter_kv_u64(e, "capacity_bytes", arena->capacity);
-    _pm_emitter_kv_u64(e, "binds", arena->binds);
-    _pm_emitter_kv_u64(e, "tensors", s->tensors);
-    _pm_emitter_kv_u64(e, "naive_bytes", s->naive_bytes);
-    _pm_emitter_kv_u64(e, "lower_bound_bytes", s->lower_bound_bytes);
-    _pm_emitter_kv_u64(e, "planned_bytes", s->planned_bytes);
-    _pm_emitter_kv_double(e, "saving", s->saving);
-    _pm_emitter_kv_str(e, "algorithm", s->algorithm != NULL ? s->algorithm : "none");
-    _pm_emitter_object_end(e);
-  }
+  for (const pm_arena_t *arena = registry_head; arena != NULL; arena = arena->next)
+    arena_record_emit(e, &arena->record, "live");
+  uint64_t first = retired_count > RETIRED_MAX ? retired_count - RETIRED_MAX : 0;
+  for (uint64_t i = first; i < retired_count; i++)
+    arena_record_emit(e, &retired[i % RETIRED_MAX], "destroyed");
   pthread_mutex_unlock(&registry_lock);
   _pm_emitter_array_end(e);
 }
