@@ -17,9 +17,10 @@
 #include "poolmalloc.h"
 
 #define SLOT_COUNT 32
-/* Largest request: past the 1 MiB large limit so huge blocks are covered,
- * small enough that an exec stays in the millisecond range. */
-#define SIZE_MAX_FUZZ ((size_t)3 << 20)
+/* Largest request: past the 3 MiB limit of page runs (PM_LARGE_MAX) so
+ * huge mappings are covered, small enough that an exec stays in the
+ * millisecond range. */
+#define SIZE_MAX_FUZZ ((size_t)5 << 20)
 
 typedef struct slot_s {
   unsigned char *ptr;
@@ -48,10 +49,26 @@ static uint16_t cursor_u16(cursor_t *in) {
   return (uint16_t)(high << 8 | cursor_byte(in));
 }
 
-/* Sizes worth hitting exactly: the class, small, large and huge limits. */
-static const size_t edge_sizes[] = {
-    0,    1,     16,    17,    128,   129,      1024,           1025,
-    4096, 16384, 16385, 65536, 65537, 1u << 20, (1u << 20) + 1, (1u << 20) + 4096};
+/* Sizes worth hitting exactly: the class, small, large and huge limits
+ * (PM_DIRECT_MAX, PM_SMALL_MAX, the 64 KiB slab, PM_LARGE_MAX). */
+static const size_t edge_sizes[] = {0,
+                                    1,
+                                    16,
+                                    17,
+                                    128,
+                                    129,
+                                    1024,
+                                    1025,
+                                    4096,
+                                    16384,
+                                    16385,
+                                    65536,
+                                    65537,
+                                    (size_t)1 << 20,
+                                    ((size_t)1 << 20) + 1,
+                                    (size_t)3 << 20,
+                                    ((size_t)3 << 20) + 1,
+                                    ((size_t)3 << 20) + 4096};
 
 static size_t cursor_size(cursor_t *in) {
   uint8_t kind = cursor_byte(in);
@@ -69,7 +86,7 @@ static size_t cursor_size(cursor_t *in) {
   case 6:
     return (size_t)cursor_u16(in) * 16 % (256u << 10);
   default:
-    return (1u << 20) + (size_t)cursor_u16(in) * 32 % (SIZE_MAX_FUZZ - (1u << 20));
+    return (1u << 20) + (size_t)cursor_u16(in) * 64 % (SIZE_MAX_FUZZ - (1u << 20));
   }
 }
 
@@ -98,22 +115,37 @@ static const uint8_t *pattern_at(uint32_t seed, size_t i) {
   return &pattern_table[((size_t)seed * 977u + i) % PATTERN_PERIOD];
 }
 
+/* Blocks above PATTERN_FULL_MAX (huge mappings of their own) are patterned
+ * only over their first PATTERN_FULL_MAX bytes and their last
+ * PATTERN_TAIL: page faults on megabytes of fresh memory would otherwise
+ * cost most of the run, and a neighbour overlapping such a block meets one
+ * of its ends. Returns the next patterned offset at or after i in a block
+ * patterned over `filled` bytes. */
+#define PATTERN_FULL_MAX ((size_t)1 << 20)
+#define PATTERN_TAIL     ((size_t)64 << 10)
+static size_t pattern_next(size_t i, size_t filled) {
+  if (filled > PATTERN_FULL_MAX && i >= PATTERN_FULL_MAX && i < filled - PATTERN_TAIL)
+    return filled - PATTERN_TAIL;
+  return i;
+}
+
 static void pattern_fill(unsigned char *ptr, size_t bytes, uint32_t seed) {
-  for (size_t i = 0; i < bytes; i += PATTERN_PERIOD) {
+  for (size_t i = pattern_next(0, bytes); i < bytes; i = pattern_next(i + PATTERN_PERIOD, bytes)) {
     size_t chunk = bytes - i < PATTERN_PERIOD ? bytes - i : PATTERN_PERIOD;
     memcpy(ptr + i, pattern_at(seed, i), chunk);
   }
 }
 
-static void pattern_check(const unsigned char *ptr, size_t bytes, uint32_t seed) {
-  for (size_t i = 0; i < bytes; i += PATTERN_PERIOD) {
+/* Checks the first `bytes` of a block patterned over `filled` bytes. */
+static void pattern_check(const unsigned char *ptr, size_t bytes, size_t filled, uint32_t seed) {
+  for (size_t i = 0; i < bytes; i = pattern_next(i + PATTERN_PERIOD, filled)) {
     size_t chunk = bytes - i < PATTERN_PERIOD ? bytes - i : PATTERN_PERIOD;
     if (memcmp(ptr + i, pattern_at(seed, i), chunk) != 0) __builtin_trap();
   }
 }
 
 static void slot_check(const slot_t *slot) {
-  if (slot->ptr != NULL) pattern_check(slot->ptr, slot->usable, slot->seed);
+  if (slot->ptr != NULL) pattern_check(slot->ptr, slot->usable, slot->usable, slot->seed);
 }
 
 static void check_all(void) {
@@ -172,7 +204,7 @@ static void op_realloc(slot_t *slot, cursor_t *in) {
   if (moved == NULL) __builtin_trap();
   if (slot->ptr != NULL) {
     size_t kept = slot->size < size ? slot->size : size;
-    pattern_check(moved, kept, slot->seed);
+    pattern_check(moved, kept, slot->usable, slot->seed);
   }
   slot->ptr = NULL;
   slot_take(slot, moved, size, 16);
