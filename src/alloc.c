@@ -124,6 +124,9 @@ void *_pm_alloc_aligned(size_t alignment, size_t size, bool zero) {
     errno = ENOMEM;
     return NULL;
   }
+  /* A zero-byte request still needs a real block: a zero-page run would
+   * have no page of its own to free or to measure. */
+  if (size == 0) size = 1;
   if (size <= PM_LARGE_MAX) return _pm_large_alloc(size, alignment, zero);
   return _pm_huge_alloc(size, alignment, zero);
 }

@@ -103,6 +103,20 @@ Test(alloc_api, aligned_allocations) {
   pm_free_aligned_sized(p, 4096, 100);
 }
 
+/* Found by fuzz_alloc: a zero-byte request with a large alignment made a
+ * zero-page run, whose free crashed or reported a double free. */
+Test(alloc_api, zero_bytes_at_large_alignments) {
+  static const size_t alignments[] = {8192, 65536, (size_t)1 << 20, (size_t)4 << 20};
+  for (int round = 0; round < 2; round++)
+    for (size_t i = 0; i < sizeof alignments / sizeof *alignments; i++) {
+      void *p = pm_aligned_alloc(alignments[i], 0);
+      cr_assert_not_null(p, "aligned_alloc(%zu, 0)", alignments[i]);
+      cr_assert_eq((uintptr_t)p % alignments[i], 0);
+      cr_assert_gt(pm_usable_size(p), 0, "aligned_alloc(%zu, 0) has no usable byte", alignments[i]);
+      pm_free(p);
+    }
+}
+
 Test(alloc_api, alignment_errors) {
   void *out = (void *)1;
   cr_assert_eq(pm_posix_memalign(&out, 24, 10), EINVAL);

@@ -53,6 +53,9 @@ Test(alloc_decay, idle_memory_is_released_after_the_delay) {
 }
 
 Test(alloc_decay, retained_memory_is_kept_before_the_delay) {
+  /* Initialise first: the first pm_ call reads the options and would
+   * overwrite the setting below. */
+  pm_free(pm_malloc(1));
   _pm_options.decay_ms = 60000;
   void *p = resident_block((size_t)512 << 10);
   pm_stats_t before = pm_test_stats();
