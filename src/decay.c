@@ -3,14 +3,38 @@
  * Freed pages stay resident so the next allocation reuses them without a
  * page fault; they are purged (madvise) or unmapped once idle for decay_ms,
  * or at once when retained memory passes retain_max, or on malloc_trim.
- * There is no background thread: as in jemalloc without one, slow paths
- * check a deadline, and the owner of a thread heap reaches its slow path
- * every time a slab's free list runs dry, so even a program that only
- * recycles memory keeps releasing what it no longer uses. */
+ * Slow paths check the deadline (the owner of a thread heap reaches its
+ * slow path every time a slab's free list runs dry), and, as jemalloc's
+ * background_thread does, a background thread sleeps until the deadline so
+ * an idle program gives memory back too. That thread is started lazily the
+ * first time memory becomes retained, from a free or allocation slow path
+ * with no allocator lock held (pthread_create allocates), blocks
+ * indefinitely while nothing is retained, has every signal blocked, is
+ * detached (exit does not wait for it) and is simply absent in a forked
+ * child until memory is retained there. */
+#include <signal.h>
+#include <time.h>
+
 #include "internal.h"
 
 /* When the next purge is due; UINT64_MAX while nothing is retained. */
 static _Atomic uint64_t decay_deadline = UINT64_MAX;
+
+/* Set when the deadline leaves UINT64_MAX: the next lock-free point on a
+ * slow path starts or wakes the background thread. */
+_Atomic bool _pm_background_pending;
+
+typedef enum background_state_e {
+  BACKGROUND_NONE = 0, /* not started (or in a forked child) */
+  BACKGROUND_STARTING, /* pthread_create in progress: re-entrant mallocs skip it */
+  BACKGROUND_RUNNING,
+  BACKGROUND_FAILED /* pthread_create failed: stay with the lazy checks */
+} background_state_t;
+static _Atomic int background_state;
+/* Taken after the pages lock when both are (fork order), never the other
+ * way: the thread drops it before it purges. */
+static pthread_mutex_t background_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t background_wake;
 
 static uint64_t retained_bytes(void) {
   return _pm_pool.dirty_bytes + _pm_pool.huge_cached_bytes;
@@ -23,7 +47,9 @@ static void decay_schedule(uint64_t now) {
     uint64_t step = _pm_options.decay_ms / 2;
     deadline = now + (step > 0 ? step : 1);
   }
-  atomic_store_explicit(&decay_deadline, deadline, memory_order_relaxed);
+  uint64_t old = atomic_exchange_explicit(&decay_deadline, deadline, memory_order_relaxed);
+  if (old == UINT64_MAX && deadline != UINT64_MAX)
+    atomic_store_explicit(&_pm_background_pending, true, memory_order_relaxed);
 }
 
 /* Pages lock held. */
@@ -76,4 +102,83 @@ uint64_t _pm_decay_release_all(void) {
   uint64_t released = _pm_segments_purge(UINT64_MAX) + _pm_huge_purge(UINT64_MAX);
   atomic_store_explicit(&decay_deadline, UINT64_MAX, memory_order_relaxed);
   return released;
+}
+
+/* Absolute CLOCK_MONOTONIC time of deadline_ms on the coarse clock, a few
+ * ms late so the coarse clock has passed it when the thread wakes. */
+static struct timespec background_wake_time(uint64_t deadline_ms) {
+  uint64_t now_coarse = _pm_prim_clock_ms();
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  uint64_t wait_ms = (deadline_ms > now_coarse ? deadline_ms - now_coarse : 0) + 5;
+  uint64_t ns = (uint64_t)now.tv_nsec + (wait_ms % 1000) * 1000000u;
+  struct timespec at = {now.tv_sec + (time_t)(wait_ms / 1000) + (time_t)(ns / 1000000000u),
+                        (long)(ns % 1000000000u)};
+  return at;
+}
+
+static void *background_main(void *unused) {
+  (void)unused;
+  for (;;) {
+    pthread_mutex_lock(&background_lock);
+    uint64_t deadline = atomic_load_explicit(&decay_deadline, memory_order_relaxed);
+    if (deadline == UINT64_MAX) {
+      pthread_cond_wait(&background_wake, &background_lock);
+    } else if (_pm_prim_clock_ms() < deadline) {
+      struct timespec at = background_wake_time(deadline);
+      pthread_cond_timedwait(&background_wake, &background_lock, &at);
+    }
+    pthread_mutex_unlock(&background_lock);
+    _pm_decay_tick();
+  }
+  return NULL;
+}
+
+static void background_start(void) {
+  int expected = BACKGROUND_NONE;
+  if (!atomic_compare_exchange_strong(&background_state, &expected, BACKGROUND_STARTING)) return;
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&background_wake, &attr);
+  pthread_condattr_destroy(&attr);
+  /* Signals go to the program's own threads, never to this one. */
+  sigset_t all, saved;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &saved);
+  pthread_t thread;
+  bool started = pthread_create(&thread, NULL, background_main, NULL) == 0;
+  pthread_sigmask(SIG_SETMASK, &saved, NULL);
+  if (started) pthread_detach(thread);
+  atomic_store(&background_state, started ? BACKGROUND_RUNNING : BACKGROUND_FAILED);
+}
+
+void _pm_background_kick(void) {
+  atomic_store_explicit(&_pm_background_pending, false, memory_order_relaxed);
+  if (!_pm_options.background_thread) return;
+  int state = atomic_load(&background_state);
+  if (state == BACKGROUND_NONE) {
+    background_start();
+  } else if (state == BACKGROUND_RUNNING) {
+    pthread_mutex_lock(&background_lock);
+    pthread_cond_signal(&background_wake);
+    pthread_mutex_unlock(&background_lock);
+  }
+}
+
+void _pm_background_fork_prepare(void) {
+  pthread_mutex_lock(&background_lock);
+}
+
+void _pm_background_fork_parent(void) {
+  pthread_mutex_unlock(&background_lock);
+}
+
+void _pm_background_fork_child(void) {
+  pthread_mutex_init(&background_lock, NULL);
+  if (atomic_load(&background_state) != BACKGROUND_FAILED)
+    atomic_store(&background_state, BACKGROUND_NONE);
+  /* Memory retained at the fork gets a thread of the child's own. */
+  if (atomic_load_explicit(&decay_deadline, memory_order_relaxed) != UINT64_MAX)
+    atomic_store_explicit(&_pm_background_pending, true, memory_order_relaxed);
 }

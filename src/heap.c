@@ -98,6 +98,7 @@ static void slab_release(pm_span_t *span) {
   _pm_span_free(span);
   _pm_decay_after_free();
   _pm_unlock(&_pm_pages_lock);
+  _pm_background_check();
 }
 
 /* Gives span blocks to allocate if it has any left, freed or fresh. */
@@ -199,6 +200,7 @@ PM_NOINLINE void *_pm_heap_malloc_slow(pm_heap_t *heap, size_t size) {
     }
   }
   _pm_decay_tick();
+  _pm_background_check();
   if (size <= PM_SMALL_MAX) return _pm_heap_malloc_small(heap, _pm_class_of(size));
   if (size <= PM_LARGE_MAX) return _pm_large_alloc(size, PM_PAGE_SIZE, false);
   return _pm_huge_alloc(size, PM_PAGE_SIZE, false);

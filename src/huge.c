@@ -167,6 +167,7 @@ void _pm_huge_free(pm_segment_t *segment) {
     huge_unmap(segment);
   }
   _pm_unlock(&_pm_pages_lock);
+  _pm_background_check();
 }
 
 void *_pm_huge_realloc(pm_segment_t *segment, size_t size) {

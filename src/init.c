@@ -9,6 +9,8 @@
  * Lock order, used by the fork handlers and everywhere else:
  *   1. _pm_heaps_lock   (heap registry)
  *   2. _pm_pages_lock   (segments, page runs, huge cache, decay)
+ *   3. the background thread's lock (decay.c; it never takes the others
+ *      while holding it)
  * The registry needs no lock (leaves are installed by compare-and-swap). */
 #include "internal.h"
 
@@ -40,9 +42,11 @@ void _pm_init(void) {
 static void fork_prepare(void) {
   _pm_lock(&_pm_heaps_lock);
   _pm_lock(&_pm_pages_lock);
+  _pm_background_fork_prepare();
 }
 
 static void fork_parent(void) {
+  _pm_background_fork_parent();
   _pm_unlock(&_pm_pages_lock);
   _pm_unlock(&_pm_heaps_lock);
 }
@@ -53,6 +57,7 @@ static void fork_parent(void) {
 static void fork_child(void) {
   pthread_mutex_init(&_pm_heaps_lock, NULL);
   _pm_segments_after_fork_child();
+  _pm_background_fork_child();
 }
 
 __attribute__((constructor)) static void pm_constructor(void) {

@@ -48,11 +48,12 @@ typedef enum pm_stats_mode_e {
   PM_STATS_MODE_JSON
 } pm_stats_mode_t;
 typedef struct pm_options_s {
-  uint64_t decay_ms;    /* free memory idle this long goes back to the OS */
-  uint64_t retain_max;  /* retained free memory above this is released at once */
-  uint64_t limit;       /* 0, or the most bytes the allocator may map */
-  uint64_t stats;       /* pm_stats_mode_t: print statistics at exit */
-  char stats_file[256]; /* where to print them ("" = stderr); %p = pid */
+  uint64_t decay_ms;          /* free memory idle this long goes back to the OS */
+  uint64_t retain_max;        /* retained free memory above this is released at once */
+  uint64_t limit;             /* 0, or the most bytes the allocator may map */
+  uint64_t stats;             /* pm_stats_mode_t: print statistics at exit */
+  uint64_t background_thread; /* 1: a thread releases idle memory on time */
+  char stats_file[256];       /* where to print them ("" = stderr); %p = pid */
 } pm_options_t;
 extern pm_options_t _pm_options PM_HIDDEN;
 void _pm_options_init(void);
@@ -222,6 +223,19 @@ void _pm_decay_tick(void);
 void _pm_decay_after_free(void);
 /* Releases every retained byte now; returns bytes released. */
 uint64_t _pm_decay_release_all(void);
+/* Background release thread: set when memory became retained; whoever sees
+ * it with no allocator lock held calls _pm_background_check, which starts
+ * the thread (once) or wakes it. */
+extern _Atomic bool _pm_background_pending PM_HIDDEN;
+void _pm_background_kick(void);
+static inline void _pm_background_check(void) {
+  if (pm_unlikely(atomic_load_explicit(&_pm_background_pending, memory_order_relaxed)))
+    _pm_background_kick();
+}
+/* Fork handlers: the background lock is taken after the pages lock. */
+void _pm_background_fork_prepare(void);
+void _pm_background_fork_parent(void);
+void _pm_background_fork_child(void);
 
 /* ---- alloc.c: shared slow paths of the pm_* entry points ---- */
 PM_NOINLINE void _pm_free_generic(void *ptr, const char *func);

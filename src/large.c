@@ -41,6 +41,7 @@ void _pm_large_free(pm_span_t *span, const void *ptr, const char *func) {
   _pm_span_free(span);
   _pm_decay_after_free();
   _pm_unlock(&_pm_pages_lock);
+  _pm_background_check();
 }
 
 void *_pm_large_realloc_in_place(pm_span_t *span, size_t size) {

@@ -15,7 +15,8 @@ typedef enum option_type_e {
   OPTION_UINT,
   OPTION_SIZE,
   OPTION_STATS_MODE,
-  OPTION_PATH
+  OPTION_PATH,
+  OPTION_BOOL
 } option_type_t;
 
 typedef struct option_s {
@@ -33,6 +34,10 @@ static const option_t option_table[] = {
      "free memory kept beyond this many bytes is returned at once", &_pm_options.retain_max},
     {"limit", OPTION_SIZE, 0, "most bytes the allocator maps (0 = no limit); past it, NULL+ENOMEM",
      &_pm_options.limit},
+    {"background_thread", OPTION_BOOL, 1,
+     "1: a background thread returns idle memory on time, even while the program sleeps; "
+     "0: only allocation and free slow paths check decay",
+     &_pm_options.background_thread},
     {"stats", OPTION_STATS_MODE, PM_STATS_OFF, "print statistics at exit: off, text or json",
      &_pm_options.stats},
     {"stats_file", OPTION_PATH, 0, "write the statistics here instead of stderr; %p = pid",
@@ -97,6 +102,10 @@ static int option_parse(const option_t *option, const char *text, size_t len) {
     else
       return -1;
     *(uint64_t *)option->value = number;
+    return 0;
+  case OPTION_BOOL:
+    if (len != 1 || (text[0] != '0' && text[0] != '1')) return -1;
+    *(uint64_t *)option->value = (uint64_t)(text[0] - '0');
     return 0;
   case OPTION_PATH:
     if (len == 0 || len >= sizeof _pm_options.stats_file) return -1;

@@ -26,7 +26,9 @@ Test(alloc_options, sizes_take_suffixes) {
 }
 
 Test(alloc_options, conf_sets_every_option) {
-  _pm_options_apply_conf("decay_ms:250,retain_max:8M,limit:2G,stats:json,stats_file:/tmp/s.%p");
+  _pm_options_apply_conf(
+      "decay_ms:250,retain_max:8M,limit:2G,stats:json,stats_file:/tmp/s.%p,background_thread:0");
+  cr_assert_eq(_pm_options.background_thread, 0);
   cr_assert_eq(_pm_options.decay_ms, 250);
   cr_assert_eq(_pm_options.retain_max, 8u << 20);
   cr_assert_eq(_pm_options.limit, (uint64_t)2 << 30);
@@ -63,6 +65,9 @@ Test(alloc_options, invalid_input_warns_once_and_keeps_defaults) {
   expect_warning("colour:blue", "poolmalloc: unknown option colour; keeping the default\n");
   expect_warning("limit", "poolmalloc: option without a value (want name:value) limit; keeping the "
                           "default\n");
+  expect_warning("background_thread:yes",
+                 "poolmalloc: invalid value for option background_thread:yes; keeping the "
+                 "default\n");
   expect_warning("stats:yaml",
                  "poolmalloc: invalid value for option stats:yaml; keeping the default\n");
   _pm_options_apply_conf("decay_ms:77");

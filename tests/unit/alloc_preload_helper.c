@@ -83,7 +83,9 @@ static int check_family(void) {
   CHECK(held.uordblks >= ((size_t)32 << 20) && held.hblkhd >= ((size_t)32 << 20));
   free(big);
   struct mallinfo2 released = mallinfo2();
-  CHECK(released.uordblks + ((size_t)32 << 20) <= held.uordblks);
+  /* Freeing it retains memory, which starts the background release thread,
+   * whose start allocates a few hundred bytes of thread state. */
+  CHECK(released.uordblks + ((size_t)31 << 20) <= held.uordblks);
   CHECK(malloc_trim(0) == 1);
   return failures;
 }

@@ -1,0 +1,100 @@
+/* alloc_background.c: the background release thread gives idle memory back
+ * while the program sleeps without calling malloc, also in a forked child,
+ * and background_thread:0 restores the lazy checks on slow paths. */
+#include <time.h>
+
+#include "alloc_test.h"
+
+TestSuite(alloc_background, .timeout = 60);
+
+enum { COUNT = 64, BLOCK = 500000 }; /* 64 large runs: about 32 MiB */
+#define FREED ((size_t)COUNT * BLOCK)
+
+/* Sets the options and starts from nothing retained, so no deadline
+ * computed with the default decay time is pending. */
+static void start_with(uint64_t decay_ms, uint64_t background_thread) {
+  _pm_options.decay_ms = decay_ms;
+  _pm_options.background_thread = background_thread;
+  pm_trim(0);
+}
+
+static void sleep_ms(long ms) {
+  struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&t, NULL);
+}
+
+/* Allocates and touches FREED bytes, frees them; returns the RSS before the
+ * free. */
+static size_t free_resident_memory(void) {
+  void *blocks[COUNT];
+  for (int i = 0; i < COUNT; i++) {
+    blocks[i] = pm_malloc(BLOCK);
+    cr_assert_not_null(blocks[i]);
+    memset(blocks[i], 0x5a, BLOCK);
+  }
+  size_t rss = _pm_prim_rss();
+  for (int i = 0; i < COUNT; i++)
+    pm_free(blocks[i]);
+  return rss;
+}
+
+/* Sleeps twice the decay time, then (on a loaded machine) up to a few
+ * seconds more until the memory is released; never calls malloc. */
+static pm_stats_t idle_until_released(uint64_t released_before) {
+  sleep_ms((long)_pm_options.decay_ms * 2);
+  pm_stats_t now = pm_test_stats();
+  for (int i = 0; i < 100 && now.released_bytes - released_before < FREED / 4 * 3; i++) {
+    sleep_ms(50);
+    now = pm_test_stats();
+  }
+  return now;
+}
+
+Test(alloc_background, idle_program_gets_memory_back) {
+  start_with(100, 1);
+  pm_stats_t before = pm_test_stats();
+  size_t rss_full = free_resident_memory();
+  cr_assert_geq(pm_test_stats().retained_bytes, FREED, "kept resident at first");
+  pm_stats_t after = idle_until_released(before.released_bytes);
+  cr_assert_geq(after.released_bytes - before.released_bytes, FREED / 4 * 3,
+                "released %zu bytes while idle", after.released_bytes - before.released_bytes);
+  size_t rss_idle = _pm_prim_rss();
+  cr_assert_lt(rss_idle + ((size_t)20 << 20), rss_full, "RSS dropped from %zu to %zu", rss_full,
+               rss_idle);
+}
+
+Test(alloc_background, forked_child_gets_a_thread_of_its_own) {
+  start_with(100, 1);
+  free_resident_memory(); /* the parent's thread now exists */
+  pid_t pid = fork();
+  cr_assert_neq(pid, -1, "fork failed");
+  if (pid == 0) {
+    pm_stats_t before = pm_test_stats();
+    size_t rss_full = free_resident_memory();
+    pm_stats_t after = idle_until_released(before.released_bytes);
+    bool released = after.released_bytes - before.released_bytes >= FREED / 4 * 3;
+    _exit(released && _pm_prim_rss() + ((size_t)20 << 20) < rss_full ? 0 : 1);
+  }
+  int status;
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+            "the child released its idle memory (status %d)", status);
+}
+
+Test(alloc_background, disabled_means_release_on_slow_paths_only) {
+  start_with(100, 0);
+  pm_stats_t before = pm_test_stats();
+  free_resident_memory();
+  sleep_ms(400);
+  pm_stats_t idle = pm_test_stats();
+  cr_assert_eq(idle.released_bytes, before.released_bytes, "nothing released while idle");
+  cr_assert_geq(idle.retained_bytes, FREED);
+  /* The next allocation slow path sees the deadline passed. */
+  void *p = pm_malloc((size_t)1 << 20);
+  cr_assert_not_null(p);
+  pm_stats_t after = pm_test_stats();
+  cr_assert_geq(after.released_bytes - before.released_bytes, FREED / 2,
+                "released %zu bytes on the slow path",
+                after.released_bytes - before.released_bytes);
+  pm_free(p);
+}
