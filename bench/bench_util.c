@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PAGE_STRIDE 4096
@@ -147,8 +148,26 @@ static long status_field_kb(const char *field) {
   return kb;
 }
 
+/* An allocator that defers release (libpoolmalloc's decay, jemalloc's)
+ * gives memory back some time after the frees; the runner asks for a settle
+ * time (BENCH_SETTLE_MS) before RSS is read and subtracts it from the wall
+ * time, which it reads back from "settle_s". */
+static void settle(void) {
+  const char *text = getenv("BENCH_SETTLE_MS");
+  long ms = text != NULL ? strtol(text, NULL, 10) : 0;
+  if (ms <= 0) return;
+  struct timespec start, end, pause = {ms / 1000, (ms % 1000) * 1000000L};
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  while (nanosleep(&pause, &pause) != 0) {
+  }
+  clock_gettime(CLOCK_MONOTONIC, &end);
+  printf("settle_s=%.6f\n",
+         (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9);
+}
+
 void bench_report_rss(void) {
   printf("peak_rss_kb=%ld\n", status_field_kb("VmHWM"));
+  settle();
   printf("rss_after_free_kb=%ld\n", status_field_kb("VmRSS"));
   const char *trim = getenv("BENCH_TRIM");
   if (trim != NULL && strcmp(trim, "1") == 0) {

@@ -5,6 +5,7 @@ bench_util.c prints for the C workloads."""
 import ctypes
 import os
 import sys
+import time
 
 
 def scale_argument():
@@ -20,11 +21,24 @@ def finish(workload, failure, summary):
         sys.exit(2)
     print(summary)
     print(f"peak_rss_kb={status_kb('VmHWM')}")
+    settle()
     print(f"rss_after_free_kb={status_kb('VmRSS')}")
     if os.environ.get("BENCH_TRIM") == "1":
         ctypes.CDLL(None).malloc_trim(0)
         print(f"rss_after_trim_kb={status_kb('VmRSS')}")
     sys.exit(0)
+
+
+def settle():
+    """Waits BENCH_SETTLE_MS before RSS is read, as bench_util.c does, so an
+    allocator that releases memory after a delay is measured after it; the
+    runner subtracts the printed settle_s from the wall time."""
+    ms = int(os.environ.get("BENCH_SETTLE_MS", "0") or 0)
+    if ms <= 0:
+        return
+    start = time.monotonic()
+    time.sleep(ms / 1000.0)
+    print(f"settle_s={time.monotonic() - start:.6f}")
 
 
 def status_kb(field):

@@ -12,7 +12,9 @@ stdout, a CSV and an SVG chart (see bench/README.md).
 
 Environment: BENCH_RUNS (default 5), BENCH_FILTER (comma-separated workload
 substrings), BENCH_ALLOCATORS (comma-separated allocator names), BENCH_QUICK=1
-(tiny sizes), BENCH_RESULTS (output directory), BENCH_SAVE=1 (also copy the
+(tiny sizes), BENCH_SETTLE_MS (pause after the free phase before RSS is read,
+default 1600, 0 in quick mode; not counted in the wall time), BENCH_RESULTS
+(output directory), BENCH_SAVE=1 (also copy the
 results to the source tree's bench/results/), JEMALLOC_SO, MIMALLOC_SO,
 TCMALLOC_SO, POOLMALLOC_SO (libraries to preload; empty = not installed)."""
 
@@ -32,6 +34,9 @@ import bench_chart  # noqa: E402
 import bench_report  # noqa: E402
 
 QUICK_SCALE = 0.02
+# Long enough for a 1 s decay checked every half decay to release memory
+# (libpoolmalloc's default); jemalloc's default decay is 10 s.
+SETTLE_MS = 1600
 RUN_TIMEOUT_S = 600
 # A run slower than this is not repeated: one pathological cell must not
 # blow the suite's time budget (its later runs are skipped and noted).
@@ -123,6 +128,8 @@ def workload_environment(allocator, library):
         env["LD_PRELOAD"] = library
     if allocator == "glibc":
         env["BENCH_TRIM"] = "1"  # the target compares with glibc after malloc_trim
+    quick = os.environ.get("BENCH_QUICK") == "1"
+    env.setdefault("BENCH_SETTLE_MS", "0" if quick else str(SETTLE_MS))
     # Python's own small-object allocator would hide the allocator under test.
     env["PYTHONMALLOC"] = "malloc"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -137,6 +144,11 @@ def parse_report(output):
             try:
                 values[key] = int(value.split()[0])
             except (ValueError, IndexError):
+                pass
+        elif sep and key == "settle_s":
+            try:
+                values[key] = float(value)
+            except ValueError:
                 pass
     return values
 
@@ -203,6 +215,7 @@ def run_suite(args, workloads, allocators, runs, scale):
                 wall, peak, output, status = run_once(command,
                                                       workload_environment(allocator, library))
                 report = parse_report(output)
+                wall -= report.get("settle_s", 0.0)
                 ok = status == "ok" and "rss_after_free_kb" in report
                 if not ok:
                     reason = failure_reason(output, status)
