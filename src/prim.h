@@ -6,6 +6,7 @@
 #ifndef PM_PRIM_H
 #define PM_PRIM_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -46,5 +47,10 @@ size_t _pm_prim_rss(void);
 void _pm_prim_thread_init(void (*on_exit)(void *value));
 void _pm_prim_thread_set(void *value);
 _Noreturn void _pm_prim_abort(void);
+/* Runs hook when the process receives SIGABRT (abort()), before it dies,
+ * unless the program has its own SIGABRT handler. The hook runs once. */
+void _pm_prim_on_abort(void (*hook)(void));
+/* Tries to take a lock for up to about ms milliseconds; 0 if it did. */
+int _pm_prim_lock_within(pthread_mutex_t *lock, unsigned ms);
 
 #endif /* PM_PRIM_H */

@@ -153,3 +153,33 @@ void _pm_prim_thread_set(void *value) {
 _Noreturn void _pm_prim_abort(void) {
   abort();
 }
+
+static void (*abort_hook)(void);
+
+/* SA_RESETHAND puts SIGABRT back to its default before this runs, so when
+ * it returns, abort() raises again and the process dies as it would have. */
+static void abort_signal_handler(int signal_number) {
+  (void)signal_number;
+  abort_hook();
+}
+
+void _pm_prim_on_abort(void (*hook)(void)) {
+  struct sigaction current;
+  if (sigaction(SIGABRT, NULL, &current) != 0 || current.sa_handler != SIG_DFL) return;
+  abort_hook = hook;
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = abort_signal_handler;
+  action.sa_flags = SA_RESETHAND;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGABRT, &action, NULL);
+}
+
+int _pm_prim_lock_within(pthread_mutex_t *lock, unsigned ms) {
+  for (unsigned tries = 0; tries <= ms; tries++) {
+    if (pthread_mutex_trylock(lock) == 0) return 0;
+    struct timespec pause = {0, 1000000L};
+    nanosleep(&pause, NULL);
+  }
+  return -1;
+}

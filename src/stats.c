@@ -16,8 +16,24 @@ static _Atomic uint64_t peak_allocated;
  * taken at start-up, since some programs (coreutils) close stderr on exit. */
 static int stats_stderr = 2;
 
+/* A program that dies by abort() skips the destructor, but its statistics
+ * matter most then. The abort may come from inside the allocator (a bad
+ * free found under the pages lock), so the report is skipped, with a note,
+ * when that lock cannot be had soon: waiting on it would hang the abort. */
+static void stats_print_at_abort(void) {
+  if (_pm_prim_lock_within(&_pm_pages_lock, 100) != 0) {
+    static const char note[] = "poolmalloc: statistics skipped: abort inside the allocator\n";
+    _pm_prim_write(stats_stderr, note, sizeof note - 1);
+    return;
+  }
+  _pm_unlock(&_pm_pages_lock);
+  _pm_stats_print_at_exit();
+}
+
 void _pm_stats_init(void) {
-  if (_pm_options.stats == PM_STATS_OFF || _pm_options.stats_file[0] != '\0') return;
+  if (_pm_options.stats == PM_STATS_OFF) return;
+  _pm_prim_on_abort(stats_print_at_abort);
+  if (_pm_options.stats_file[0] != '\0') return;
   int copy = _pm_prim_dup_high(2);
   if (copy >= 0) stats_stderr = copy;
 }

@@ -1,0 +1,34 @@
+/* exit_paths.c: allocates, then ends in the way its argument names, so
+ * exit_paths.sh can check that POOLMALLOC_STATS reports however a program
+ * ends.
+ *
+ *   exit_paths return | exit | abort | badfree */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { BLOCKS = 3000 };
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: exit_paths return|exit|abort|badfree\n");
+    return 2;
+  }
+  static void *blocks[BLOCKS];
+  for (int i = 0; i < BLOCKS; i++) {
+    blocks[i] = malloc(16 + (size_t)(i % 200) * 8);
+    if (blocks[i] == NULL) return 1;
+    memset(blocks[i], i & 0xff, 16);
+  }
+  for (int i = 0; i < BLOCKS; i += 2)
+    free(blocks[i]);
+  if (strcmp(argv[1], "exit") == 0) exit(0);
+  if (strcmp(argv[1], "abort") == 0) abort();
+  if (strcmp(argv[1], "badfree") == 0) {
+    /* volatile: the compiler would rightly refuse a visible bad free. */
+    static char not_from_malloc[64];
+    char *volatile foreign = not_from_malloc + 16;
+    free(foreign);
+  }
+  return strcmp(argv[1], "return") == 0 ? 0 : 2;
+}

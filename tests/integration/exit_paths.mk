@@ -1,0 +1,6 @@
+# tests/integration/exit_paths.mk: statistics however a program ends
+# (return, exit, abort, a bad free), included by the top-level Makefile.am.
+check_PROGRAMS += tests/integration/exit_paths
+tests_integration_exit_paths_SOURCES = tests/integration/exit_paths.c
+TESTS += tests/integration/exit_paths.sh
+EXTRA_DIST += tests/integration/exit_paths.sh

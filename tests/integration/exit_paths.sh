@@ -1,0 +1,44 @@
+#!/bin/sh
+# exit_paths.sh: POOLMALLOC_STATS output appears whether the program returns
+# from main, calls exit() or dies by abort(), and a bad free still aborts
+# with its one-line message first.
+. "$top_srcdir/tests/integration/preload_lib.sh"
+pm_require_library
+
+program="$top_builddir/tests/integration/exit_paths"
+echo "1..9"
+
+# json_allocations FILE: total_allocations of a JSON statistics file.
+json_allocations() {
+  "$PM_PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["total_allocations"])' "$1"
+}
+
+for how in return exit abort; do
+  file="$pm_tmp/$how.json"
+  env LD_PRELOAD="$PM_PRELOAD" POOLMALLOC_STATS=json POOLMALLOC_STATS_FILE="$file" \
+    "$program" $how 2>"$pm_tmp/$how.err"
+  status=$?
+  case $how in
+    abort) [ $status -eq 134 ] ;; # the shell's 128 + SIGABRT
+    *) [ $status -eq 0 ] ;;
+  esac
+  tap_result $? "$how: the program ends as it would without statistics (status $status)"
+  allocations=$(json_allocations "$file" 2>/dev/null)
+  [ "${allocations:-0}" -ge 3000 ]
+  tap_result $? "$how: the JSON statistics file counts its allocations (${allocations:-none})"
+done
+
+# Text mode to stderr at abort.
+env LD_PRELOAD="$PM_PRELOAD" POOLMALLOC_STATS=text "$program" abort 2>"$pm_tmp/text.err"
+grep -q '^  total_allocations: [0-9]' "$pm_tmp/text.err"
+tap_result $? "abort: the text statistics reach stderr"
+
+# A bad free: the message comes first and the process still aborts.
+env LD_PRELOAD="$PM_PRELOAD" POOLMALLOC_STATS=text "$program" badfree 2>"$pm_tmp/bad.err"
+status=$?
+[ $status -eq 134 ] && head -n 1 "$pm_tmp/bad.err" | grep -q '^poolmalloc: free(): invalid pointer 0x'
+tap_result $? "badfree: one-line message first, then SIGABRT (status $status)"
+# The report follows (or, were the pages lock held, a note saying why not).
+grep -q -e '^  total_allocations: ' -e 'statistics skipped' "$pm_tmp/bad.err"
+tap_result $? "badfree: the statistics follow the message"
+tap_done
