@@ -57,8 +57,8 @@ static void decay_run(uint64_t now) {
   uint64_t cutoff = now >= _pm_options.decay_ms ? now - _pm_options.decay_ms : 0;
   if (_pm_options.decay_ms == 0) cutoff = UINT64_MAX;
   _pm_heap_reap_abandoned();
-  _pm_segments_purge(cutoff);
-  _pm_huge_purge(cutoff);
+  _pm_segments_purge(cutoff, UINT64_MAX);
+  _pm_huge_purge(cutoff, UINT64_MAX);
   decay_schedule(now);
 }
 
@@ -72,18 +72,19 @@ void _pm_decay_tick(void) {
   _pm_unlock(&_pm_pages_lock);
 }
 
-/* Over retain_max: release the longest-idle memory first, in four age
- * bands, until a quarter of the cap is free again, so a burst of frees
- * does not throw away the memory the program is about to reuse. */
-static void decay_enforce_cap(void) {
+/* Over the cap: release the longest-idle memory first, in four age bands,
+ * and only until a quarter of the cap is free again, so a burst of frees
+ * does not throw away the memory the program is about to reuse (each byte
+ * released past need is a page fault later). */
+static void decay_enforce_cap(uint64_t cap) {
   uint64_t now = _pm_prim_clock_ms();
-  uint64_t goal = _pm_options.retain_max / 4 * 3;
-  for (uint64_t band = 3; retained_bytes() > goal; band--) {
+  uint64_t goal = cap / 4 * 3;
+  for (uint64_t band = 4; band-- > 0 && retained_bytes() > goal;) {
     uint64_t age = _pm_options.decay_ms / 4 * band;
-    uint64_t cutoff = now > age ? now - age : 0;
-    _pm_segments_purge(band == 0 ? UINT64_MAX : cutoff);
-    _pm_huge_purge(band == 0 ? UINT64_MAX : cutoff);
-    if (band == 0) break;
+    uint64_t cutoff = band == 0 ? UINT64_MAX : now > age ? now - age : 0;
+    uint64_t excess = retained_bytes() - goal;
+    uint64_t released = _pm_huge_purge(cutoff, excess);
+    if (released < excess) _pm_segments_purge(cutoff, excess - released);
   }
 }
 
@@ -92,14 +93,15 @@ void _pm_decay_after_free(void) {
     _pm_decay_release_all();
     return;
   }
-  if (retained_bytes() > _pm_options.retain_max) decay_enforce_cap();
+  if (retained_bytes() > _pm_options.retain_max) decay_enforce_cap(_pm_options.retain_max);
   if (atomic_load_explicit(&decay_deadline, memory_order_relaxed) == UINT64_MAX)
     decay_schedule(_pm_prim_clock_ms());
 }
 
 uint64_t _pm_decay_release_all(void) {
   _pm_heap_reap_abandoned();
-  uint64_t released = _pm_segments_purge(UINT64_MAX) + _pm_huge_purge(UINT64_MAX);
+  uint64_t released =
+      _pm_segments_purge(UINT64_MAX, UINT64_MAX) + _pm_huge_purge(UINT64_MAX, UINT64_MAX);
   atomic_store_explicit(&decay_deadline, UINT64_MAX, memory_order_relaxed);
   return released;
 }

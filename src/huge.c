@@ -88,10 +88,14 @@ static pm_segment_t *cache_take(size_t mapping, size_t map_alignment) {
   return resized;
 }
 
-uint64_t _pm_huge_purge(uint64_t cutoff_ms) {
+uint64_t _pm_huge_purge(uint64_t cutoff_ms, uint64_t budget) {
   uint64_t released = 0;
-  for (pm_segment_t *segment = huge_cache, *next; segment != NULL; segment = next) {
-    next = segment->next;
+  pm_segment_t *oldest = huge_cache;
+  while (oldest != NULL && oldest->next != NULL)
+    oldest = oldest->next;
+  for (pm_segment_t *segment = oldest, *prev; segment != NULL && released < budget;
+       segment = prev) {
+    prev = segment->prev;
     if (segment->freed_at > cutoff_ms) continue;
     cache_unlink(segment);
     released += segment->mapping_size;

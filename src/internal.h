@@ -164,9 +164,10 @@ static inline pm_span_t *_pm_slab_candidate(pm_segment_t *segment, const void *p
 static inline pm_segment_t *_pm_segment_of_span(const pm_span_t *span) {
   return (pm_segment_t *)((uintptr_t)span->start & ~(uintptr_t)PM_SEGMENT_MASK);
 }
-/* Purges dirty runs freed before cutoff_ms (all when cutoff_ms is UINT64_MAX)
- * and unmaps segments left wholly free; returns bytes released. */
-uint64_t _pm_segments_purge(uint64_t cutoff_ms);
+/* Purges dirty runs freed before cutoff_ms (all when cutoff_ms is UINT64_MAX),
+ * largest first, until at least budget bytes are released, and unmaps
+ * segments left wholly free; returns bytes released. */
+uint64_t _pm_segments_purge(uint64_t cutoff_ms, uint64_t budget);
 /* Whether mapping size more bytes stays within the limit option. */
 bool _pm_within_limit(size_t size);
 void _pm_segments_after_fork_child(void);
@@ -213,8 +214,9 @@ void _pm_huge_free(pm_segment_t *segment);
 /* Resizes a huge block without copying (its pages move if need be);
  * returns the block's address, or NULL when the caller must move it. */
 void *_pm_huge_realloc(pm_segment_t *segment, size_t size);
-/* Unmaps cached huge mappings idle since before cutoff_ms; returns bytes. */
-uint64_t _pm_huge_purge(uint64_t cutoff_ms);
+/* Unmaps cached huge mappings idle since before cutoff_ms, oldest first,
+ * until at least budget bytes are released; returns bytes. */
+uint64_t _pm_huge_purge(uint64_t cutoff_ms, uint64_t budget);
 
 /* ---- decay.c ---- */
 /* Cheap check on slow paths: runs a purge once decay is due. */

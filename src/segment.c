@@ -245,11 +245,12 @@ void _pm_span_shrink(pm_span_t *span, size_t page_count) {
   _pm_span_free(tail);
 }
 
-uint64_t _pm_segments_purge(uint64_t cutoff_ms) {
+uint64_t _pm_segments_purge(uint64_t cutoff_ms, uint64_t budget) {
   uint64_t released = 0;
-  for (size_t bin = 0; bin < BIN_COUNT; bin++) {
+  /* Largest runs first: fewest system calls for the bytes asked for. */
+  for (size_t bin = BIN_COUNT; bin-- > 0 && released < budget;) {
     pm_span_t *run = free_bins[1][bin];
-    while (run != NULL) {
+    while (run != NULL && released < budget) {
       pm_span_t *next = run->next;
       if (run->freed_at <= cutoff_ms) {
         pm_segment_t *segment = _pm_segment_of_span(run);
