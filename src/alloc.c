@@ -173,6 +173,10 @@ static void *realloc_in_place(void *ptr, size_t size, size_t usable) {
   return size <= usable && size >= usable / 2 ? ptr : NULL;
 }
 
+/* Above this, a page run that realloc must move goes to a mapping of its
+ * own; high enough that few blocks ever need one (each is a mapping). */
+#define REALLOC_MAP_MIN ((size_t)256 << 10)
+
 static void *realloc_named(void *ptr, size_t size, const char *func) {
   if (ptr == NULL) return _pm_malloc_fast(size);
   size_t usable = _pm_usable_size_checked(ptr, func);
@@ -182,7 +186,13 @@ static void *realloc_named(void *ptr, size_t size, const char *func) {
   }
   void *same = realloc_in_place(ptr, size, usable);
   if (same != NULL) return same;
-  void *moved = _pm_malloc_fast(size);
+  /* A page run that must move to grow past REALLOC_MAP_MIN goes to a
+   * mapping of its own, which later growth resizes with mremap instead of
+   * copying, and whose move leaves no freed run behind (glibc grows its
+   * mmapped chunks the same way). */
+  void *moved = size > usable && usable > PM_SMALL_MAX && size >= REALLOC_MAP_MIN
+                    ? _pm_huge_alloc(size, PM_PAGE_SIZE, false)
+                    : _pm_malloc_fast(size);
   if (moved == NULL) return NULL;
   memcpy(moved, ptr, usable < size ? usable : size);
   _pm_free_fast(ptr, func);

@@ -176,7 +176,9 @@ void _pm_huge_free(pm_segment_t *segment) {
 
 void *_pm_huge_realloc(pm_segment_t *segment, size_t size) {
   if (size <= segment->block_size && size >= segment->block_size / 2) return segment->block;
-  if (size <= PM_LARGE_MAX) return NULL; /* the caller moves it to a smaller kind */
+  /* Shrunk to a page run's size: the caller moves it to the smaller kind.
+   * Growing stays here (realloc moves growing runs to a mapping on purpose). */
+  if (size <= PM_LARGE_MAX && size < segment->block_size) return NULL;
   size_t offset = (size_t)(segment->block - (uint8_t *)segment);
   if (size > (size_t)PTRDIFF_MAX / 2 - offset) return NULL;
   /* Grow by at least half again so a buffer growing by appends is

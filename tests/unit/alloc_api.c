@@ -85,6 +85,43 @@ Test(alloc_api, large_realloc_grows_in_place_when_room) {
   pm_free(q);
 }
 
+static bool in_own_mapping(const void *p) {
+  return _pm_registry_lookup(p)->kind == PM_SEGMENT_HUGE;
+}
+
+Test(alloc_api, growing_realloc_moves_a_run_to_a_mapping_once) {
+  uint8_t *p = pm_malloc(300000);
+  size_t usable = pm_usable_size(p);
+  /* Take the pages right after p so it cannot grow in place. */
+  void *blockers[256];
+  int count = 0;
+  bool adjacent = false;
+  while (!adjacent && count < 256) {
+    blockers[count] = pm_malloc(20000);
+    adjacent = blockers[count++] == p + usable;
+  }
+  cr_assert(adjacent, "a run right after the block");
+  for (size_t i = 0; i < usable; i++)
+    p[i] = (uint8_t)(i * 7);
+  size_t length = usable;
+  uint64_t mappings_before = _pm_pool.huge_allocations;
+  p = pm_realloc(p, length + 1000);
+  cr_assert(in_own_mapping(p), "a run that must move past 256 KiB gets a mapping");
+  /* Growing on by appends resizes that mapping: one below PM_LARGE_MAX
+   * was once replaced (and copied) at every step. */
+  for (length += 1000; length < ((size_t)2 << 20); length += 3000) {
+    p = pm_realloc(p, length + 3000);
+    cr_assert(in_own_mapping(p), "still a mapping at %zu bytes", length + 3000);
+  }
+  cr_assert_eq(_pm_pool.huge_allocations - mappings_before, 1,
+               "one mapping made, then resized (mremap) rather than replaced");
+  for (size_t i = 0; i < usable; i++)
+    cr_assert_eq(p[i], (uint8_t)(i * 7), "byte %zu kept", i);
+  pm_free(p);
+  for (int i = 0; i < count; i++)
+    pm_free(blockers[i]);
+}
+
 Test(alloc_api, aligned_allocations) {
   for (size_t alignment = 16; alignment <= ((size_t)4 << 20); alignment <<= 1) {
     size_t sizes[] = {1, 100, alignment, 3 * alignment + 5};
