@@ -72,8 +72,8 @@ static void free_to_slab(pm_span_t *span, void *ptr, const char *func) {
     /* The fast path's cheap test looked suspicious: check for a repeat. */
     _pm_slab_check_double_free(span, ptr, func);
     pm_block_t *block = ptr;
-    block->next = _pm_block_encode(span->local_free);
-    span->local_free = block;
+    block->next = _pm_block_encode(span->free);
+    span->free = block;
     pm_stat_add(&heap->stats.frees[span->size_class], 1);
     if (--span->used == 0 || span->in_full) _pm_heap_slab_freed(heap, span);
     return;

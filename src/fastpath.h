@@ -7,7 +7,7 @@
  *     stores (pop the slab's free list, count the block), plus the stats
  *     counter.
  *   free(own small block): one registry bit, the slab descriptor, an
- *     index check by multiplication, a push onto the slab's local free list
+ *     index check by multiplication, a push onto the slab's free list
  *     and a decrement; the block's memory is only written.
  *   Everything else is a noinline slow path. */
 #ifndef PM_FASTPATH_H
@@ -48,9 +48,9 @@ static inline __attribute__((always_inline)) void _pm_free_fast(void *ptr, const
     pm_block_t *block = ptr;
     if (pm_likely(atomic_load_explicit(&span->heap, memory_order_relaxed) == heap &&
                   index < span->reserved && index * span->block_size == offset &&
-                  block != span->local_free && block != span->free)) {
-      block->next = _pm_block_encode(span->local_free);
-      span->local_free = block;
+                  block != span->free)) {
+      block->next = _pm_block_encode(span->free);
+      span->free = block;
       pm_stat_add(&heap->stats.frees[span->size_class], 1);
       if (pm_likely(--span->used != 0 && !span->in_full)) return;
       _pm_heap_slab_freed(heap, span);

@@ -51,8 +51,7 @@ struct pm_heap_s;
  * head_offsets[] lead from any page to it). The fields the fast paths touch
  * come first. */
 typedef struct pm_span_s {
-  pm_block_t *free;                  /* blocks ready for allocation */
-  pm_block_t *local_free;            /* blocks freed by the owner thread */
+  pm_block_t *free;                  /* blocks ready for allocation; the owner's frees go here */
   uint8_t *start;                    /* first byte of the span */
   _Atomic(struct pm_heap_s *) heap;  /* owning heap; NULL when abandoned or not a slab */
   uint32_t used;                     /* blocks handed out and not yet seen freed */

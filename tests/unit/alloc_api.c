@@ -85,6 +85,20 @@ Test(alloc_api, large_realloc_grows_in_place_when_room) {
   pm_free(q);
 }
 
+Test(alloc_api, the_block_freed_last_is_reused_first) {
+  void *warm[4];
+  for (int i = 0; i < 4; i++)
+    warm[i] = pm_malloc(40);
+  void *spare = pm_malloc(40); /* the slab still has blocks after it */
+  for (int i = 0; i < 4; i++)
+    pm_free(warm[i]);
+  for (int i = 3; i >= 0; i--)
+    cr_assert_eq(pm_malloc(40), warm[i], "LIFO: block %d, still in the cache, comes back", i);
+  for (int i = 0; i < 4; i++)
+    pm_free(warm[i]);
+  pm_free(spare);
+}
+
 static bool in_own_mapping(const void *p) {
   return _pm_registry_lookup(p)->kind == PM_SEGMENT_HUGE;
 }
