@@ -8,10 +8,12 @@
  * background_thread does, a background thread sleeps until the deadline so
  * an idle program gives memory back too. That thread is started lazily the
  * first time memory becomes retained, from a free or allocation slow path
- * with no allocator lock held (pthread_create allocates), blocks
- * indefinitely while nothing is retained, has every signal blocked, is
- * detached (exit does not wait for it) and is simply absent in a forked
- * child until memory is retained there. */
+ * with no allocator lock held (pthread_create allocates), has every
+ * signal blocked, is detached (exit does not wait for it) and is simply
+ * absent in a forked child until memory is retained there. It ends once
+ * nothing has been retained for BACKGROUND_IDLE_MS: a process lives while
+ * any thread does, so a thread that waited forever would keep alive a
+ * program whose main thread left through pthread_exit. */
 #include <signal.h>
 #include <time.h>
 
@@ -35,6 +37,8 @@ static _Atomic int background_state;
  * way: the thread drops it before it purges. */
 static pthread_mutex_t background_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t background_wake;
+static pthread_once_t background_wake_once = PTHREAD_ONCE_INIT;
+#define BACKGROUND_IDLE_MS 1000
 
 static uint64_t retained_bytes(void) {
   return _pm_pool.dirty_bytes + _pm_pool.huge_cached_bytes;
@@ -128,7 +132,15 @@ static void *background_main(void *unused) {
     uint64_t deadline = atomic_load_explicit(&decay_deadline, memory_order_relaxed);
     /* The option is honoured even when cleared after the thread started. */
     if (deadline == UINT64_MAX || !_pm_options.background_thread) {
-      pthread_cond_wait(&background_wake, &background_lock);
+      struct timespec at = background_wake_time(_pm_prim_clock_ms() + BACKGROUND_IDLE_MS);
+      pthread_cond_timedwait(&background_wake, &background_lock, &at);
+      /* Still idle: end, under the lock a kick takes, so the next kick
+       * sees BACKGROUND_NONE and starts a new thread. */
+      if (atomic_load_explicit(&decay_deadline, memory_order_relaxed) == UINT64_MAX) {
+        atomic_store(&background_state, BACKGROUND_NONE);
+        pthread_mutex_unlock(&background_lock);
+        return NULL;
+      }
     } else if (_pm_prim_clock_ms() < deadline) {
       struct timespec at = background_wake_time(deadline);
       pthread_cond_timedwait(&background_wake, &background_lock, &at);
@@ -139,14 +151,18 @@ static void *background_main(void *unused) {
   return NULL;
 }
 
-static void background_start(void) {
-  int expected = BACKGROUND_NONE;
-  if (!atomic_compare_exchange_strong(&background_state, &expected, BACKGROUND_STARTING)) return;
+static void background_wake_init(void) {
   pthread_condattr_t attr;
   pthread_condattr_init(&attr);
   pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
   pthread_cond_init(&background_wake, &attr);
   pthread_condattr_destroy(&attr);
+}
+
+static void background_start(void) {
+  int expected = BACKGROUND_NONE;
+  if (!atomic_compare_exchange_strong(&background_state, &expected, BACKGROUND_STARTING)) return;
+  pthread_once(&background_wake_once, background_wake_init);
   /* Signals go to the program's own threads, never to this one. */
   sigset_t all, saved;
   sigfillset(&all);
@@ -161,14 +177,12 @@ static void background_start(void) {
 void _pm_background_kick(void) {
   atomic_store_explicit(&_pm_background_pending, false, memory_order_relaxed);
   if (!_pm_options.background_thread) return;
+  /* Under the lock: a thread that is ending sets BACKGROUND_NONE there. */
+  pthread_mutex_lock(&background_lock);
   int state = atomic_load(&background_state);
-  if (state == BACKGROUND_NONE) {
-    background_start();
-  } else if (state == BACKGROUND_RUNNING) {
-    pthread_mutex_lock(&background_lock);
-    pthread_cond_signal(&background_wake);
-    pthread_mutex_unlock(&background_lock);
-  }
+  if (state == BACKGROUND_RUNNING) pthread_cond_signal(&background_wake);
+  pthread_mutex_unlock(&background_lock);
+  if (state == BACKGROUND_NONE) background_start();
 }
 
 void _pm_background_fork_prepare(void) {

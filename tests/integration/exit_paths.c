@@ -2,7 +2,11 @@
  * exit_paths.sh can check that POOLMALLOC_STATS reports however a program
  * ends.
  *
- *   exit_paths return | exit | abort | badfree */
+ *   exit_paths return | exit | abort | badfree | pthread_exit
+ *
+ * pthread_exit also frees 6 MiB first, so the allocator has memory to give
+ * back (and a background thread to do it) when the main thread leaves. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +15,7 @@ enum { BLOCKS = 3000 };
 
 int main(int argc, char **argv) {
   if (argc != 2) {
-    fprintf(stderr, "usage: exit_paths return|exit|abort|badfree\n");
+    fprintf(stderr, "usage: exit_paths return|exit|abort|badfree|pthread_exit\n");
     return 2;
   }
   static void *blocks[BLOCKS];
@@ -23,6 +27,18 @@ int main(int argc, char **argv) {
   for (int i = 0; i < BLOCKS; i += 2)
     free(blocks[i]);
   if (strcmp(argv[1], "exit") == 0) exit(0);
+  if (strcmp(argv[1], "pthread_exit") == 0) {
+    enum { LARGE = 64, LARGE_SIZE = 100 * 1024 };
+    static void *large[LARGE];
+    for (int i = 0; i < LARGE; i++) {
+      large[i] = malloc(LARGE_SIZE);
+      if (large[i] == NULL) return 1;
+      memset(large[i], 1, LARGE_SIZE);
+    }
+    for (int i = 0; i < LARGE; i++)
+      free(large[i]);
+    pthread_exit(NULL);
+  }
   if (strcmp(argv[1], "abort") == 0) abort();
   if (strcmp(argv[1], "badfree") == 0) {
     /* volatile: the compiler would rightly refuse a visible bad free. */
