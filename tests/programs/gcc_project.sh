@@ -22,9 +22,20 @@ fi
 find . -name '*.o' | LC_ALL=C sort | xargs md5sum
 SCRIPT
 
-mkdir "$pm_tmp/src" &&
-  tar -C "$top_srcdir" --exclude=.git -cf - . | tar -C "$pm_tmp/src" -xf - ||
-  { echo "Bail out! cannot copy the source tree"; exit 1; }
+# The snapshot holds sources only: a source tree that was itself configured
+# and built in place (as the README's Quick start does) would make configure
+# refuse an out-of-tree build. From a git checkout, take the tracked files
+# and regenerate the build system; from a release tree, copy it as it is.
+mkdir "$pm_tmp/src" || exit 1
+if [ -d "$top_srcdir/.git" ] && command -v git >/dev/null; then
+  git -C "$top_srcdir" ls-files -z | (cd "$top_srcdir" && xargs -0 tar -cf -) |
+    tar -C "$pm_tmp/src" -xf - &&
+    (cd "$pm_tmp/src" && autoreconf -fi >/dev/null 2>&1) ||
+    { echo "Bail out! cannot snapshot the git checkout"; exit 1; }
+else
+  tar -C "$top_srcdir" -cf - . | tar -C "$pm_tmp/src" -xf - ||
+    { echo "Bail out! cannot copy the source tree"; exit 1; }
+fi
 
 tap_plan 4
 tap_same_output "configure && make of libpoolmalloc" sh "$pm_tmp/build.sh" "$pm_tmp" "$pm_tmp/src"
