@@ -46,7 +46,7 @@ PM_NOINLINE void _pm_free_generic(void *ptr, const char *func) {
   pm_segment_t *spans = _pm_span_segment_lookup(ptr);
   if (spans != NULL) {
     pm_span_t *slab = _pm_slab_candidate(spans, ptr);
-    if (slab->kind == PM_SPAN_SLAB) {
+    if (pm_span_get(slab, kind) == PM_SPAN_SLAB) {
       _pm_slab_check_pointer(slab, ptr, func);
       free_to_slab(slab, ptr, func);
       return;

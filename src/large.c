@@ -31,13 +31,13 @@ void *_pm_large_alloc(size_t size, size_t alignment, bool zero) {
 
 void _pm_large_free(pm_span_t *span, const void *ptr, const char *func) {
   _pm_lock(&_pm_pages_lock);
-  if (span->kind != PM_SPAN_LARGE) { /* another thread freed it first */
+  if (pm_span_get(span, kind) != PM_SPAN_LARGE) { /* another thread freed it first */
     _pm_unlock(&_pm_pages_lock);
     _pm_fatal_pointer(func, "double free", ptr);
   }
   _pm_pool.large_live_bytes -= span->page_count * PM_PAGE_SIZE;
   _pm_pool.large_frees++;
-  span->kind = PM_SPAN_FREE;
+  pm_span_set(span, kind, PM_SPAN_FREE);
   _pm_span_free(span);
   _pm_decay_after_free();
   _pm_unlock(&_pm_pages_lock);

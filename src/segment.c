@@ -43,7 +43,7 @@ static void run_link(pm_span_t *run) {
   pm_segment_t *segment = _pm_segment_of_span(run);
   size_t bin = bin_of(run->page_count);
   pm_span_t **head = &free_bins[run->dirty][bin];
-  run->kind = PM_SPAN_FREE;
+  pm_span_set(run, kind, PM_SPAN_FREE);
   atomic_store_explicit(&run->heap, NULL, memory_order_relaxed);
   run->prev = NULL;
   run->next = *head;
@@ -86,12 +86,12 @@ static pm_segment_t *segment_map(void) {
   }
   segment->mapping_size = PM_SEGMENT_SIZE;
   for (size_t i = 0; i < HEADER_PAGES; i++) {
-    segment->spans[i].kind = PM_SPAN_HEADER;
+    pm_span_set(&segment->spans[i], kind, PM_SPAN_HEADER);
     segment->head_offsets[i] = (uint16_t)i;
   }
   _pm_pool.mapped_bytes += PM_SEGMENT_SIZE;
   pm_span_t *run = &segment->spans[HEADER_PAGES];
-  run->start = page_address(segment, HEADER_PAGES);
+  pm_span_set(run, start, page_address(segment, HEADER_PAGES));
   run->page_count = USABLE_PAGES;
   run->dirty = 0; /* fresh pages cost nothing until touched */
   run_link(run);
@@ -102,7 +102,7 @@ static pm_segment_t *segment_map(void) {
 static pm_span_t *run_make(pm_segment_t *segment, size_t index, size_t pages, uint8_t dirty,
                            uint64_t freed_at) {
   pm_span_t *run = &segment->spans[index];
-  run->start = page_address(segment, index);
+  pm_span_set(run, start, page_address(segment, index));
   run->page_count = (uint16_t)pages;
   segment->head_offsets[index] = 0;
   run->dirty = dirty;
@@ -115,10 +115,10 @@ static void run_insert_coalesced(pm_segment_t *segment, pm_span_t *run) {
   size_t first = span_index(segment, run);
   size_t pages = run->page_count;
   uint64_t freed_at = run->freed_at;
-  run->kind = PM_SPAN_FREE;
+  pm_span_set(run, kind, PM_SPAN_FREE);
   if (first + pages < PM_SEGMENT_PAGES) {
     pm_span_t *after = &segment->spans[first + pages];
-    if (after->kind == PM_SPAN_FREE && after->dirty == run->dirty) {
+    if (pm_span_get(after, kind) == PM_SPAN_FREE && after->dirty == run->dirty) {
       run_unlink(after);
       pages += after->page_count;
       if (after->freed_at > freed_at) freed_at = after->freed_at;
@@ -126,9 +126,9 @@ static void run_insert_coalesced(pm_segment_t *segment, pm_span_t *run) {
   }
   if (first > HEADER_PAGES) {
     pm_span_t *before = &segment->spans[first - 1 - segment->head_offsets[first - 1]];
-    if (before->kind == PM_SPAN_FREE && before->dirty == run->dirty) {
+    if (pm_span_get(before, kind) == PM_SPAN_FREE && before->dirty == run->dirty) {
       run_unlink(before);
-      run->kind = PM_SPAN_FREE;
+      pm_span_set(run, kind, PM_SPAN_FREE);
       pages += before->page_count;
       first = span_index(segment, before);
       if (before->freed_at > freed_at) freed_at = before->freed_at;
@@ -182,7 +182,7 @@ static pm_span_t *run_carve(pm_span_t *run, size_t at, size_t pages) {
   pm_span_t *span = run_make(segment, at, pages, dirty, freed_at);
   for (size_t i = 1; i < pages; i++) {
     segment->head_offsets[at + i] = (uint16_t)i;
-    segment->spans[at + i].kind = PM_SPAN_FREE; /* never a head: see free paths */
+    pm_span_set(&segment->spans[at + i], kind, PM_SPAN_FREE); /* never a head: see free paths */
   }
   return span;
 }
@@ -208,7 +208,8 @@ pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t 
   pm_span_t *span = run_carve(run, at, page_count);
   span->used = 0;
   span->in_full = 0;
-  span->kind = (uint8_t)kind; /* before the lock drops: a free neighbour must not merge it */
+  pm_span_set(span, kind,
+              (uint8_t)kind); /* before the lock drops: a free neighbour must not merge it */
   return span;
 }
 
@@ -228,9 +229,9 @@ bool _pm_span_grow(pm_span_t *span, size_t page_count) {
   size_t next = first + span->page_count;
   if (next >= PM_SEGMENT_PAGES) return false;
   pm_span_t *after = &segment->spans[next];
-  if (after->kind != PM_SPAN_FREE || after->page_count < extra) return false;
+  if (pm_span_get(after, kind) != PM_SPAN_FREE || after->page_count < extra) return false;
   pm_span_t *taken = run_carve(after, next, extra);
-  taken->kind = PM_SPAN_FREE; /* now part of span, no longer a head */
+  pm_span_set(taken, kind, PM_SPAN_FREE); /* now part of span, no longer a head */
   for (size_t i = span->page_count; i < page_count; i++)
     segment->head_offsets[first + i] = (uint16_t)i;
   span->page_count = (uint16_t)page_count;

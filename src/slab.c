@@ -15,12 +15,12 @@
 
 void _pm_slab_init(pm_span_t *span, size_t size_class, pm_heap_t *heap) {
   uint32_t block_size = _pm_class_size[size_class];
-  span->kind = PM_SPAN_SLAB;
+  pm_span_set(span, kind, PM_SPAN_SLAB);
   span->size_class = (uint8_t)size_class;
-  span->block_size = block_size;
-  span->magic = (uint32_t)((((uint64_t)1 << 32) + block_size - 1) / block_size);
+  pm_span_set(span, block_size, block_size);
+  pm_span_set(span, magic, (uint32_t)((((uint64_t)1 << 32) + block_size - 1) / block_size));
   span->capacity = (uint32_t)(span->page_count * PM_PAGE_SIZE / block_size);
-  span->reserved = 0;
+  pm_span_set(span, reserved, 0);
   span->used = 0;
   span->in_full = 0;
   span->free = NULL;
@@ -42,7 +42,7 @@ bool _pm_slab_extend(pm_span_t *span, pm_heap_t *heap) {
     block->next = _pm_block_encode((pm_block_t *)((uint8_t *)block + span->block_size));
   }
   span->free = (pm_block_t *)first;
-  span->reserved += count;
+  pm_span_set(span, reserved, span->reserved + count);
   pm_stat_add(&heap->stats.fresh[span->size_class], count);
   return true;
 }
@@ -108,8 +108,8 @@ void _pm_slab_check_empty(const pm_span_t *span) {
 
 void _pm_slab_check_pointer(const pm_span_t *span, const void *ptr, const char *func) {
   /* Division by multiplication, exact inside a slab (see fastpath.h). */
-  uint64_t offset = (uintptr_t)ptr - (uintptr_t)span->start;
-  uint64_t index = (offset * span->magic) >> 32;
-  if (index >= span->reserved || index * span->block_size != offset)
+  uint64_t offset = (uintptr_t)ptr - (uintptr_t)pm_span_get(span, start);
+  uint64_t index = (offset * pm_span_get(span, magic)) >> 32;
+  if (index >= pm_span_get(span, reserved) || index * pm_span_get(span, block_size) != offset)
     _pm_fatal_pointer(func, "invalid pointer", ptr);
 }

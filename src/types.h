@@ -50,6 +50,18 @@ struct pm_heap_s;
 /* Page descriptor, valid in a span's first page (the segment's
  * head_offsets[] lead from any page to it). The fields the fast paths touch
  * come first. */
+/* Span descriptors are read without the pages lock on the free paths, to
+ * learn cheaply whether a pointer heads a live slab, while a thread that
+ * holds the lock may be rewriting the same descriptor (a neighbouring run
+ * being carved) or its owner extending the slab. The readers check what
+ * they read (owning heap, kind, exact block index), so a stale value is
+ * harmless, but C11 calls it a data race: the fields read that way (kind,
+ * start, block_size, magic, reserved) are written and raced on only through
+ * these relaxed accessors, which compile to plain moves on x86-64 and
+ * AArch64 and keep ThreadSanitizer precise. */
+#define pm_span_get(span, field)        __atomic_load_n(&(span)->field, __ATOMIC_RELAXED)
+#define pm_span_set(span, field, value) __atomic_store_n(&(span)->field, (value), __ATOMIC_RELAXED)
+
 typedef struct pm_span_s {
   pm_block_t *free;                  /* blocks ready for allocation; the owner's frees go here */
   uint8_t *start;                    /* first byte of the span */
