@@ -53,6 +53,7 @@ typedef struct pm_options_s {
   uint64_t limit;             /* 0, or the most bytes the allocator may map */
   uint64_t stats;             /* pm_stats_mode_t: print statistics at exit */
   uint64_t background_thread; /* 1: a thread releases idle memory on time */
+  uint64_t fail_map_after;    /* test hook: OS mappings after this many fail (0 = off) */
   char stats_file[256];       /* where to print them ("" = stderr); %p = pid */
 } pm_options_t;
 extern pm_options_t _pm_options PM_HIDDEN;

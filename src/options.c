@@ -38,6 +38,9 @@ static const option_t option_table[] = {
      "1: a background thread returns idle memory on time, even while the program sleeps; "
      "0: only allocation and free slow paths check decay",
      &_pm_options.background_thread},
+    {"fail_map_after", OPTION_UINT, 0,
+     "test hook: after this many OS mappings every further one fails (0 = off)",
+     &_pm_options.fail_map_after},
     {"stats", OPTION_STATS_MODE, PM_STATS_OFF, "print statistics at exit: off, text or json",
      &_pm_options.stats},
     {"stats_file", OPTION_PATH, 0, "write the statistics here instead of stderr; %p = pid",

@@ -14,6 +14,9 @@
 /* Fresh zeroed memory of size bytes aligned to alignment (a power of two,
  * at least the OS page size), or NULL. */
 void *_pm_prim_map_aligned(size_t size, size_t alignment);
+/* Test hook: after the next maps mappings, every request for more address
+ * space (map or growing remap) fails as if the OS refused it; 0 turns it off. */
+void _pm_prim_fail_maps_after(uint64_t maps);
 void _pm_prim_unmap(void *addr, size_t size);
 /* Resizes a mapping made by _pm_prim_map_aligned, keeping its pages (no
  * copy): in place when the address space allows, else moved to a new

@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -14,7 +16,25 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Mappings left before the injected failures start; -1: none injected. */
+static _Atomic int64_t maps_before_failure = -1;
+
+void _pm_prim_fail_maps_after(uint64_t maps) {
+  atomic_store(&maps_before_failure, maps == 0 ? -1 : (int64_t)maps);
+}
+
+/* true when the failure hook says this mapping must fail. */
+static bool map_refused(void) {
+  int64_t left = atomic_load_explicit(&maps_before_failure, memory_order_relaxed);
+  if (left < 0) return false;
+  if (left > 0 && atomic_compare_exchange_strong(&maps_before_failure, &left, left - 1))
+    return false;
+  errno = ENOMEM;
+  return true;
+}
+
 void *_pm_prim_map_aligned(size_t size, size_t alignment) {
+  if (map_refused()) return NULL;
   /* Over-map by the alignment and trim both ends: the kernel gives no
    * alignment guarantee beyond the page. */
   size_t span = size + alignment;
@@ -38,6 +58,7 @@ void *_pm_prim_remap_aligned(void *addr, size_t old_size, size_t new_size, size_
     if (new_size < old_size) munmap((uint8_t *)addr + new_size, old_size - new_size);
     return addr;
   }
+  if (map_refused()) return NULL;
   if (mremap(addr, old_size, new_size, 0) != MAP_FAILED) return addr;
   /* Reserve an aligned range and move the pages there: the kernel moves
    * page tables, nothing is copied. */

@@ -10,6 +10,7 @@ stress_programs = \
 	tests/stress/thread_churn \
 	tests/stress/fork_busy \
 	tests/stress/oom_limit \
+	tests/stress/map_failure \
 	tests/stress/size_sweep
 check_PROGRAMS += $(stress_programs)
 tests_stress_stress_threads_SOURCES = tests/stress/stress_threads.c $(stress_util_sources)
@@ -19,6 +20,7 @@ tests_stress_thread_churn_LDADD = $(PTHREAD_LIBS)
 tests_stress_fork_busy_SOURCES = tests/stress/fork_busy.c $(stress_util_sources)
 tests_stress_fork_busy_LDADD = $(PTHREAD_LIBS)
 tests_stress_oom_limit_SOURCES = tests/stress/oom_limit.c $(stress_util_sources)
+tests_stress_map_failure_SOURCES = tests/stress/map_failure.c
 tests_stress_size_sweep_SOURCES = tests/stress/size_sweep.c $(stress_util_sources)
 
 stress_tests = \
@@ -26,6 +28,7 @@ stress_tests = \
 	tests/stress/thread_churn.sh \
 	tests/stress/fork_busy.sh \
 	tests/stress/oom_limit.sh \
+	tests/stress/map_failure.sh \
 	tests/stress/size_sweep.sh
 TESTS += $(stress_tests)
 EXTRA_DIST += $(stress_tests)
