@@ -116,7 +116,7 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
   size_t mapping = pm_align_up(offset + size, PM_PAGE_SIZE);
   _pm_lock(&_pm_pages_lock);
   pm_segment_t *segment = cache_take(mapping, map_alignment);
-  bool reused = segment != NULL;
+  bool reused = segment != NULL, new_high = false;
   if (reused) {
     _pm_registry_clear(segment->block); /* the block may start elsewhere now */
   } else {
@@ -140,13 +140,14 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
     _pm_pool.huge_live_bytes += segment->block_size;
     _pm_pool.huge_allocations++;
     _pm_pool.huge_reuse += reused;
+    new_high = _pm_big_live_new_high();
   }
   _pm_unlock(&_pm_pages_lock);
   if (segment == NULL) {
     errno = ENOMEM;
     return NULL;
   }
-  _pm_stats_sample_peak();
+  if (new_high) _pm_stats_sample_peak();
   if (zero && reused) memset(segment->block, 0, size);
   return segment->block;
 }

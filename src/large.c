@@ -10,20 +10,21 @@ void *_pm_large_alloc(size_t size, size_t alignment, bool zero) {
   size_t align_pages = alignment > PM_PAGE_SIZE ? alignment / PM_PAGE_SIZE : 1;
   if (pages + align_pages - 1 > PM_SEGMENT_USABLE_PAGES)
     return _pm_huge_alloc(size, alignment, zero);
-  bool reused = false;
+  bool reused = false, new_high = false;
   _pm_lock(&_pm_pages_lock);
   pm_span_t *span = _pm_span_alloc(pages, align_pages, PM_SPAN_LARGE, &reused);
   if (span != NULL) {
     _pm_pool.large_live_bytes += pages * PM_PAGE_SIZE;
     _pm_pool.large_allocations++;
     _pm_pool.large_reuse += reused;
+    new_high = _pm_big_live_new_high();
   }
   _pm_unlock(&_pm_pages_lock);
   if (span == NULL) {
     errno = ENOMEM;
     return NULL;
   }
-  _pm_stats_sample_peak();
+  if (new_high) _pm_stats_sample_peak();
   /* Clean pages (fresh or purged) already read as zero. */
   if (zero && reused) memset(span->start, 0, pages * PM_PAGE_SIZE);
   return span->start;
