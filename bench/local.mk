@@ -21,6 +21,16 @@ bench_wl_inference_SOURCES = bench/wl_inference.c bench/network.c bench/network.
 # Header-only planner API: the one binary runs under every allocator.
 bench_wl_inference_CPPFLAGS = $(AM_CPPFLAGS) -DPOOLMALLOC_RUNTIME_LINK
 
+# The library without its hardening (free-list link encoding, double-free
+# scan of emptied slabs), preloaded by the benchmark only, so the table
+# states what those checks cost. Built on demand by `make bench`.
+EXTRA_LTLIBRARIES = bench/libpoolmalloc_unhardened.la
+bench_libpoolmalloc_unhardened_la_SOURCES = $(libpoolmalloc_la_SOURCES)
+bench_libpoolmalloc_unhardened_la_CFLAGS = $(libpoolmalloc_la_CFLAGS) -DPM_HARDENING=0
+bench_libpoolmalloc_unhardened_la_LDFLAGS = $(libpoolmalloc_la_LDFLAGS) -rpath $(libdir) \
+	-avoid-version
+CLEANFILES += bench/libpoolmalloc_unhardened.la
+
 BENCH_PY_SOURCES_DIST = bench/run.py bench/bench_report.py bench/bench_chart.py bench/py_common.py \
 	bench/py_sqlite.py bench/py_objects.py
 EXTRA_DIST += $(BENCH_PY_SOURCES_DIST) bench/smoke.sh bench/README.md \
@@ -31,10 +41,11 @@ EXTRA_DIST += $(BENCH_PY_SOURCES_DIST) bench/smoke.sh bench/README.md \
 PYTHON_FOR_BENCH = python3
 BENCH_RUN = JEMALLOC_SO='$(JEMALLOC_SO)' MIMALLOC_SO='$(MIMALLOC_SO)' \
 	TCMALLOC_SO='$(TCMALLOC_SO)' POOLMALLOC_SO='$(abs_top_builddir)/.libs/libpoolmalloc.so' \
+	POOLMALLOC_UNHARDENED_SO='$(abs_top_builddir)/bench/.libs/libpoolmalloc_unhardened.so' \
 	$(PYTHON_FOR_BENCH) $(srcdir)/bench/run.py --builddir '$(abs_top_builddir)' \
 	--srcdir '$(abs_top_srcdir)'
 
-bench: $(BENCH_BINARIES) libpoolmalloc.la
+bench: $(BENCH_BINARIES) libpoolmalloc.la bench/libpoolmalloc_unhardened.la
 	$(BENCH_RUN)
 
 TESTS += bench/smoke.sh

@@ -16,7 +16,8 @@ substrings), BENCH_ALLOCATORS (comma-separated allocator names), BENCH_QUICK=1
 default 1600, 0 in quick mode; not counted in the wall time), BENCH_RESULTS
 (output directory), BENCH_SAVE=1 (also copy the
 results to the source tree's bench/results/), JEMALLOC_SO, MIMALLOC_SO,
-TCMALLOC_SO, POOLMALLOC_SO (libraries to preload; empty = not installed)."""
+TCMALLOC_SO, POOLMALLOC_SO, POOLMALLOC_UNHARDENED_SO (libraries to preload;
+empty = not installed)."""
 
 import sys
 
@@ -64,6 +65,8 @@ ALLOCATORS = [
     ("mimalloc", "MIMALLOC_SO"),
     ("tcmalloc", "TCMALLOC_SO"),
     ("libpoolmalloc", "POOLMALLOC_SO"),
+    # The same library built with -DPM_HARDENING=0: the cost of its checks.
+    ("unhardened", "POOLMALLOC_UNHARDENED_SO"),
 ]
 
 

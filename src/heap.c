@@ -214,7 +214,8 @@ PM_NOINLINE void _pm_heap_slab_freed(pm_heap_t *heap, pm_span_t *span) {
     list_push(&bin->active, span);
   }
   if (span->used == 0 && span != bin->current) {
-    _pm_slab_check_empty(span);
+    /* Hardening: a block freed twice shows up when its slab empties. */
+    if (PM_HARDENING) _pm_slab_check_empty(span);
     list_remove(&bin->active, span);
     slab_release(span);
   }

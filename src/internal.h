@@ -79,15 +79,21 @@ static inline size_t _pm_class_of(size_t size) {
   return _pm_class_of_spaced(size);
 }
 
-/* ---- secret encoding of free-list links (mimalloc's secure mode idea):
- * a link is stored XORed with a per-process random key, so a stray or
- * hostile write cannot plant a usable free-list pointer. ---- */
+/* ---- hardening: on unless built with -DPM_HARDENING=0, which only the
+ * benchmark does, to state what the checks cost (bench/README.md). ---- */
+#ifndef PM_HARDENING
+#define PM_HARDENING 1
+#endif
+
+/* Secret encoding of free-list links (mimalloc's secure mode idea): a link
+ * is stored XORed with a per-process random key, so a stray or hostile
+ * write cannot plant a usable free-list pointer. */
 extern uintptr_t _pm_free_key PM_HIDDEN;
 static inline uintptr_t _pm_block_encode(const pm_block_t *next) {
-  return (uintptr_t)next ^ _pm_free_key;
+  return PM_HARDENING ? (uintptr_t)next ^ _pm_free_key : (uintptr_t)next;
 }
 static inline pm_block_t *_pm_block_decode(uintptr_t link) {
-  return (pm_block_t *)(link ^ _pm_free_key);
+  return (pm_block_t *)(PM_HARDENING ? link ^ _pm_free_key : link);
 }
 
 /* ---- registry.c: which 4 MiB regions hold our segments ---- */
