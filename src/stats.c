@@ -79,11 +79,18 @@ static uint64_t small_allocated(const small_totals_t *t) {
 }
 
 void _pm_stats_sample_peak(void) {
-  small_totals_t t;
-  small_totals(&t);
   _pm_lock(&_pm_pages_lock);
   uint64_t big = _pm_pool.large_live_bytes + _pm_pool.huge_live_bytes;
+  uint64_t slab_bytes = 0;
+  for (size_t c = 0; c < PM_CLASS_COUNT; c++)
+    slab_bytes += _pm_pool.slabs[c] * PM_SLAB_SIZE;
   _pm_unlock(&_pm_pages_lock);
+  /* Small blocks never take more than their slabs: when even that bound
+   * cannot raise the peak, skip summing the counters of every heap, which
+   * a program that cycles slabs would otherwise pay on each new slab. */
+  if (slab_bytes + big <= atomic_load_explicit(&peak_allocated, memory_order_relaxed)) return;
+  small_totals_t t;
+  small_totals(&t);
   peak_raise(small_allocated(&t) + big);
 }
 
