@@ -7,7 +7,7 @@ import html
 import bench_report
 
 COLOURS = {"glibc": "#7f7f7f", "jemalloc": "#1f77b4", "mimalloc": "#2ca02c",
-           "tcmalloc": "#ff7f0e", "libpoolmalloc": "#d62728"}
+           "tcmalloc": "#ff7f0e", "libpoolmalloc": "#d62728", "unhardened": "#f4a3a3"}
 PANEL_HEIGHT = 260
 TOP = 56
 LEFT = 60
