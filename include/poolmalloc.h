@@ -29,7 +29,7 @@ extern "C" {
 #define POOLMALLOC_VERSION_PATCH 0
 
 #if defined(__GNUC__)
-#define PM_EXPORT __attribute__((visibility("default")))
+#define PM_EXPORT      __attribute__((visibility("default")))
 #define PM_MALLOC_ATTR __attribute__((malloc, warn_unused_result))
 #else
 #define PM_EXPORT
@@ -62,12 +62,12 @@ PM_EXPORT int pm_trim(size_t pad);
 #define PM_STATS_MAX_CLASSES 96
 
 typedef struct pm_size_class_stats_s {
-  size_t block_size;       /* bytes per block in this class */
-  uint64_t allocations;    /* blocks handed out, ever */
-  uint64_t frees;          /* blocks given back, ever */
-  size_t live_blocks;      /* allocations - frees */
-  size_t slabs;            /* slabs currently owned by this class */
-  size_t slab_bytes;       /* bytes of those slabs */
+  size_t block_size;    /* bytes per block in this class */
+  uint64_t allocations; /* blocks handed out, ever */
+  uint64_t frees;       /* blocks given back, ever */
+  size_t live_blocks;   /* allocations - frees */
+  size_t slabs;         /* slabs currently owned by this class */
+  size_t slab_bytes;    /* bytes of those slabs */
 } pm_size_class_stats_t;
 
 typedef struct pm_stats_s {
@@ -78,10 +78,10 @@ typedef struct pm_stats_s {
   size_t retained_bytes;       /* free, kept resident for reuse now */
   uint64_t total_allocations;
   uint64_t total_frees;
-  uint64_t reuse_count;        /* allocations served from freed memory */
-  double reuse_rate;           /* reuse_count / total_allocations */
-  double fragmentation;        /* 1 - allocated_bytes / mapped_bytes */
-  size_t class_count;          /* rows used in classes[] */
+  uint64_t reuse_count; /* allocations served from freed memory */
+  double reuse_rate;    /* reuse_count / total_allocations */
+  double fragmentation; /* 1 - allocated_bytes / mapped_bytes */
+  size_t class_count;   /* rows used in classes[] */
   pm_size_class_stats_t classes[PM_STATS_MAX_CLASSES];
 } pm_stats_t;
 
@@ -114,8 +114,8 @@ typedef enum pm_status_e {
   PM_ERR_UNKNOWN_TENSOR = -6, /* an op names a tensor id that does not exist */
   PM_ERR_CYCLE = -7,          /* the ops form a cycle */
   PM_ERR_UNKNOWN_ALGORITHM = -8,
-  PM_ERR_MIXED_FORMS = -9,    /* ops and explicit intervals in one graph */
-  PM_ERR_UNAVAILABLE = -10    /* runtime-link mode without the library */
+  PM_ERR_MIXED_FORMS = -9, /* ops and explicit intervals in one graph */
+  PM_ERR_UNAVAILABLE = -10 /* runtime-link mode without the library */
 } pm_status_t;
 
 enum pm_tensor_flags_e {
@@ -129,8 +129,8 @@ typedef struct pm_plan_s pm_plan_t;   /* opaque, owned by its graph */
 typedef struct pm_arena_s pm_arena_t; /* opaque */
 
 typedef struct pm_plan_options_s {
-  const char *algorithm; /* "naive", "greedy-size" or "best"; NULL = "best" */
-  size_t alignment;      /* default alignment for tensors without one; 0 = 64 */
+  const char *algorithm;  /* "naive", "greedy-size" or "best"; NULL = "best" */
+  size_t alignment;       /* default alignment for tensors without one; 0 = 64 */
   uint32_t time_limit_ms; /* budget for "best"; 0 = its default */
 } pm_plan_options_t;
 
@@ -182,8 +182,7 @@ PM_EXPORT int pm_plan_summary(const pm_plan_t *plan, pm_plan_summary_t *out);
 /* Byte offset of a tensor in the arena, or SIZE_MAX for an unknown id. */
 PM_EXPORT size_t pm_plan_offset(const pm_plan_t *plan, int tensor);
 /* Lifetime steps the planner used for a tensor; returns 0 or a pm_status_t. */
-PM_EXPORT int pm_plan_lifetime(const pm_plan_t *plan, int tensor, uint64_t *first,
-                               uint64_t *last);
+PM_EXPORT int pm_plan_lifetime(const pm_plan_t *plan, int tensor, uint64_t *first, uint64_t *last);
 
 /* Arenas. An arena takes memory from the pool allocator for a plan and
  * keeps it across runs; binding a larger plan grows it, a smaller one reuses
