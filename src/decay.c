@@ -1,7 +1,8 @@
 /* decay.c: when freed memory goes back to the OS.
  *
  * Freed pages stay resident so the next allocation reuses them without a
- * page fault; they are purged (madvise) or unmapped once idle for decay_ms,
+ * page fault; they (and the unused pages of thread heaps' current slabs,
+ * see idle.c) are purged (madvise) or unmapped once idle for decay_ms,
  * or at once when retained memory passes retain_max, or on malloc_trim.
  * Slow paths check the deadline (the owner of a thread heap reaches its
  * slow path every time a slab's free list runs dry), and, as jemalloc's
@@ -47,7 +48,7 @@ static uint64_t retained_bytes(void) {
 /* Pages lock held. */
 static void decay_schedule(uint64_t now) {
   uint64_t deadline = UINT64_MAX;
-  if (retained_bytes() > 0) {
+  if (retained_bytes() > 0 || _pm_pool.idle_slabs > 0) {
     /* A quarter of the delay: memory idle decay_ms is gone within 1.25x
      * decay_ms, at four checks (cheap: the lists of free runs) per delay. */
     uint64_t step = _pm_options.decay_ms / 4;
@@ -63,6 +64,7 @@ static void decay_run(uint64_t now) {
   uint64_t cutoff = now >= _pm_options.decay_ms ? now - _pm_options.decay_ms : 0;
   if (_pm_options.decay_ms == 0) cutoff = UINT64_MAX;
   _pm_heap_reap_abandoned();
+  _pm_idle_purge(cutoff);
   _pm_segments_purge(cutoff, UINT64_MAX);
   _pm_huge_purge(cutoff, UINT64_MAX);
   decay_schedule(now);
@@ -106,8 +108,8 @@ void _pm_decay_after_free(void) {
 
 uint64_t _pm_decay_release_all(void) {
   _pm_heap_reap_abandoned();
-  uint64_t released =
-      _pm_segments_purge(UINT64_MAX, UINT64_MAX) + _pm_huge_purge(UINT64_MAX, UINT64_MAX);
+  uint64_t released = _pm_idle_purge(UINT64_MAX) + _pm_segments_purge(UINT64_MAX, UINT64_MAX) +
+                      _pm_huge_purge(UINT64_MAX, UINT64_MAX);
   atomic_store_explicit(&decay_deadline, UINT64_MAX, memory_order_relaxed);
   return released;
 }

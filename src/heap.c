@@ -92,8 +92,10 @@ pm_heap_t *_pm_heap_for_thread(void) {
   return heap;
 }
 
-static void slab_release(pm_span_t *span) {
+/* Returns a slab of the heap that owns bin to the page pool. */
+static void slab_release(pm_bin_t *bin, pm_span_t *span) {
   _pm_lock(&_pm_pages_lock);
+  _pm_idle_forget(bin, span);
   _pm_pool.slabs[span->size_class]--;
   _pm_span_free(span);
   _pm_decay_after_free();
@@ -104,7 +106,7 @@ static void slab_release(pm_span_t *span) {
 /* Gives span blocks to allocate if it has any left, freed or fresh. */
 static bool slab_refill(pm_span_t *span, pm_heap_t *heap) {
   if (span->free == NULL) _pm_slab_collect(span);
-  return span->free != NULL || _pm_slab_extend(span, heap);
+  return span->free != NULL || _pm_idle_extend(heap, &heap->bins[span->size_class], span);
 }
 
 static void bin_make_full(pm_bin_t *bin, pm_span_t *span) {
@@ -131,10 +133,14 @@ static pm_span_t *bin_new_slab(pm_heap_t *heap, pm_bin_t *bin, size_t size_class
   bool reused;
   _pm_lock(&_pm_pages_lock);
   pm_span_t *span = _pm_span_alloc(PM_SLAB_PAGES, PM_SLAB_PAGES, PM_SPAN_SLAB, &reused);
-  if (span != NULL) _pm_pool.slabs[size_class]++;
+  if (span != NULL) {
+    _pm_pool.slabs[size_class]++;
+    _pm_slab_init(span, size_class, heap);
+    /* Carved from resident pages: those past the frontier wait for decay. */
+    if (reused) _pm_idle_register(bin, span);
+  }
   _pm_unlock(&_pm_pages_lock);
   if (span == NULL) return NULL;
-  _pm_slab_init(span, size_class, heap);
   list_push(&bin->active, span);
   _pm_stats_sample_peak(); /* the heap grows: a candidate for the peak */
   return span;
@@ -213,27 +219,31 @@ PM_NOINLINE void _pm_heap_slab_freed(pm_heap_t *heap, pm_span_t *span) {
     span->in_full = 0;
     list_push(&bin->active, span);
   }
-  if (span->used == 0 && span != bin->current) {
-    /* Hardening: a block freed twice shows up when its slab empties. */
-    if (PM_HARDENING) _pm_slab_check_empty(span);
-    list_remove(&bin->active, span);
-    slab_release(span);
+  if (span->used != 0) return;
+  if (span == bin->current) {
+    _pm_idle_reset(bin, span);
+    return;
   }
+  /* Hardening: a block freed twice shows up when its slab empties. */
+  if (PM_HARDENING) _pm_slab_check_empty(span);
+  list_remove(&bin->active, span);
+  slab_release(bin, span);
 }
 
 /* Empties a list of a departing heap: empty slabs go back to the pool, the
  * rest wait on the abandoned lists for another thread. */
-static void heap_abandon_list(pm_span_t *list) {
+static void heap_abandon_list(pm_bin_t *bin, pm_span_t *list) {
   for (pm_span_t *span = list, *next; span != NULL; span = next) {
     next = span->next;
     span->next = span->prev = NULL;
     span->in_full = 0;
     _pm_slab_collect(span);
     if (span->used == 0) {
-      slab_release(span);
+      slab_release(bin, span);
       continue;
     }
     _pm_lock(&_pm_pages_lock);
+    _pm_idle_forget(bin, span);
     atomic_store_explicit(&span->heap, NULL, memory_order_release);
     list_push(&abandoned[span->size_class], span);
     atomic_fetch_add_explicit(&abandoned_count, 1, memory_order_relaxed);
@@ -247,8 +257,8 @@ void _pm_heap_thread_exit(void *arg) {
   _pm_heap_default = &_pm_heap_empty;
   for (size_t c = 0; c < PM_CLASS_COUNT; c++) {
     pm_bin_t *bin = &heap->bins[c];
-    heap_abandon_list(bin->active);
-    heap_abandon_list(bin->full);
+    heap_abandon_list(bin, bin->active);
+    heap_abandon_list(bin, bin->full);
     bin->active = bin->full = NULL;
     bin_set_current(heap, c, &_pm_span_empty);
   }
@@ -269,7 +279,7 @@ void _pm_heap_trim_current(void) {
       if (span->used != 0) continue;
       if (span == bin->current) bin_set_current(heap, c, &_pm_span_empty);
       list_remove(&bin->active, span);
-      slab_release(span);
+      slab_release(bin, span);
     }
   }
 }

@@ -144,6 +144,7 @@ typedef struct pm_pool_stats_s {
   uint64_t huge_live_bytes;
   uint64_t large_allocations, large_frees, large_reuse;
   uint64_t huge_allocations, huge_frees, huge_reuse;
+  uint64_t idle_slabs; /* bins with an idle slab registered (idle.c) */
   size_t slabs[PM_CLASS_COUNT];
   _Atomic uint64_t orphan_frees[PM_CLASS_COUNT]; /* small frees by threads without a heap */
 } pm_pool_stats_t;
@@ -184,8 +185,17 @@ void _pm_segments_after_fork_child(void);
 void _pm_slab_init(pm_span_t *span, size_t size_class, pm_heap_t *heap);
 /* Moves locally and remotely freed blocks to the free list. */
 void _pm_slab_collect(pm_span_t *span);
-/* Carves never-used blocks onto the empty free list; false if none left. */
-bool _pm_slab_extend(pm_span_t *span, pm_heap_t *heap);
+/* Fresh blocks are carved a page's worth at a time (at least one block),
+ * so a slab's memory is touched only as it is needed. */
+static inline uint32_t _pm_slab_extend_count(const pm_span_t *span) {
+  uint32_t count = (uint32_t)(PM_PAGE_SIZE / span->block_size);
+  return count > 0 ? count : 1;
+}
+/* Moves the carving frontier (reserved) past up to _pm_slab_extend_count
+ * never-used blocks; returns how many (0: the slab is wholly carved). */
+uint32_t _pm_slab_reserve(pm_span_t *span);
+/* Puts the count blocks just below the frontier on the empty free list. */
+void _pm_slab_carve(pm_span_t *span, uint32_t count, pm_heap_t *heap);
 void _pm_slab_free_remote(pm_span_t *span, pm_block_t *block);
 /* Aborts with a message when block is already on one of span's free lists. */
 void _pm_slab_check_double_free(const pm_span_t *span, const pm_block_t *block, const char *func);
@@ -212,6 +222,23 @@ void _pm_heap_thread_exit(void *heap);
 void _pm_heap_trim_current(void);
 /* Frees abandoned slabs that have become empty; pages lock held. */
 void _pm_heap_reap_abandoned(void);
+
+/* ---- idle.c: unused pages of thread heaps' current slabs ---- */
+/* Registers the current slab of bin as idle past its frontier; pages lock
+ * held. */
+void _pm_idle_register(pm_bin_t *bin, pm_span_t *span);
+/* Forgets span if it is bin's idle slab (before the slab leaves the heap);
+ * pages lock held. */
+void _pm_idle_forget(pm_bin_t *bin, pm_span_t *span);
+/* For the owner: the current slab emptied; if it had carved more than one
+ * extension, start it over from its first block and register it idle. */
+void _pm_idle_reset(pm_bin_t *bin, pm_span_t *span);
+/* For the owner: carves more blocks of span, moving the frontier under the
+ * pages lock while the slab is registered; false if wholly carved. */
+bool _pm_idle_extend(pm_heap_t *heap, pm_bin_t *bin, pm_span_t *span);
+/* Purges the idle pages of slabs registered before cutoff_ms; pages lock
+ * held; returns the bytes purged. */
+uint64_t _pm_idle_purge(uint64_t cutoff_ms);
 
 /* ---- large.c / huge.c ---- */
 void *_pm_large_alloc(size_t size, size_t alignment, bool zero);

@@ -28,13 +28,16 @@ void _pm_slab_init(pm_span_t *span, size_t size_class, pm_heap_t *heap) {
   atomic_store_explicit(&span->heap, heap, memory_order_release);
 }
 
-bool _pm_slab_extend(pm_span_t *span, pm_heap_t *heap) {
+uint32_t _pm_slab_reserve(pm_span_t *span) {
   uint32_t left = span->capacity - span->reserved;
-  if (left == 0) return false;
-  uint32_t count = (uint32_t)(PM_PAGE_SIZE / span->block_size);
-  if (count == 0) count = 1;
+  uint32_t count = _pm_slab_extend_count(span);
   if (count > left) count = left;
-  uint8_t *first = span->start + (size_t)span->reserved * span->block_size;
+  pm_span_set(span, reserved, span->reserved + count);
+  return count;
+}
+
+void _pm_slab_carve(pm_span_t *span, uint32_t count, pm_heap_t *heap) {
+  uint8_t *first = span->start + (size_t)(span->reserved - count) * span->block_size;
   pm_block_t *tail = (pm_block_t *)(first + (size_t)(count - 1) * span->block_size);
   tail->next = _pm_block_encode(span->free);
   for (uint32_t i = count - 1; i > 0; i--) {
@@ -42,9 +45,7 @@ bool _pm_slab_extend(pm_span_t *span, pm_heap_t *heap) {
     block->next = _pm_block_encode((pm_block_t *)((uint8_t *)block + span->block_size));
   }
   span->free = (pm_block_t *)first;
-  pm_span_set(span, reserved, span->reserved + count);
   pm_stat_add(&heap->stats.fresh[span->size_class], count);
-  return true;
 }
 
 void _pm_slab_collect(pm_span_t *span) {

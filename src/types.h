@@ -107,6 +107,11 @@ typedef struct pm_bin_s {
   pm_span_t *full;              /* slabs that had none at the last look */
   _Atomic uint32_t remote_hint; /* bumped when another thread frees into a full slab */
   uint32_t remote_seen;         /* remote_hint at the last scan of the full list */
+  /* The current slab while its pages past the carving frontier may be
+   * resident and unused, waiting for decay to purge them (idle.c); written
+   * under the pages lock, read by the owner without it. */
+  _Atomic(struct pm_span_s *) idle;
+  uint64_t idle_since; /* when idle was set (ms); pages lock */
 } pm_bin_t;
 
 /* Counters written only by the owning thread with relaxed atomics (plain

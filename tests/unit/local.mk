@@ -22,6 +22,7 @@ tests_unit_alloc_unit_SOURCES = \
 	tests/unit/alloc_threads.c \
 	tests/unit/alloc_decay.c \
 	tests/unit/alloc_background.c \
+	tests/unit/alloc_idle.c \
 	tests/unit/alloc_options.c \
 	tests/unit/alloc_stats.c \
 	tests/unit/alloc_bad_pointer.c

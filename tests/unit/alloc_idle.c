@@ -1,0 +1,167 @@
+/* alloc_idle.c: the unused pages of a thread's current slab go back to the
+ * OS (idle.c): after a phase that carved several pages and freed every
+ * block, and when the slab was carved from resident memory; the owner's
+ * ping-pong stays lock-free, and a purge racing with the owner's carving
+ * loses no block. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "alloc_test.h"
+
+TestSuite(alloc_idle, .timeout = 60);
+
+enum { BLOCK = 256, PHASE_BLOCKS = 128 }; /* 128 x 256 B: eight pages of one slab */
+
+static pm_bin_t *bin_of(size_t size) {
+  return &_pm_heap_default->bins[_pm_class_of(size)];
+}
+
+static pm_span_t *slab_of(void *block) {
+  return _pm_slab_candidate(_pm_span_segment_lookup(block), block);
+}
+
+/* Pages of a slab that are resident. */
+static size_t resident_pages(const pm_span_t *slab) {
+  unsigned char vector[PM_SLAB_PAGES];
+  cr_assert_eq(mincore(slab->start, PM_SLAB_SIZE, vector), 0, "mincore failed");
+  size_t pages = 0;
+  for (size_t i = 0; i < PM_SLAB_PAGES; i++)
+    pages += vector[i] & 1;
+  return pages;
+}
+
+static uint64_t purge_idle_now(void) {
+  _pm_lock(&_pm_pages_lock);
+  uint64_t purged = _pm_idle_purge(UINT64_MAX);
+  _pm_unlock(&_pm_pages_lock);
+  return purged;
+}
+
+/* Allocates a phase of blocks in one fresh slab, fills them, frees them. */
+static pm_span_t *run_phase(void) {
+  void *blocks[PHASE_BLOCKS];
+  for (int i = 0; i < PHASE_BLOCKS; i++) {
+    blocks[i] = pm_malloc(BLOCK);
+    cr_assert_not_null(blocks[i]);
+    memset(blocks[i], 0xa5, BLOCK);
+  }
+  pm_span_t *slab = slab_of(blocks[0]);
+  cr_assert_eq(slab_of(blocks[PHASE_BLOCKS - 1]), slab, "the phase fits one slab");
+  for (int i = 0; i < PHASE_BLOCKS; i++)
+    pm_free(blocks[i]);
+  return slab;
+}
+
+Test(alloc_idle, a_drained_current_slab_gives_its_pages_back) {
+  pm_free(pm_malloc(1)); /* options read: the settings below stay */
+  _pm_options.decay_ms = 60000;
+  pm_trim(0);
+  pm_span_t *slab = run_phase();
+  pm_bin_t *bin = bin_of(BLOCK);
+  cr_assert_eq(bin->current, slab, "the drained slab stays current");
+  cr_assert_eq(atomic_load(&bin->idle), slab, "and is registered idle");
+  cr_assert_eq(slab->reserved, 0u, "starting over from its first block");
+  cr_assert_geq(resident_pages(slab), 8u, "its pages are still resident");
+  cr_assert_eq(purge_idle_now(), PM_SLAB_SIZE, "the whole slab is past the frontier");
+  cr_assert_eq(resident_pages(slab), 0u, "purged");
+  cr_assert_null(atomic_load(&bin->idle), "no longer registered");
+  /* The owner carves it again from the first block. */
+  uint8_t *again = pm_malloc(BLOCK);
+  cr_assert_eq(again, slab->start);
+  memset(again, 0x3c, BLOCK);
+  cr_assert_eq(again[BLOCK - 1], 0x3c);
+  pm_free(again);
+}
+
+Test(alloc_idle, a_ping_pong_inside_the_first_page_is_left_alone) {
+  pm_free(pm_malloc(1));
+  _pm_options.decay_ms = 60000;
+  pm_trim(0);
+  pm_bin_t *bin = bin_of(BLOCK);
+  void *first = pm_malloc(BLOCK);
+  pm_span_t *slab = slab_of(first);
+  pm_free(first);
+  uint32_t reserved = slab->reserved;
+  for (int i = 0; i < 1000; i++) {
+    void *p = pm_malloc(BLOCK);
+    cr_assert_eq(p, first, "the same block comes back");
+    pm_free(p);
+  }
+  cr_assert_eq(slab->reserved, reserved, "no start over");
+  if (atomic_load(&bin->idle) == slab) /* carved from resident pages */
+    cr_assert_eq(slab->reserved, _pm_slab_extend_count(slab));
+}
+
+Test(alloc_idle, a_slab_carved_from_resident_pages_is_registered) {
+  pm_free(pm_malloc(1));
+  _pm_options.decay_ms = 60000;
+  pm_trim(0);
+  /* A resident free run of 64 pages... */
+  uint8_t *large = pm_malloc((size_t)256 << 10);
+  cr_assert_not_null(large);
+  memset(large, 0x11, (size_t)256 << 10);
+  pm_free(large);
+  /* ...from which a class used by nothing yet takes its first slab. */
+  size_t size = 3000;
+  cr_assert_eq(bin_of(size)->current, &_pm_span_empty, "class %zu unused so far", size);
+  void *block = pm_malloc(size);
+  pm_span_t *slab = slab_of(block);
+  cr_assert_eq(atomic_load(&bin_of(size)->idle), slab, "registered at birth");
+  cr_assert_eq(resident_pages(slab), PM_SLAB_PAGES, "all sixteen pages resident");
+  size_t frontier = pm_align_up((size_t)slab->reserved * slab->block_size, PM_PAGE_SIZE);
+  cr_assert_eq(purge_idle_now(), PM_SLAB_SIZE - frontier);
+  cr_assert_eq(resident_pages(slab), frontier / PM_PAGE_SIZE, "only the carved pages stay");
+  memset(block, 0x22, size);
+  pm_free(block);
+}
+
+Test(alloc_idle, the_background_thread_purges_while_the_owner_sleeps) {
+  pm_free(pm_malloc(1));
+  _pm_options.decay_ms = 100;
+  _pm_options.background_thread = 1;
+  pm_trim(0);
+  pm_span_t *slab = run_phase();
+  cr_assert_geq(resident_pages(slab), 8u);
+  struct timespec pause = {0, 50 * 1000000L};
+  for (int i = 0; i < 100 && resident_pages(slab) > 0; i++)
+    nanosleep(&pause, NULL);
+  cr_assert_eq(resident_pages(slab), 0u, "purged without a call from the owner");
+}
+
+/* The owner drains and refills a slab in phases while another thread
+ * purges idle slabs as fast as it can: every block keeps its contents. */
+static atomic_bool purging_done;
+
+static void *purge_loop(void *unused) {
+  (void)unused;
+  while (!atomic_load(&purging_done))
+    purge_idle_now();
+  return NULL;
+}
+
+Test(alloc_idle, a_purge_racing_with_carving_loses_no_block) {
+  pm_free(pm_malloc(1));
+  _pm_options.decay_ms = 60000;
+  pthread_t purger;
+  atomic_store(&purging_done, false);
+  cr_assert_eq(pthread_create(&purger, NULL, purge_loop, NULL), 0);
+  enum { ROUNDS = 3000, COUNT = 300 };
+  static uint8_t *blocks[COUNT];
+  for (int round = 0; round < ROUNDS; round++) {
+    int count = 1 + (round * 37) % COUNT;
+    for (int i = 0; i < count; i++) {
+      blocks[i] = pm_malloc(BLOCK);
+      cr_assert_not_null(blocks[i]);
+      memset(blocks[i], (uint8_t)(round + i), BLOCK);
+    }
+    for (int i = 0; i < count; i++) {
+      for (int j = 0; j < BLOCK; j += 61)
+        cr_assert_eq(blocks[i][j], (uint8_t)(round + i), "round %d block %d byte %d", round, i, j);
+      pm_free(blocks[i]);
+    }
+  }
+  atomic_store(&purging_done, true);
+  pthread_join(purger, NULL);
+}
