@@ -110,8 +110,9 @@ static pm_span_t *run_make(pm_segment_t *segment, size_t index, size_t pages, ui
   return run;
 }
 
-/* Adds a free run, merging it with free neighbours in the same state. */
-static void run_insert_coalesced(pm_segment_t *segment, pm_span_t *run) {
+/* Adds a free run, merging it with free neighbours in the same state;
+ * returns the merged run, or NULL when that freed the whole segment. */
+static pm_span_t *run_insert_coalesced(pm_segment_t *segment, pm_span_t *run) {
   size_t first = span_index(segment, run);
   size_t pages = run->page_count;
   uint64_t freed_at = run->freed_at;
@@ -137,9 +138,22 @@ static void run_insert_coalesced(pm_segment_t *segment, pm_span_t *run) {
   run = run_make(segment, first, pages, run->dirty, freed_at);
   if (pages == USABLE_PAGES && !run->dirty) {
     segment_unmap(segment); /* wholly free and already released */
-    return;
+    return NULL;
   }
   run_link(run);
+  return run;
+}
+
+/* A free run's inner descriptors are never read: lookups reach a span
+ * through head_offsets to its head, and a zeroed descriptor reads as
+ * neither a slab nor owned. So header pages that hold only inner
+ * descriptors of a clean run are purged with it, and a mostly free segment
+ * keeps a few header pages resident instead of all of them. */
+static void run_purge_descriptors(pm_segment_t *segment, const pm_span_t *run) {
+  size_t head = span_index(segment, run);
+  uintptr_t from = pm_align_up((uintptr_t)&segment->spans[head + 1], PM_PAGE_SIZE);
+  uintptr_t to = (uintptr_t)&segment->spans[head + run->page_count] & ~(PM_PAGE_SIZE - 1);
+  if (from < to) _pm_prim_purge((void *)from, to - from);
 }
 
 /* First page index >= first of a run start aligned to align_pages pages. */
@@ -180,13 +194,11 @@ static pm_span_t *run_carve(pm_span_t *run, size_t at, size_t pages) {
   if (at > first) run_link(run_make(segment, first, at - first, dirty, freed_at));
   if (at + pages < end) run_link(run_make(segment, at + pages, end - at - pages, dirty, freed_at));
   pm_span_t *span = run_make(segment, at, pages, dirty, freed_at);
+  /* Inner descriptors are not written: a descriptor only reads as a live
+   * slab (kind and owner, which the free paths test first) while it heads
+   * one, since freeing a span clears both. */
   for (size_t i = 1; i < pages; i++)
     segment->head_offsets[at + i] = (uint16_t)i;
-  /* Interior descriptors where a slab could start must never read as a
-   * slab head (the free paths test those first). Other interior ones are
-   * not read, so a 3 MiB run writes 48 descriptors, not 768. */
-  for (size_t i = pm_align_up(at + 1, PM_SLAB_PAGES); i < at + pages; i += PM_SLAB_PAGES)
-    pm_span_set(&segment->spans[i], kind, PM_SPAN_FREE);
   return span;
 }
 
@@ -266,7 +278,8 @@ uint64_t _pm_segments_purge(uint64_t cutoff_ms, uint64_t budget) {
         } else {
           _pm_prim_purge(run->start, bytes);
           run->dirty = 0;
-          run_insert_coalesced(segment, run);
+          pm_span_t *merged = run_insert_coalesced(segment, run);
+          if (merged != NULL) run_purge_descriptors(segment, merged);
         }
       }
       run = next;

@@ -1,6 +1,7 @@
 /* alloc_decay.c: freed memory goes back to the OS after decay_ms of idle
  * time, at once past retain_max or on trim, and the limit option makes
  * allocation fail cleanly. */
+#include <sys/mman.h>
 #include <time.h>
 
 #include "alloc_test.h"
@@ -115,4 +116,58 @@ Test(alloc_decay, limit_fails_with_enomem) {
   for (int i = 0; i < got; i++)
     pm_free(blocks[i]);
   cr_assert_not_null(pm_malloc((size_t)2 << 20), "freed memory is usable again");
+}
+
+/* Header pages of a segment that hold only the descriptors of a purged
+ * run's inner pages are purged with it (segment.c); the run serves the
+ * next allocation as before, and pointers into it are still checked. */
+static size_t resident_header_pages(const pm_segment_t *segment) {
+  unsigned char vector[PM_SEGMENT_HEADER_PAGES];
+  cr_assert_eq(mincore((void *)segment, PM_SEGMENT_HEADER_PAGES * PM_PAGE_SIZE, vector), 0);
+  size_t pages = 0;
+  for (size_t i = 0; i < PM_SEGMENT_HEADER_PAGES; i++)
+    pages += vector[i] & 1;
+  return pages;
+}
+
+static void free_inner_pointer(void *block) {
+  pm_free((uint8_t *)block + PM_PAGE_SIZE + 16);
+}
+
+Test(alloc_decay, a_purged_run_takes_its_descriptor_pages_along) {
+  pm_free(pm_malloc(1));
+  _pm_options.decay_ms = 60000;
+  enum { RUNS = 48, TRIES = 256, RUN_BYTES = 64 << 10 };
+  /* Runs of 16 pages write descriptors over most of a segment's header;
+   * the last one stays live and keeps the segment mapped. */
+  static void *runs[TRIES];
+  int count = 0, same = 0;
+  pm_segment_t *segment = NULL;
+  while (same < RUNS && count < TRIES) {
+    runs[count] = resident_block(RUN_BYTES);
+    pm_segment_t *here = _pm_span_segment_lookup(runs[count++]);
+    same = here == segment ? same + 1 : 1;
+    segment = here;
+  }
+  cr_assert_eq(same, RUNS, "%d runs in one segment", RUNS);
+  void *keeper = runs[--count];
+  size_t before = resident_header_pages(segment);
+  for (int i = 0; i < count; i++)
+    pm_free(runs[i]);
+  pm_trim(0);
+  size_t after = resident_header_pages(segment);
+  cr_assert_leq(after + 10, before, "header pages resident: %zu before the purge, %zu after",
+                before, after);
+  /* Pointers into the purged run are still checked... */
+  char out[256];
+  int status;
+  pm_test_capture((void (*)(void *))free_inner_pointer, runs[0], out, sizeof out, &status);
+  cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%s", out);
+  cr_assert(strstr(out, "invalid pointer") != NULL, "%s", out);
+  /* ...and its pages serve new requests. */
+  for (int i = 0; i < count; i++)
+    runs[i] = resident_block(RUN_BYTES);
+  for (int i = 0; i < count; i++)
+    pm_free(runs[i]);
+  pm_free(keeper);
 }
