@@ -17,12 +17,10 @@ static pm_span_t *span_of_checked(pm_segment_t *segment, const void *ptr, const 
     _pm_slab_check_pointer(span, ptr, func);
     return span;
   case PM_SPAN_LARGE:
-    if ((const uint8_t *)ptr != span->start + span->block_offset) invalid_pointer(func, ptr);
+    if ((const uint8_t *)ptr != span->start) invalid_pointer(func, ptr);
     return span;
   case PM_SPAN_FREE:
-    /* Where a large block could have started (a cache line): most likely
-     * the block freed earlier. */
-    if (((uintptr_t)ptr & (PM_CACHE_LINE - 1)) == 0) _pm_fatal_pointer(func, "double free", ptr);
+    if (((uintptr_t)ptr & (PM_PAGE_SIZE - 1)) == 0) _pm_fatal_pointer(func, "double free", ptr);
     invalid_pointer(func, ptr);
   case PM_SPAN_HEADER:
     break;
@@ -47,30 +45,18 @@ PM_NOINLINE void _pm_free_generic(void *ptr, const char *func) {
    * path, since only a live slab's head page is marked PM_SPAN_SLAB. */
   pm_segment_t *spans = _pm_span_segment_lookup(ptr);
   if (spans != NULL) {
-    pm_span_t *candidate = _pm_slab_candidate(spans, ptr);
-    uint8_t kind = pm_span_get(candidate, kind);
-    if (kind == PM_SPAN_SLAB) {
-      _pm_slab_check_pointer(candidate, ptr, func);
-      free_to_slab(candidate, ptr, func);
-      return;
-    }
-    /* A large block in a run starting on a slab boundary: the descriptor
-     * just read heads it (a head's start is its own page), which saves
-     * the lookups below; _pm_large_free checks again under the lock. */
-    if (kind == PM_SPAN_LARGE &&
-        pm_span_get(candidate, start) + pm_span_get(candidate, block_offset) == (uint8_t *)ptr) {
-      _pm_large_free(candidate, ptr, func);
+    pm_span_t *slab = _pm_slab_candidate(spans, ptr);
+    if (pm_span_get(slab, kind) == PM_SPAN_SLAB) {
+      _pm_slab_check_pointer(slab, ptr, func);
+      free_to_slab(slab, ptr, func);
       return;
     }
   }
   if (ptr == NULL) return;
-  pm_segment_t *segment = spans;
-  if (segment == NULL || ((uintptr_t)ptr & (PM_ALIGNMENT - 1)) != 0) {
-    segment = segment_of_checked(ptr, func);
-    if (segment->kind == PM_SEGMENT_HUGE) {
-      _pm_huge_free(segment);
-      return;
-    }
+  pm_segment_t *segment = segment_of_checked(ptr, func);
+  if (segment->kind == PM_SEGMENT_HUGE) {
+    _pm_huge_free(segment);
+    return;
   }
   pm_span_t *span = span_of_checked(segment, ptr, func);
   if (span->kind == PM_SPAN_LARGE) {
@@ -106,7 +92,7 @@ size_t _pm_usable_size_checked(const void *ptr, const char *func) {
   pm_segment_t *segment = segment_of_checked(ptr, func);
   if (segment->kind == PM_SEGMENT_HUGE) return segment->block_size;
   pm_span_t *span = span_of_checked(segment, ptr, func);
-  if (span->kind == PM_SPAN_LARGE) return span->page_count * PM_PAGE_SIZE - span->block_offset;
+  if (span->kind == PM_SPAN_LARGE) return span->page_count * PM_PAGE_SIZE;
   return span->block_size;
 }
 
@@ -155,8 +141,8 @@ void *_pm_alloc_zeroed(size_t size) {
     errno = ENOMEM;
     return NULL;
   }
-  if (size <= PM_LARGE_MAX) return _pm_large_alloc(size, PM_ALIGNMENT, true);
-  return _pm_huge_alloc(size, PM_ALIGNMENT, true);
+  if (size <= PM_LARGE_MAX) return _pm_large_alloc(size, PM_PAGE_SIZE, true);
+  return _pm_huge_alloc(size, PM_PAGE_SIZE, true);
 }
 
 PM_EXPORT void *pm_malloc(size_t size) {
@@ -205,7 +191,7 @@ static void *realloc_named(void *ptr, size_t size, const char *func) {
    * copying, and whose move leaves no freed run behind (glibc grows its
    * mmapped chunks the same way). */
   void *moved = size > usable && usable > PM_SMALL_MAX && size >= REALLOC_MAP_MIN
-                    ? _pm_huge_alloc(size, PM_ALIGNMENT, false)
+                    ? _pm_huge_alloc(size, PM_PAGE_SIZE, false)
                     : _pm_malloc_fast(size);
   if (moved == NULL) return NULL;
   memcpy(moved, ptr, usable < size ? usable : size);

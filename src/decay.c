@@ -80,35 +80,20 @@ void _pm_decay_tick(void) {
   _pm_unlock(&_pm_pages_lock);
 }
 
-/* Releases retained memory down to goal bytes (and no more than budget),
- * longest idle first, in four age bands, so what the program freed last,
- * and is likeliest to reuse, stays (each byte released past need is a page
- * fault later). */
-static uint64_t decay_release_oldest(uint64_t goal, uint64_t budget) {
-  uint64_t now = _pm_prim_clock_ms(), released = 0;
-  for (uint64_t band = 4; band-- > 0 && retained_bytes() > goal && released < budget;) {
+/* Over the cap: release the longest-idle memory first, in four age bands,
+ * and only until a quarter of the cap is free again, so a burst of frees
+ * does not throw away the memory the program is about to reuse (each byte
+ * released past need is a page fault later). */
+static void decay_enforce_cap(uint64_t cap) {
+  uint64_t now = _pm_prim_clock_ms();
+  uint64_t goal = cap / 4 * 3;
+  for (uint64_t band = 4; band-- > 0 && retained_bytes() > goal;) {
     uint64_t age = _pm_options.decay_ms / 4 * band;
     uint64_t cutoff = band == 0 ? UINT64_MAX : now > age ? now - age : 0;
     uint64_t excess = retained_bytes() - goal;
-    if (excess > budget - released) excess = budget - released;
-    uint64_t step = _pm_huge_purge(cutoff, excess);
-    if (step < excess) step += _pm_segments_purge(cutoff, excess - step);
-    released += step;
+    uint64_t released = _pm_huge_purge(cutoff, excess);
+    if (released < excess) _pm_segments_purge(cutoff, excess - released);
   }
-  return released;
-}
-
-/* Over the cap: release only until a quarter of the cap is free again, so
- * a burst of frees does not throw away the memory about to be reused. */
-static void decay_enforce_cap(uint64_t cap) {
-  decay_release_oldest(cap / 4 * 3, UINT64_MAX);
-}
-
-uint64_t _pm_decay_before_map(size_t size) {
-  uint64_t retained = retained_bytes();
-  uint64_t in_use = _pm_pool.mapped_bytes - retained;
-  if (retained <= in_use / 3) return 0;
-  return decay_release_oldest(in_use / 3, size);
 }
 
 void _pm_decay_after_free(void) {

@@ -208,8 +208,8 @@ PM_NOINLINE void *_pm_heap_malloc_slow(pm_heap_t *heap, size_t size) {
   _pm_decay_tick();
   _pm_background_check();
   if (size <= PM_SMALL_MAX) return _pm_heap_malloc_small(heap, _pm_class_of(size));
-  if (size <= PM_LARGE_MAX) return _pm_large_alloc(size, PM_ALIGNMENT, false);
-  return _pm_huge_alloc(size, PM_ALIGNMENT, false);
+  if (size <= PM_LARGE_MAX) return _pm_large_alloc(size, PM_PAGE_SIZE, false);
+  return _pm_huge_alloc(size, PM_PAGE_SIZE, false);
 }
 
 PM_NOINLINE void _pm_heap_slab_freed(pm_heap_t *heap, pm_span_t *span) {

@@ -158,10 +158,7 @@ void _pm_span_free(pm_span_t *span);
 bool _pm_span_grow(pm_span_t *span, size_t page_count);
 /* Gives back the pages past page_count of a span. */
 void _pm_span_shrink(pm_span_t *span, size_t page_count);
-/* The span holding ptr, which lies in segment (a PM_SEGMENT_SPANS one):
- * exact for any page of a slab and for the first and last page of any
- * other span; inside a large block, some descriptor whose checks reject
- * ptr (segment.c keeps only those offsets). */
+/* The span holding ptr, which lies in segment (a PM_SEGMENT_SPANS one). */
 static inline pm_span_t *_pm_span_of(pm_segment_t *segment, const void *ptr) {
   size_t page = ((uintptr_t)ptr & PM_SEGMENT_MASK) >> PM_PAGE_SHIFT;
   return &segment->spans[page - segment->head_offsets[page]];
@@ -244,15 +241,6 @@ bool _pm_idle_extend(pm_heap_t *heap, pm_bin_t *bin, pm_span_t *span);
 uint64_t _pm_idle_purge(uint64_t cutoff_ms);
 
 /* ---- large.c / huge.c ---- */
-/* Page-aligned large blocks would put every block's first byte, and every
- * byte at the same offset in each page, in the same few cache sets (a
- * program that walks its blocks page by page then thrashes them), so a
- * block with no alignment above a cache line starts at a rotating cache
- * line of its first page, as jemalloc's cache_oblivious does; the cost is
- * up to one more page per block. Returns that offset (0 for larger
- * alignments). */
-size_t _pm_large_line_offset(size_t alignment);
-/* alignment: what the caller asked for (PM_ALIGNMENT for plain malloc). */
 void *_pm_large_alloc(size_t size, size_t alignment, bool zero);
 void _pm_large_free(pm_span_t *span, const void *ptr, const char *func);
 void *_pm_large_realloc_in_place(pm_span_t *span, size_t size);
@@ -280,13 +268,6 @@ uint64_t _pm_huge_purge(uint64_t cutoff_ms, uint64_t budget);
 void _pm_decay_tick(void);
 /* Called with the pages lock held after memory became free. */
 void _pm_decay_after_free(void);
-/* Called with the pages lock held before the allocator maps size more
- * bytes because no retained memory fits the request: when retained memory
- * exceeds a third of the memory in use, releases up to size bytes of it,
- * longest idle first, so the resident total does not climb by retained
- * memory that this program's requests no longer fit. Returns bytes
- * released. */
-uint64_t _pm_decay_before_map(size_t size);
 /* Releases every retained byte now; returns bytes released. */
 uint64_t _pm_decay_release_all(void);
 /* Background release thread: set when memory became retained; whoever sees

@@ -5,20 +5,8 @@
 
 #include "internal.h"
 
-/* Lines handed out in turn per thread: 37 is odd, so 64 blocks in a row
- * take 64 different lines. */
-static PM_TLS uint32_t line_turn;
-#define LINE_STEP 37
-
-size_t _pm_large_line_offset(size_t alignment) {
-  if (alignment > PM_CACHE_LINE) return 0;
-  line_turn += LINE_STEP;
-  return (line_turn % (PM_PAGE_SIZE / PM_CACHE_LINE)) * PM_CACHE_LINE;
-}
-
 void *_pm_large_alloc(size_t size, size_t alignment, bool zero) {
-  size_t line = _pm_large_line_offset(alignment);
-  size_t pages = pm_align_up(line + size, PM_PAGE_SIZE) / PM_PAGE_SIZE;
+  size_t pages = pm_align_up(size, PM_PAGE_SIZE) / PM_PAGE_SIZE;
   size_t align_pages = alignment > PM_PAGE_SIZE ? alignment / PM_PAGE_SIZE : 1;
   if (pages + align_pages - 1 > PM_SEGMENT_USABLE_PAGES)
     return _pm_huge_alloc(size, alignment, zero);
@@ -26,8 +14,7 @@ void *_pm_large_alloc(size_t size, size_t alignment, bool zero) {
   _pm_lock(&_pm_pages_lock);
   pm_span_t *span = _pm_span_alloc(pages, align_pages, PM_SPAN_LARGE, &reused);
   if (span != NULL) {
-    pm_span_set(span, block_offset, (uint16_t)line);
-    _pm_pool.large_live_bytes += pages * PM_PAGE_SIZE - line;
+    _pm_pool.large_live_bytes += pages * PM_PAGE_SIZE;
     _pm_pool.large_allocations++;
     _pm_pool.large_reuse += reused;
     new_high = _pm_big_live_new_high();
@@ -39,8 +26,8 @@ void *_pm_large_alloc(size_t size, size_t alignment, bool zero) {
   }
   if (new_high) _pm_stats_sample_peak();
   /* Clean pages (fresh or purged) already read as zero. */
-  if (zero && reused) memset(span->start + line, 0, size);
-  return span->start + line;
+  if (zero && reused) memset(span->start, 0, pages * PM_PAGE_SIZE);
+  return span->start;
 }
 
 void _pm_large_free(pm_span_t *span, const void *ptr, const char *func) {
@@ -49,7 +36,7 @@ void _pm_large_free(pm_span_t *span, const void *ptr, const char *func) {
     _pm_unlock(&_pm_pages_lock);
     _pm_fatal_pointer(func, "double free", ptr);
   }
-  _pm_pool.large_live_bytes -= span->page_count * PM_PAGE_SIZE - span->block_offset;
+  _pm_pool.large_live_bytes -= span->page_count * PM_PAGE_SIZE;
   _pm_pool.large_frees++;
   pm_span_set(span, kind, PM_SPAN_FREE);
   _pm_span_free(span);
@@ -59,10 +46,9 @@ void _pm_large_free(pm_span_t *span, const void *ptr, const char *func) {
 }
 
 void *_pm_large_realloc_in_place(pm_span_t *span, size_t size) {
-  uint8_t *block = span->start + span->block_offset;
-  size_t pages = pm_align_up(span->block_offset + size, PM_PAGE_SIZE) / PM_PAGE_SIZE;
+  size_t pages = pm_align_up(size, PM_PAGE_SIZE) / PM_PAGE_SIZE;
   size_t before = span->page_count;
-  if (pages == before) return block;
+  if (pages == before) return span->start;
   bool done = true;
   _pm_lock(&_pm_pages_lock);
   if (pages < before) {
@@ -80,5 +66,5 @@ void *_pm_large_realloc_in_place(pm_span_t *span, size_t size) {
     _pm_pool.large_live_bytes -= before * PM_PAGE_SIZE;
   }
   _pm_unlock(&_pm_pages_lock);
-  return done ? block : NULL;
+  return done ? span->start : NULL;
 }

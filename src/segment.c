@@ -164,57 +164,22 @@ static size_t aligned_page(const pm_segment_t *segment, size_t first, size_t ali
   return first + (aligned - address) / PM_PAGE_SIZE;
 }
 
-/* Where in run a span of pages aligned to align_pages fits, or SIZE_MAX. */
-static size_t run_fit(const pm_span_t *run, size_t pages, size_t align_pages) {
-  pm_segment_t *segment = _pm_segment_of_span(run);
-  size_t first = span_index(segment, run);
-  size_t start = aligned_page(segment, first, align_pages);
-  return start + pages <= first + run->page_count ? start : SIZE_MAX;
-}
-
-/* The exact-size bins hand out their most recent run; the last bin, which
- * holds every run of BIN_COUNT - 1 pages or more, the best fit (lowest
- * address among equals). Best fit keeps big runs whole for big requests
- * and reuses the same few addresses, where first fit spread a program's
- * blocks over more pages than it needs (more TLB misses walking them). */
 static pm_span_t *run_find(uint8_t dirty, size_t pages, size_t align_pages, size_t *at) {
   uint64_t bins = nonempty_bins[dirty] & ~(((uint64_t)1 << bin_of(pages)) - 1);
   while (bins != 0) {
     size_t bin = (size_t)__builtin_ctzll(bins);
     bins &= bins - 1;
-    pm_span_t *best = NULL;
     for (pm_span_t *run = free_bins[dirty][bin]; run != NULL; run = run->next) {
-      size_t start = run_fit(run, pages, align_pages);
-      if (start == SIZE_MAX) continue;
-      if (bin < BIN_COUNT - 1) {
+      pm_segment_t *segment = _pm_segment_of_span(run);
+      size_t first = span_index(segment, run);
+      size_t start = aligned_page(segment, first, align_pages);
+      if (start + pages <= first + run->page_count) {
         *at = start;
         return run;
       }
-      if (best == NULL || run->page_count < best->page_count ||
-          (run->page_count == best->page_count && (uintptr_t)run < (uintptr_t)best)) {
-        best = run;
-        *at = start;
-      }
     }
-    if (best != NULL) return best;
   }
   return NULL;
-}
-
-/* A span's last page leads back to its head, so the span after it can
- * find it when it is freed (coalescing). Inner pages of a large span are
- * not written: a valid pointer to a large block lies in its first page, and
- * a stale offset read for a bad one leads to a descriptor whose checks
- * reject the pointer (a 3 MiB block would otherwise write 768 offsets on
- * every allocation). A slab writes them all (set_inner_offsets), since any
- * of its pages holds blocks. */
-static void set_tail_offset(pm_segment_t *segment, size_t head, size_t pages) {
-  segment->head_offsets[head + pages - 1] = (uint16_t)(pages - 1);
-}
-
-static void set_inner_offsets(pm_segment_t *segment, size_t head, size_t pages) {
-  for (size_t i = 1; i < pages; i++)
-    segment->head_offsets[head + i] = (uint16_t)i;
 }
 
 /* Takes pages [at, at + pages) out of a free run; the rest stays free. */
@@ -232,7 +197,8 @@ static pm_span_t *run_carve(pm_span_t *run, size_t at, size_t pages) {
   /* Inner descriptors are not written: a descriptor only reads as a live
    * slab (kind and owner, which the free paths test first) while it heads
    * one, since freeing a span clears both. */
-  set_tail_offset(segment, at, pages);
+  for (size_t i = 1; i < pages; i++)
+    segment->head_offsets[at + i] = (uint16_t)i;
   return span;
 }
 
@@ -242,10 +208,6 @@ pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t 
   size_t at = 0;
   pm_span_t *run = run_find(1, page_count, align_pages, &at);
   if (run == NULL) run = run_find(0, page_count, align_pages, &at);
-  /* Nothing fits: before the pool grows, give back retained memory
-   * (purged runs may merge into one that fits). */
-  if (run == NULL && _pm_decay_before_map(PM_SEGMENT_SIZE) > 0)
-    run = run_find(0, page_count, align_pages, &at);
   if (run == NULL) {
     pm_segment_t *segment = segment_map();
     if (segment == NULL && !_pm_within_limit(PM_SEGMENT_SIZE)) {
@@ -259,7 +221,6 @@ pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t 
   }
   *reused = run->dirty;
   pm_span_t *span = run_carve(run, at, page_count);
-  if (kind == PM_SPAN_SLAB) set_inner_offsets(_pm_segment_of_span(span), at, page_count);
   span->used = 0;
   span->in_full = 0;
   pm_span_set(span, kind,
@@ -286,7 +247,8 @@ bool _pm_span_grow(pm_span_t *span, size_t page_count) {
   if (pm_span_get(after, kind) != PM_SPAN_FREE || after->page_count < extra) return false;
   pm_span_t *taken = run_carve(after, next, extra);
   pm_span_set(taken, kind, PM_SPAN_FREE); /* now part of span, no longer a head */
-  set_tail_offset(segment, first, page_count);
+  for (size_t i = span->page_count; i < page_count; i++)
+    segment->head_offsets[first + i] = (uint16_t)i;
   span->page_count = (uint16_t)page_count;
   return true;
 }
@@ -295,7 +257,6 @@ void _pm_span_shrink(pm_span_t *span, size_t page_count) {
   pm_segment_t *segment = _pm_segment_of_span(span);
   size_t first = span_index(segment, span);
   pm_span_t *tail = run_make(segment, first + page_count, span->page_count - page_count, 1, 0);
-  set_tail_offset(segment, first, page_count);
   span->page_count = (uint16_t)page_count;
   _pm_span_free(tail);
 }

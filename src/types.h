@@ -31,7 +31,6 @@
 #define PM_DIRECT_MAX  1024              /* sizes served through the class lookup table */
 #define PM_LARGE_MAX   ((size_t)3 << 20) /* page runs share segments up to here */
 #define PM_HUGE_OFFSET PM_PAGE_SIZE      /* huge block starts after its header page */
-#define PM_CACHE_LINE  64
 
 /* A free block; its link is encoded with the process secret (see
  * _pm_block_encode) so a stray write cannot forge a free-list pointer. */
@@ -77,7 +76,6 @@ typedef struct pm_span_s {
   uint8_t size_class;                /* slab class */
   uint8_t in_full;                   /* slab sits on its bin's full list */
   uint8_t dirty;                     /* free run: resident (used before, not released) */
-  uint16_t block_offset;             /* large: where the block starts in the first page */
   _Atomic(pm_block_t *) thread_free; /* blocks freed by other threads */
   struct pm_span_s *next, *prev;     /* bin list, free-run list or abandoned list */
   uint64_t freed_at;                 /* free run: when it became free (ms) */
@@ -94,10 +92,8 @@ typedef struct pm_segment_s {
   size_t block_size;                /* huge: usable bytes of the block; 0 while cached */
   uint64_t freed_at;                /* huge: when it entered the cache (ms) */
   struct pm_segment_s *next, *prev; /* huge cache list */
-  /* spans: a page's distance from the first page of its span, kept for
-   * the first and last page of every span and every page of a slab
-   * (segment.c), packed apart from the descriptors so that a lookup
-   * touches few cache lines. */
+  /* spans: each page's distance from the first page of its span, packed
+   * apart from the descriptors so that a lookup touches few cache lines. */
   uint16_t head_offsets[PM_SEGMENT_PAGES];
   /* spans: one descriptor per page; a slab head (every 16th) then starts a
    * cache line and its hot fields share it. */

@@ -171,26 +171,3 @@ Test(alloc_decay, a_purged_run_takes_its_descriptor_pages_along) {
     pm_free(runs[i]);
   pm_free(keeper);
 }
-
-/* Retained memory that no request fits does not pile up: before the pool
- * maps more, it releases retained memory beyond a third of what is in use
- * (decay.c). */
-Test(alloc_decay, mapping_more_first_releases_what_no_request_fits) {
-  pm_free(pm_malloc(1));
-  _pm_options.decay_ms = 60000;
-  enum { COUNT = 8 };
-  void *blocks[COUNT];
-  for (int i = 0; i < COUNT; i++)
-    blocks[i] = resident_block((size_t)5 << 19); /* 2.5 MiB runs: one per segment */
-  for (int i = 0; i < COUNT; i++)
-    pm_free(blocks[i]);
-  pm_stats_t before = pm_test_stats();
-  cr_assert_geq(before.retained_bytes, (size_t)COUNT * (5 << 19), "retained at first");
-  /* Larger than any run: it needs a mapping of its own. */
-  void *huge = resident_block((size_t)6 << 20);
-  pm_stats_t after = pm_test_stats();
-  cr_assert_geq(after.released_bytes - before.released_bytes, (size_t)5 << 20,
-                "released %zu bytes before mapping", after.released_bytes - before.released_bytes);
-  cr_assert_leq(after.retained_bytes + ((size_t)5 << 20), before.retained_bytes);
-  pm_free(huge);
-}
