@@ -1,7 +1,6 @@
 /* alloc_decay.c: freed memory goes back to the OS after decay_ms of idle
  * time, at once past retain_max or on trim, and the limit option makes
  * allocation fail cleanly. */
-#include <sys/mman.h>
 #include <time.h>
 
 #include "alloc_test.h"
@@ -122,12 +121,7 @@ Test(alloc_decay, limit_fails_with_enomem) {
  * run's inner pages are purged with it (segment.c); the run serves the
  * next allocation as before, and pointers into it are still checked. */
 static size_t resident_header_pages(const pm_segment_t *segment) {
-  unsigned char vector[PM_SEGMENT_HEADER_PAGES];
-  cr_assert_eq(mincore((void *)segment, PM_SEGMENT_HEADER_PAGES * PM_PAGE_SIZE, vector), 0);
-  size_t pages = 0;
-  for (size_t i = 0; i < PM_SEGMENT_HEADER_PAGES; i++)
-    pages += vector[i] & 1;
-  return pages;
+  return pm_test_resident_pages(segment, PM_SEGMENT_HEADER_PAGES);
 }
 
 static void free_inner_pointer(void *block) {

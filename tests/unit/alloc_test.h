@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,6 +37,17 @@ static inline void pm_test_capture(void (*fn)(void *), void *arg, char *out, siz
   out[len] = '\0';
   close(fds[0]);
   waitpid(pid, status, 0);
+}
+
+/* How many of the pages pages from start (page-aligned) are resident. */
+static inline size_t pm_test_resident_pages(const void *start, size_t pages) {
+  unsigned char vector[64];
+  cr_assert_leq(pages, sizeof vector, "at most %zu pages at a time", sizeof vector);
+  cr_assert_eq(mincore((void *)start, pages * PM_PAGE_SIZE, vector), 0, "mincore failed");
+  size_t resident = 0;
+  for (size_t i = 0; i < pages; i++)
+    resident += vector[i] & 1;
+  return resident;
 }
 
 static inline pm_stats_t pm_test_stats(void) {
