@@ -45,18 +45,29 @@ PM_NOINLINE void _pm_free_generic(void *ptr, const char *func) {
    * path, since only a live slab's head page is marked PM_SPAN_SLAB. */
   pm_segment_t *spans = _pm_span_segment_lookup(ptr);
   if (spans != NULL) {
-    pm_span_t *slab = _pm_slab_candidate(spans, ptr);
-    if (pm_span_get(slab, kind) == PM_SPAN_SLAB) {
-      _pm_slab_check_pointer(slab, ptr, func);
-      free_to_slab(slab, ptr, func);
+    pm_span_t *candidate = _pm_slab_candidate(spans, ptr);
+    uint8_t kind = pm_span_get(candidate, kind);
+    if (kind == PM_SPAN_SLAB) {
+      _pm_slab_check_pointer(candidate, ptr, func);
+      free_to_slab(candidate, ptr, func);
+      return;
+    }
+    /* A large block starting on a slab boundary heads the descriptor just
+     * read (a head's start is its own page), which spares the lookups
+     * below; _pm_large_free checks the kind again under the lock. */
+    if (kind == PM_SPAN_LARGE && pm_span_get(candidate, start) == (uint8_t *)ptr) {
+      _pm_large_free(candidate, ptr, func);
       return;
     }
   }
   if (ptr == NULL) return;
-  pm_segment_t *segment = segment_of_checked(ptr, func);
-  if (segment->kind == PM_SEGMENT_HUGE) {
-    _pm_huge_free(segment);
-    return;
+  pm_segment_t *segment = spans;
+  if (segment == NULL || ((uintptr_t)ptr & (PM_ALIGNMENT - 1)) != 0) {
+    segment = segment_of_checked(ptr, func);
+    if (segment->kind == PM_SEGMENT_HUGE) {
+      _pm_huge_free(segment);
+      return;
+    }
   }
   pm_span_t *span = span_of_checked(segment, ptr, func);
   if (span->kind == PM_SPAN_LARGE) {

@@ -164,22 +164,60 @@ static size_t aligned_page(const pm_segment_t *segment, size_t first, size_t ali
   return first + (aligned - address) / PM_PAGE_SIZE;
 }
 
+/* Where in run a span of pages aligned to align_pages fits, or SIZE_MAX. */
+static size_t run_fit(const pm_span_t *run, size_t pages, size_t align_pages) {
+  pm_segment_t *segment = _pm_segment_of_span(run);
+  size_t first = span_index(segment, run);
+  size_t start = aligned_page(segment, first, align_pages);
+  return start + pages <= first + run->page_count ? start : SIZE_MAX;
+}
+
+/* The exact-size bins hand out their most recent run (warm in the cache);
+ * the last bin, which holds every run of BIN_COUNT - 1 pages or more, its
+ * best fit, lowest address among equals. Taking whichever big run came
+ * first spread a program's big blocks over every page of a segment: the
+ * inference benchmark, with about 1 MiB of page runs live, walked the
+ * whole 4 MiB segment each pass and took four times glibc's TLB misses. */
 static pm_span_t *run_find(uint8_t dirty, size_t pages, size_t align_pages, size_t *at) {
   uint64_t bins = nonempty_bins[dirty] & ~(((uint64_t)1 << bin_of(pages)) - 1);
   while (bins != 0) {
     size_t bin = (size_t)__builtin_ctzll(bins);
     bins &= bins - 1;
+    pm_span_t *best = NULL;
     for (pm_span_t *run = free_bins[dirty][bin]; run != NULL; run = run->next) {
-      pm_segment_t *segment = _pm_segment_of_span(run);
-      size_t first = span_index(segment, run);
-      size_t start = aligned_page(segment, first, align_pages);
-      if (start + pages <= first + run->page_count) {
+      size_t start = run_fit(run, pages, align_pages);
+      if (start == SIZE_MAX) continue;
+      if (bin < BIN_COUNT - 1) {
         *at = start;
         return run;
       }
+      if (best == NULL || run->page_count < best->page_count ||
+          (run->page_count == best->page_count && (uintptr_t)run < (uintptr_t)best)) {
+        best = run;
+        *at = start;
+      }
     }
+    if (best != NULL) return best;
   }
   return NULL;
+}
+
+/* A span's last page leads back to its head, so that the span after it
+ * finds it when it is freed (coalescing). The inner pages of a large span
+ * are not written: a valid pointer to a large block lies in its first page,
+ * and the stale offset read for a bad one leads to a descriptor whose
+ * checks reject the pointer (a free run's head reports a double free, a
+ * large head a pointer other than its start, a slab head one outside its
+ * blocks). Writing them all cost a 3 MiB block 768 stores per allocation.
+ * A slab writes every page (span_set_inner_offsets): any of them holds
+ * blocks. */
+static void span_set_tail_offset(pm_segment_t *segment, size_t head, size_t pages) {
+  segment->head_offsets[head + pages - 1] = (uint16_t)(pages - 1);
+}
+
+static void span_set_inner_offsets(pm_segment_t *segment, size_t head, size_t pages) {
+  for (size_t i = 1; i < pages; i++)
+    segment->head_offsets[head + i] = (uint16_t)i;
 }
 
 /* Takes pages [at, at + pages) out of a free run; the rest stays free. */
@@ -197,8 +235,7 @@ static pm_span_t *run_carve(pm_span_t *run, size_t at, size_t pages) {
   /* Inner descriptors are not written: a descriptor only reads as a live
    * slab (kind and owner, which the free paths test first) while it heads
    * one, since freeing a span clears both. */
-  for (size_t i = 1; i < pages; i++)
-    segment->head_offsets[at + i] = (uint16_t)i;
+  span_set_tail_offset(segment, at, pages);
   return span;
 }
 
@@ -221,6 +258,7 @@ pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t 
   }
   *reused = run->dirty;
   pm_span_t *span = run_carve(run, at, page_count);
+  if (kind == PM_SPAN_SLAB) span_set_inner_offsets(_pm_segment_of_span(span), at, page_count);
   span->used = 0;
   span->in_full = 0;
   pm_span_set(span, kind,
@@ -247,8 +285,7 @@ bool _pm_span_grow(pm_span_t *span, size_t page_count) {
   if (pm_span_get(after, kind) != PM_SPAN_FREE || after->page_count < extra) return false;
   pm_span_t *taken = run_carve(after, next, extra);
   pm_span_set(taken, kind, PM_SPAN_FREE); /* now part of span, no longer a head */
-  for (size_t i = span->page_count; i < page_count; i++)
-    segment->head_offsets[first + i] = (uint16_t)i;
+  span_set_tail_offset(segment, first, page_count);
   span->page_count = (uint16_t)page_count;
   return true;
 }
@@ -257,6 +294,7 @@ void _pm_span_shrink(pm_span_t *span, size_t page_count) {
   pm_segment_t *segment = _pm_segment_of_span(span);
   size_t first = span_index(segment, span);
   pm_span_t *tail = run_make(segment, first + page_count, span->page_count - page_count, 1, 0);
+  span_set_tail_offset(segment, first, page_count);
   span->page_count = (uint16_t)page_count;
   _pm_span_free(tail);
 }

@@ -241,6 +241,28 @@ Test(alloc_api, large_blocks_are_reused) {
   pm_free(b);
 }
 
+/* Among free runs of 63 pages or more, the smallest that fits and then the
+ * lowest address wins: the most recently freed one, which first fit took,
+ * would be split and leave the exact fit unused. */
+Test(alloc_api, big_runs_are_reused_best_fit_first) {
+  enum { PAGE = 4096 };
+  _pm_options.decay_ms = 60000; /* freed runs stay resident and reusable */
+  uint8_t *fence[3], *exact, *bigger;
+  fence[0] = pm_malloc(70 * PAGE);
+  exact = pm_malloc(70 * PAGE);
+  fence[1] = pm_malloc(70 * PAGE);
+  bigger = pm_malloc(80 * PAGE);
+  fence[2] = pm_malloc(70 * PAGE); /* live neighbours: the freed runs cannot merge */
+  pm_free(exact);
+  pm_free(bigger); /* the most recent free run */
+  uint8_t *again = pm_malloc(70 * PAGE);
+  cr_assert_eq(again, exact, "the exact fit %p comes back, not a piece of %p", (void *)exact,
+               (void *)bigger);
+  pm_free(again);
+  for (int i = 0; i < 3; i++)
+    pm_free(fence[i]);
+}
+
 Test(alloc_api, huge_mappings_are_cached) {
   size_t size = (size_t)24 << 20;
   uint8_t *a = pm_malloc(size);

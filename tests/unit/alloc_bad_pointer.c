@@ -66,6 +66,25 @@ Test(alloc_bad_pointer, pointers_into_blocks) {
   pm_free(huge);
 }
 
+/* Only the first and last page of a large block lead back to its head
+ * (segment.c): an inner page keeps the offset an earlier span left there,
+ * which must still lead to a descriptor that rejects the pointer. */
+Test(alloc_bad_pointer, pointers_into_blocks_over_stale_offsets) {
+  enum { PAGE = 4096 };
+  _pm_options.decay_ms = 60000; /* the freed run stays resident and is split next */
+  uint8_t *wide = pm_malloc(40 * PAGE);
+  pm_free(wide);
+  uint8_t *front = pm_malloc(20 * PAGE);
+  uint8_t *back = pm_malloc(20 * PAGE);
+  cr_assert(front == wide && back == wide + 20 * PAGE, "both halves come from the freed run");
+  expect_abort(CALL_FREE, front + 3 * PAGE, "free", "invalid pointer");
+  expect_abort(CALL_FREE, back + 5 * PAGE, "free", "invalid pointer");
+  expect_abort(CALL_USABLE, back + PAGE, "malloc_usable_size", "invalid pointer");
+  expect_abort(CALL_REALLOC, back + 19 * PAGE, "realloc", "invalid pointer");
+  pm_free(front);
+  pm_free(back);
+}
+
 Test(alloc_bad_pointer, double_frees) {
   /* The fast path catches a repeat of the latest free on a slab. */
   void *small = pm_malloc(64);
