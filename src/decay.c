@@ -80,6 +80,13 @@ void _pm_decay_tick(void) {
   _pm_unlock(&_pm_pages_lock);
 }
 
+void _pm_decay_tick_lazy(void) {
+  if (_pm_options.background_thread &&
+      atomic_load_explicit(&background_state, memory_order_relaxed) == BACKGROUND_RUNNING)
+    return;
+  _pm_decay_tick();
+}
+
 /* Over the cap: release the longest-idle memory first, in four age bands,
  * and only until a quarter of the cap is free again, so a burst of frees
  * does not throw away the memory the program is about to reuse (each byte

@@ -205,7 +205,7 @@ PM_NOINLINE void *_pm_heap_malloc_slow(pm_heap_t *heap, size_t size) {
       return NULL;
     }
   }
-  _pm_decay_tick();
+  _pm_decay_tick_lazy();
   _pm_background_check();
   if (size <= PM_SMALL_MAX) return _pm_heap_malloc_small(heap, _pm_class_of(size));
   if (size <= PM_LARGE_MAX) return _pm_large_alloc(size, PM_PAGE_SIZE, false);

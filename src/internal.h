@@ -266,6 +266,10 @@ uint64_t _pm_huge_purge(uint64_t cutoff_ms, uint64_t budget);
 /* ---- decay.c ---- */
 /* Cheap check on slow paths: runs a purge once decay is due. */
 void _pm_decay_tick(void);
+/* The same on the program's slow paths, where it is skipped while a
+ * background thread runs: that thread wakes at the deadline anyway, and
+ * the check would read the clock on every large allocation. */
+void _pm_decay_tick_lazy(void);
 /* Called with the pages lock held after memory became free. */
 void _pm_decay_after_free(void);
 /* Releases every retained byte now; returns bytes released. */
