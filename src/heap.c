@@ -14,7 +14,7 @@ pm_span_t _pm_span_empty;
 pm_heap_t _pm_heap_empty = {.direct = {[0 ... PM_DIRECT_MAX / PM_ALIGNMENT] = &_pm_span_empty},
                             .bins = {[0 ... PM_CLASS_COUNT - 1] = {.current = &_pm_span_empty}}};
 PM_TLS pm_heap_t *_pm_heap_default = &_pm_heap_empty;
-pm_lock_t _pm_heaps_lock = PTHREAD_MUTEX_INITIALIZER;
+pm_lock_t _pm_heaps_lock = PM_LOCK_INIT;
 _Atomic(pm_heap_t *) _pm_heaps_all;
 
 static pm_heap_t *heaps_free; /* recycled; under _pm_heaps_lock */

@@ -16,14 +16,7 @@
 
 bool _pm_initialized;
 uintptr_t _pm_free_key;
-static pm_lock_t init_lock = PTHREAD_MUTEX_INITIALIZER;
-
-void _pm_lock(pm_lock_t *lock) {
-  pthread_mutex_lock(lock);
-}
-void _pm_unlock(pm_lock_t *lock) {
-  pthread_mutex_unlock(lock);
-}
+static pm_lock_t init_lock = PM_LOCK_INIT;
 
 void _pm_init(void) {
   if (pm_likely(__atomic_load_n(&_pm_initialized, __ATOMIC_ACQUIRE))) return;
@@ -56,7 +49,7 @@ static void fork_parent(void) {
  * reinitialised rather than unlocked. Heaps of the threads that did not
  * survive keep their slabs; blocks freed into them wait on remote lists. */
 static void fork_child(void) {
-  pthread_mutex_init(&_pm_heaps_lock, NULL);
+  _pm_lock_reset(&_pm_heaps_lock);
   _pm_segments_after_fork_child();
   _pm_background_fork_child();
 }

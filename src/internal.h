@@ -123,9 +123,29 @@ static inline pm_segment_t *_pm_span_segment_lookup(const void *ptr) {
 bool _pm_registry_set(const void *region, pm_segment_t *segment);
 void _pm_registry_clear(const void *region);
 
-/* ---- locks (pthread mutexes; see init.c for the fork order) ---- */
-void _pm_lock(pm_lock_t *lock);
-void _pm_unlock(pm_lock_t *lock);
+/* ---- lock.c: futex locks (see init.c for the order they are taken in) ---- */
+PM_NOINLINE void _pm_lock_wait(pm_lock_t *lock);
+PM_NOINLINE void _pm_lock_wake(pm_lock_t *lock);
+static inline bool _pm_lock_try(pm_lock_t *lock) {
+  uint32_t expected = 0;
+  return atomic_compare_exchange_strong_explicit(&lock->state, &expected, 1, memory_order_acquire,
+                                                 memory_order_relaxed);
+}
+/* Uncontended: one compare-and-swap. */
+static inline void _pm_lock(pm_lock_t *lock) {
+  if (pm_unlikely(!_pm_lock_try(lock))) _pm_lock_wait(lock);
+}
+/* Uncontended: one exchange; wakes a sleeper when one may wait. */
+static inline void _pm_unlock(pm_lock_t *lock) {
+  if (pm_unlikely(atomic_exchange_explicit(&lock->state, 0, memory_order_release) == 2))
+    _pm_lock_wake(lock);
+}
+/* Tries for up to about ms milliseconds; 0 if the lock was taken. */
+int _pm_lock_within(pm_lock_t *lock, unsigned ms);
+/* In a forked child: locks other threads held at the fork are freed. */
+static inline void _pm_lock_reset(pm_lock_t *lock) {
+  atomic_store_explicit(&lock->state, 0, memory_order_relaxed);
+}
 
 /* ---- segment.c: page runs inside 4 MiB segments, under _pm_pages_lock ---- */
 #define PM_SEGMENT_HEADER_PAGES                                                                    \

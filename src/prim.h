@@ -6,7 +6,7 @@
 #ifndef PM_PRIM_H
 #define PM_PRIM_H
 
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -53,7 +53,18 @@ _Noreturn void _pm_prim_abort(void);
 /* Runs hook when the process receives SIGABRT (abort()), before it dies,
  * unless the program has its own SIGABRT handler. The hook runs once. */
 void _pm_prim_on_abort(void (*hook)(void));
-/* Tries to take a lock for up to about ms milliseconds; 0 if it did. */
-int _pm_prim_lock_within(pthread_mutex_t *lock, unsigned ms);
+/* Sleeps while *word == value (or until woken, or spuriously). */
+void _pm_prim_futex_wait(_Atomic uint32_t *word, uint32_t value);
+/* Wakes one thread sleeping on word. */
+void _pm_prim_futex_wake_one(_Atomic uint32_t *word);
+void _pm_prim_sleep_ms(unsigned ms);
+/* A spin-wait hint to the CPU (x86 pause, Arm yield). */
+static inline void _pm_prim_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ volatile("yield");
+#endif
+}
 
 #endif /* PM_PRIM_H */

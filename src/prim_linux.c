@@ -10,9 +10,11 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -196,11 +198,15 @@ void _pm_prim_on_abort(void (*hook)(void)) {
   sigaction(SIGABRT, &action, NULL);
 }
 
-int _pm_prim_lock_within(pthread_mutex_t *lock, unsigned ms) {
-  for (unsigned tries = 0; tries <= ms; tries++) {
-    if (pthread_mutex_trylock(lock) == 0) return 0;
-    struct timespec pause = {0, 1000000L};
-    nanosleep(&pause, NULL);
-  }
-  return -1;
+void _pm_prim_futex_wait(_Atomic uint32_t *word, uint32_t value) {
+  syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, value, NULL, NULL, 0);
+}
+
+void _pm_prim_futex_wake_one(_Atomic uint32_t *word) {
+  syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+void _pm_prim_sleep_ms(unsigned ms) {
+  struct timespec pause = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+  nanosleep(&pause, NULL);
 }

@@ -13,7 +13,7 @@
 
 #include "internal.h"
 
-pm_lock_t _pm_pages_lock = PTHREAD_MUTEX_INITIALIZER;
+pm_lock_t _pm_pages_lock = PM_LOCK_INIT;
 pm_pool_stats_t _pm_pool;
 
 #define HEADER_PAGES PM_SEGMENT_HEADER_PAGES
@@ -328,5 +328,5 @@ uint64_t _pm_segments_purge(uint64_t cutoff_ms, uint64_t budget) {
 }
 
 void _pm_segments_after_fork_child(void) {
-  pthread_mutex_init(&_pm_pages_lock, NULL);
+  _pm_lock_reset(&_pm_pages_lock);
 }

@@ -21,7 +21,7 @@ static int stats_stderr = 2;
  * free found under the pages lock), so the report is skipped, with a note,
  * when that lock cannot be had soon: waiting on it would hang the abort. */
 static void stats_print_at_abort(void) {
-  if (_pm_prim_lock_within(&_pm_pages_lock, 100) != 0) {
+  if (_pm_lock_within(&_pm_pages_lock, 100) != 0) {
     static const char note[] = "poolmalloc: statistics skipped: abort inside the allocator\n";
     _pm_prim_write(stats_stderr, note, sizeof note - 1);
     return;

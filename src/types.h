@@ -132,6 +132,11 @@ typedef struct pm_heap_s {
   struct pm_heap_s *next_free; /* heaps of exited threads, ready for reuse */
 } pm_heap_t;
 
-typedef pthread_mutex_t pm_lock_t;
+/* 0 free, 1 held, 2 held with sleepers possible (lock.c). */
+typedef struct pm_lock_s {
+  _Atomic uint32_t state;
+} pm_lock_t;
+#define PM_LOCK_INIT                                                                               \
+  { 0 }
 
 #endif /* PM_TYPES_H */

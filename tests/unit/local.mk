@@ -20,6 +20,7 @@ tests_unit_alloc_unit_SOURCES = \
 	tests/unit/alloc_size_class.c \
 	tests/unit/alloc_api.c \
 	tests/unit/alloc_threads.c \
+	tests/unit/alloc_lock.c \
 	tests/unit/alloc_decay.c \
 	tests/unit/alloc_background.c \
 	tests/unit/alloc_idle.c \
