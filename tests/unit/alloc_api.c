@@ -103,18 +103,24 @@ static bool in_own_mapping(const void *p) {
   return _pm_registry_lookup(p)->kind == PM_SEGMENT_HUGE;
 }
 
+/* Whether the page after a large block is in use (or past its segment),
+ * so that the block cannot grow in place. */
+static bool page_after_is_taken(uint8_t *block, size_t usable) {
+  pm_segment_t *segment = _pm_registry_lookup(block);
+  uint8_t *after = block + usable;
+  if (after >= (uint8_t *)segment + PM_SEGMENT_SIZE) return true;
+  return pm_span_get(_pm_span_of(segment, after), kind) != PM_SPAN_FREE;
+}
+
 Test(alloc_api, growing_realloc_moves_a_run_to_a_mapping_once) {
   uint8_t *p = pm_malloc(300000);
   size_t usable = pm_usable_size(p);
-  /* Take the pages right after p so it cannot grow in place. */
+  /* Take the pages right after p, if free, so it cannot grow in place. */
   void *blockers[256];
   int count = 0;
-  bool adjacent = false;
-  while (!adjacent && count < 256) {
-    blockers[count] = pm_malloc(20000);
-    adjacent = blockers[count++] == p + usable;
-  }
-  cr_assert(adjacent, "a run right after the block");
+  while (!page_after_is_taken(p, usable) && count < 256)
+    blockers[count++] = pm_malloc(20000);
+  cr_assert(page_after_is_taken(p, usable), "a run right after the block");
   for (size_t i = 0; i < usable; i++)
     p[i] = (uint8_t)(i * 7);
   size_t length = usable;
@@ -261,6 +267,23 @@ Test(alloc_api, big_runs_are_reused_best_fit_first) {
   pm_free(again);
   for (int i = 0; i < 3; i++)
     pm_free(fence[i]);
+}
+
+/* A request that needs no alignment takes the end of a big free run, whose
+ * head then stays where it is in its bin. */
+Test(alloc_api, big_runs_are_carved_from_their_end) {
+  enum { PAGE = 4096 };
+  _pm_options.decay_ms = 60000;
+  uint8_t *before = pm_malloc(70 * PAGE), *big = pm_malloc(200 * PAGE);
+  uint8_t *after = pm_malloc(70 * PAGE);
+  pm_free(big); /* a free run of 200 pages between two live blocks */
+  uint8_t *first = pm_malloc(70 * PAGE), *second = pm_malloc(70 * PAGE);
+  cr_assert_eq(first, big + 130 * PAGE, "the last 70 pages of the run");
+  cr_assert_eq(second, big + 60 * PAGE, "then the last 70 of what is left");
+  pm_free(first);
+  pm_free(second);
+  pm_free(before);
+  pm_free(after);
 }
 
 Test(alloc_api, huge_mappings_are_cached) {
