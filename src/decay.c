@@ -144,9 +144,13 @@ static void *background_main(void *unused) {
       struct timespec at = background_wake_time(_pm_prim_clock_ms() + BACKGROUND_IDLE_MS);
       pthread_cond_timedwait(&background_wake, &background_lock, &at);
       /* Still idle: end, under the lock a kick takes, so the next kick
-       * sees BACKGROUND_NONE and starts a new thread. */
-      if (atomic_load_explicit(&decay_deadline, memory_order_relaxed) == UINT64_MAX) {
-        atomic_store(&background_state, BACKGROUND_NONE);
+       * sees BACKGROUND_NONE and starts a new thread. Not before the
+       * creator has marked this thread RUNNING: its mark would come after
+       * this thread's NONE and leave RUNNING with no thread, which turns
+       * off the slow paths' decay checks for good. */
+      int running = BACKGROUND_RUNNING;
+      if (atomic_load_explicit(&decay_deadline, memory_order_relaxed) == UINT64_MAX &&
+          atomic_compare_exchange_strong(&background_state, &running, BACKGROUND_NONE)) {
         pthread_mutex_unlock(&background_lock);
         return NULL;
       }

@@ -174,6 +174,11 @@ extern pm_pool_stats_t _pm_pool PM_HIDDEN;
  * out of memory. */
 pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t kind, bool *reused);
 void _pm_span_free(pm_span_t *span);
+/* Pages lock held. The span whose pages hold ptr (NULL for a header page),
+ * found by walking the segment's spans head to head: exact where
+ * head_offsets may be stale (inner pages of a large block), but O(spans),
+ * so for error reports only. */
+pm_span_t *_pm_span_containing(pm_segment_t *segment, const void *ptr);
 /* Grows a large span in place to page_count pages; false if the next run is taken. */
 bool _pm_span_grow(pm_span_t *span, size_t page_count);
 /* Gives back the pages past page_count of a span. */

@@ -198,15 +198,24 @@ void _pm_prim_on_abort(void (*hook)(void)) {
   sigaction(SIGABRT, &action, NULL);
 }
 
+/* The futex calls and the sleep keep errno: free() must not change it
+ * (POSIX 2024), and a wait that finds the word already changed returns
+ * EAGAIN. */
 void _pm_prim_futex_wait(_Atomic uint32_t *word, uint32_t value) {
+  int saved = errno;
   syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, value, NULL, NULL, 0);
+  errno = saved;
 }
 
 void _pm_prim_futex_wake_one(_Atomic uint32_t *word) {
+  int saved = errno;
   syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+  errno = saved;
 }
 
 void _pm_prim_sleep_ms(unsigned ms) {
+  int saved = errno;
   struct timespec pause = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
   nanosleep(&pause, NULL);
+  errno = saved;
 }

@@ -284,6 +284,17 @@ void _pm_span_free(pm_span_t *span) {
   run_insert_coalesced(segment, span);
 }
 
+pm_span_t *_pm_span_containing(pm_segment_t *segment, const void *ptr) {
+  size_t page = ((uintptr_t)ptr & PM_SEGMENT_MASK) >> PM_PAGE_SHIFT;
+  for (size_t head = HEADER_PAGES; head < PM_SEGMENT_PAGES;) {
+    pm_span_t *span = &segment->spans[head];
+    if (span->page_count == 0) break; /* cannot happen to a head; no endless walk */
+    if (page < head + span->page_count) return page >= head ? span : NULL;
+    head += span->page_count;
+  }
+  return NULL;
+}
+
 bool _pm_span_grow(pm_span_t *span, size_t page_count) {
   pm_segment_t *segment = _pm_segment_of_span(span);
   size_t first = span_index(segment, span);

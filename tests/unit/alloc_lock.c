@@ -63,3 +63,15 @@ Test(alloc_lock, lock_within_gives_up_on_a_held_lock) {
   cr_assert_eq(_pm_lock_within(&counter_lock, 5), 0, "free: taken");
   _pm_unlock(&counter_lock);
 }
+
+/* free() must not change errno (POSIX 2024), and a futex wait that finds
+ * the word already changed fails with EAGAIN inside the lock's slow path. */
+Test(alloc_lock, waiting_keeps_errno) {
+  _Atomic uint32_t word = 0;
+  errno = ERANGE;
+  _pm_prim_futex_wait(&word, 1); /* not 1: the kernel returns EAGAIN at once */
+  cr_assert_eq(errno, ERANGE);
+  _pm_prim_futex_wake_one(&word);
+  _pm_prim_sleep_ms(1);
+  cr_assert_eq(errno, ERANGE);
+}
