@@ -273,17 +273,15 @@ Test(alloc_api, big_runs_are_reused_best_fit_first) {
  * head then stays where it is in its bin. */
 Test(alloc_api, big_runs_are_carved_from_their_end) {
   enum { PAGE = 4096 };
-  _pm_options.decay_ms = 60000;
-  uint8_t *before = pm_malloc(70 * PAGE), *big = pm_malloc(200 * PAGE);
-  uint8_t *after = pm_malloc(70 * PAGE);
-  pm_free(big); /* a free run of 200 pages between two live blocks */
+  void *fences[2];
+  uint8_t *big = pm_test_free_run_between(200, 70, fences);
   uint8_t *first = pm_malloc(70 * PAGE), *second = pm_malloc(70 * PAGE);
   cr_assert_eq(first, big + 130 * PAGE, "the last 70 pages of the run");
   cr_assert_eq(second, big + 60 * PAGE, "then the last 70 of what is left");
   pm_free(first);
   pm_free(second);
-  pm_free(before);
-  pm_free(after);
+  pm_free(fences[0]);
+  pm_free(fences[1]);
 }
 
 Test(alloc_api, huge_mappings_are_cached) {

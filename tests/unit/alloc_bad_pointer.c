@@ -89,18 +89,16 @@ Test(alloc_bad_pointer, pointers_into_blocks_over_stale_offsets) {
  * pointer to that page is inside a live block, not a freed one. */
 Test(alloc_bad_pointer, a_pointer_into_a_block_grown_in_place_is_invalid) {
   enum { PAGE = 4096 };
-  _pm_options.decay_ms = 60000;
-  uint8_t *before = pm_malloc(30 * PAGE), *room = pm_malloc(30 * PAGE);
-  uint8_t *after = pm_malloc(30 * PAGE);
-  pm_free(room); /* a free run of 30 pages between two live blocks */
+  void *fences[2];
+  uint8_t *room = pm_test_free_run_between(30, 30, fences);
   uint8_t *block = pm_malloc(10 * PAGE);
   cr_assert_eq(block, room, "the block starts the free run");
   cr_assert_eq(pm_realloc(block, 15 * PAGE), block, "and grows into it in place");
   expect_abort(CALL_FREE, block + 10 * PAGE, "free", "invalid pointer");
   expect_abort(CALL_FREE, block + 12 * PAGE, "free", "invalid pointer");
   pm_free(block);
-  pm_free(before);
-  pm_free(after);
+  pm_free(fences[0]);
+  pm_free(fences[1]);
 }
 
 Test(alloc_bad_pointer, double_frees) {

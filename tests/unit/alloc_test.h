@@ -50,6 +50,18 @@ static inline size_t pm_test_resident_pages(const void *start, size_t pages) {
   return resident;
 }
 
+/* Leaves a free run of `pages` pages between two live blocks of
+ * fence_pages each (returned in fences) and returns its start; decay is
+ * postponed so the run stays resident and is what the next requests get. */
+static inline uint8_t *pm_test_free_run_between(size_t pages, size_t fence_pages, void *fences[2]) {
+  _pm_options.decay_ms = 60000;
+  fences[0] = pm_malloc(fence_pages * PM_PAGE_SIZE);
+  uint8_t *run = pm_malloc(pages * PM_PAGE_SIZE);
+  fences[1] = pm_malloc(fence_pages * PM_PAGE_SIZE);
+  pm_free(run);
+  return run;
+}
+
 static inline pm_stats_t pm_test_stats(void) {
   pm_stats_t s;
   cr_assert_eq(pm_stats(&s), 0, "pm_stats failed");
