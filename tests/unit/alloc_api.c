@@ -252,7 +252,7 @@ Test(alloc_api, large_blocks_are_reused) {
  * would be split and leave the exact fit unused. */
 Test(alloc_api, big_runs_are_reused_best_fit_first) {
   enum { PAGE = 4096 };
-  _pm_options.decay_ms = 60000; /* freed runs stay resident and reusable */
+  pm_test_no_free_runs();
   uint8_t *fence[3], *exact, *bigger;
   fence[0] = pm_malloc(70 * PAGE);
   exact = pm_malloc(70 * PAGE);

@@ -71,7 +71,7 @@ Test(alloc_bad_pointer, pointers_into_blocks) {
  * which must still lead to a descriptor that rejects the pointer. */
 Test(alloc_bad_pointer, pointers_into_blocks_over_stale_offsets) {
   enum { PAGE = 4096 };
-  _pm_options.decay_ms = 60000; /* the freed run stays resident and is split next */
+  pm_test_no_free_runs(); /* the run freed below is the one split next */
   uint8_t *wide = pm_malloc(40 * PAGE);
   pm_free(wide);
   uint8_t *front = pm_malloc(20 * PAGE);

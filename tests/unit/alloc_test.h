@@ -50,11 +50,20 @@ static inline size_t pm_test_resident_pages(const void *start, size_t pages) {
   return resident;
 }
 
-/* Leaves a free run of `pages` pages between two live blocks of
- * fence_pages each (returned in fences) and returns its start; decay is
- * postponed so the run stays resident and is what the next requests get. */
-static inline uint8_t *pm_test_free_run_between(size_t pages, size_t fence_pages, void *fences[2]) {
+/* Reads the options, then postpones decay and releases what is retained:
+ * the test starts with no resident free run, and the runs it frees stay
+ * resident, so it knows which run the next requests get. */
+static inline void pm_test_no_free_runs(void) {
+  pm_free(pm_malloc(1));
   _pm_options.decay_ms = 60000;
+  pm_trim(0);
+}
+
+/* Leaves a free run of `pages` pages between two live blocks of
+ * fence_pages each (returned in fences) and returns its start, the only
+ * resident free run (pm_test_no_free_runs). */
+static inline uint8_t *pm_test_free_run_between(size_t pages, size_t fence_pages, void *fences[2]) {
+  pm_test_no_free_runs();
   fences[0] = pm_malloc(fence_pages * PM_PAGE_SIZE);
   uint8_t *run = pm_malloc(pages * PM_PAGE_SIZE);
   fences[1] = pm_malloc(fence_pages * PM_PAGE_SIZE);
