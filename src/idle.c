@@ -41,6 +41,7 @@ void _pm_idle_reset(pm_bin_t *bin, pm_span_t *span) {
   _pm_lock(&_pm_pages_lock);
   span->free = NULL;
   pm_span_set(span, reserved, 0);
+  pm_span_set(span, started_over, 1);
   _pm_idle_register(bin, span);
   _pm_unlock(&_pm_pages_lock);
   _pm_background_check();

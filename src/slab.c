@@ -21,6 +21,7 @@ void _pm_slab_init(pm_span_t *span, size_t size_class, pm_heap_t *heap) {
   pm_span_set(span, magic, (uint32_t)((((uint64_t)1 << 32) + block_size - 1) / block_size));
   span->capacity = (uint32_t)(span->page_count * PM_PAGE_SIZE / block_size);
   pm_span_set(span, reserved, 0);
+  pm_span_set(span, started_over, 0);
   span->used = 0;
   span->in_full = 0;
   span->free = NULL;
@@ -111,6 +112,12 @@ void _pm_slab_check_pointer(const pm_span_t *span, const void *ptr, const char *
   /* Division by multiplication, exact inside a slab (see fastpath.h). */
   uint64_t offset = (uintptr_t)ptr - (uintptr_t)pm_span_get(span, start);
   uint64_t index = (offset * pm_span_get(span, magic)) >> 32;
-  if (index >= pm_span_get(span, reserved) || index * pm_span_get(span, block_size) != offset)
+  bool block_start = index * pm_span_get(span, block_size) == offset;
+  if (index >= pm_span_get(span, reserved) || !block_start) {
+    /* Past the frontier of a slab that started over: a block freed before
+     * the start over (every block was free then). */
+    if (block_start && index < span->capacity && pm_span_get(span, started_over))
+      _pm_fatal_pointer(func, "double free", ptr);
     _pm_fatal_pointer(func, "invalid pointer", ptr);
+  }
 }

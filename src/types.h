@@ -76,6 +76,7 @@ typedef struct pm_span_s {
   uint8_t size_class;                /* slab class */
   uint8_t in_full;                   /* slab sits on its bin's full list */
   uint8_t dirty;                     /* free run: resident (used before, not released) */
+  uint8_t started_over;              /* slab: emptied and started over (idle.c) */
   _Atomic(pm_block_t *) thread_free; /* blocks freed by other threads */
   struct pm_span_s *next, *prev;     /* bin list, free-run list or abandoned list */
   uint64_t freed_at;                 /* free run: when it became free (ms) */

@@ -115,6 +115,22 @@ Test(alloc_bad_pointer, double_frees) {
   expect_abort(CALL_FREE, huge, "free", "double free");
 }
 
+/* A slab whose blocks were all freed after a phase that carved several
+ * pages starts over (idle.c) and forgets its free list; a second free of
+ * one of those blocks is still a double free. */
+Test(alloc_bad_pointer, a_double_free_into_a_slab_that_started_over) {
+  pm_test_no_free_runs();
+  enum { BLOCKS = 128 }; /* 128 x 256 B: eight pages, more than one extension */
+  void *blocks[BLOCKS];
+  for (int i = 0; i < BLOCKS; i++)
+    blocks[i] = pm_malloc(256);
+  for (int i = 0; i < BLOCKS; i++)
+    pm_free(blocks[i]);
+  expect_abort(CALL_FREE, blocks[BLOCKS - 1], "free", "double free");
+  expect_abort(CALL_FREE, blocks[3], "free", "double free");
+  expect_abort(CALL_FREE, (uint8_t *)blocks[3] + 16, "free", "invalid pointer");
+}
+
 Test(alloc_bad_pointer, null_is_a_no_op) {
   pm_free(NULL);
   pm_free_sized(NULL, 0);
