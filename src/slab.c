@@ -19,7 +19,7 @@ void _pm_slab_init(pm_span_t *span, size_t size_class, pm_heap_t *heap) {
   span->size_class = (uint8_t)size_class;
   pm_span_set(span, block_size, block_size);
   pm_span_set(span, magic, (uint32_t)((((uint64_t)1 << 32) + block_size - 1) / block_size));
-  span->capacity = (uint32_t)(span->page_count * PM_PAGE_SIZE / block_size);
+  pm_span_set(span, capacity, (uint32_t)(span->page_count * PM_PAGE_SIZE / block_size));
   pm_span_set(span, reserved, 0);
   pm_span_set(span, started_over, 0);
   span->used = 0;
@@ -116,7 +116,7 @@ void _pm_slab_check_pointer(const pm_span_t *span, const void *ptr, const char *
   if (index >= pm_span_get(span, reserved) || !block_start) {
     /* Past the frontier of a slab that started over: a block freed before
      * the start over (every block was free then). */
-    if (block_start && index < span->capacity && pm_span_get(span, started_over))
+    if (block_start && index < pm_span_get(span, capacity) && pm_span_get(span, started_over))
       _pm_fatal_pointer(func, "double free", ptr);
     _pm_fatal_pointer(func, "invalid pointer", ptr);
   }

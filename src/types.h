@@ -56,9 +56,9 @@ struct pm_heap_s;
  * being carved) or its owner extending the slab. The readers check what
  * they read (owning heap, kind, exact block index), so a stale value is
  * harmless, but C11 calls it a data race: the fields read that way (kind,
- * start, block_size, magic, reserved) are written and raced on only through
- * these relaxed accessors, which compile to plain moves on x86-64 and
- * AArch64 and keep ThreadSanitizer precise. */
+ * start, block_size, magic, reserved, capacity, started_over) are written
+ * and raced on only through these relaxed accessors, which compile to plain
+ * moves on x86-64 and AArch64 and keep ThreadSanitizer precise. */
 #define pm_span_get(span, field)        __atomic_load_n(&(span)->field, __ATOMIC_RELAXED)
 #define pm_span_set(span, field, value) __atomic_store_n(&(span)->field, (value), __ATOMIC_RELAXED)
 
