@@ -12,7 +12,7 @@
 static pm_segment_t *huge_cache; /* most recently freed first */
 static size_t huge_cache_count;
 
-/* Registers the 4 MiB regions of the header and of the block start. */
+/* Registers the regions of the header and of the block start. */
 static bool huge_register(pm_segment_t *segment) {
   if (!_pm_registry_set(segment, segment)) return false;
   return _pm_registry_set(segment->block, segment);
@@ -144,6 +144,9 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
   }
   _pm_unlock(&_pm_pages_lock);
   if (segment == NULL) {
+    /* No new mapping (the limit option, or the OS refusing one): the free
+     * pages of the segments may still hold the block. */
+    if (_pm_large_fits_segment(size, alignment)) return _pm_large_alloc(size, alignment, zero);
     errno = ENOMEM;
     return NULL;
   }

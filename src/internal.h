@@ -96,22 +96,24 @@ static inline pm_block_t *_pm_block_decode(uintptr_t link) {
   return (pm_block_t *)(PM_HARDENING ? link ^ _pm_free_key : link);
 }
 
-/* ---- registry.c: which 4 MiB regions hold our segments ---- */
-#define PM_REGISTRY_BITS 13 /* two levels of 2^13 cover 48-bit addresses */
-extern _Atomic(pm_segment_t **) _pm_registry[1u << PM_REGISTRY_BITS] PM_HIDDEN;
-/* Header of the segment whose 4 MiB region holds ptr, or NULL: the only test
- * for "ours", and it never reads the pointed-to memory. */
+/* ---- registry.c: which segment-sized regions hold our segments ---- */
+#define PM_REGION_BITS        (48 - PM_SEGMENT_SHIFT) /* regions of a 48-bit address space */
+#define PM_REGION_COUNT       ((size_t)1 << PM_REGION_BITS)
+#define PM_REGISTRY_LEAF_BITS (PM_REGION_BITS / 2)
+#define PM_REGISTRY_ROOT_BITS (PM_REGION_BITS - PM_REGISTRY_LEAF_BITS)
+extern _Atomic(pm_segment_t **) _pm_registry[1u << PM_REGISTRY_ROOT_BITS] PM_HIDDEN;
+/* Header of the segment whose region holds ptr, or NULL: the only test for
+ * "ours", and it never reads the pointed-to memory. */
 static inline pm_segment_t *_pm_registry_lookup(const void *ptr) {
   uintptr_t index = (uintptr_t)ptr >> PM_SEGMENT_SHIFT;
-  if (pm_unlikely(index >> (2 * PM_REGISTRY_BITS))) return NULL;
+  if (pm_unlikely(index >= PM_REGION_COUNT)) return NULL;
   pm_segment_t **leaf =
-      atomic_load_explicit(&_pm_registry[index >> PM_REGISTRY_BITS], memory_order_acquire);
+      atomic_load_explicit(&_pm_registry[index >> PM_REGISTRY_LEAF_BITS], memory_order_acquire);
   if (pm_unlikely(leaf == NULL)) return NULL;
-  return leaf[index & ((1u << PM_REGISTRY_BITS) - 1)];
+  return leaf[index & ((1u << PM_REGISTRY_LEAF_BITS) - 1)];
 }
-/* One bit per 4 MiB region that holds a segment of spans (whose header is
- * then the region's start): the free fast path's single-load test. */
-#define PM_REGION_COUNT ((size_t)1 << (2 * PM_REGISTRY_BITS))
+/* One bit per region that holds a segment of spans (whose header is then
+ * the region's start): the free fast path's single-load test. */
 extern uint64_t _pm_span_regions[PM_REGION_COUNT / 64] PM_HIDDEN;
 static inline pm_segment_t *_pm_span_segment_lookup(const void *ptr) {
   uintptr_t index = (uintptr_t)ptr >> PM_SEGMENT_SHIFT;
@@ -147,10 +149,11 @@ static inline void _pm_lock_reset(pm_lock_t *lock) {
   atomic_store_explicit(&lock->state, 0, memory_order_relaxed);
 }
 
-/* ---- segment.c: page runs inside 4 MiB segments, under _pm_pages_lock ---- */
+/* ---- segment.c: page runs inside segments, under _pm_pages_lock ---- */
 #define PM_SEGMENT_HEADER_PAGES                                                                    \
   ((sizeof(pm_segment_t) + PM_SEGMENT_PAGES * sizeof(pm_span_t) + PM_PAGE_SIZE - 1) / PM_PAGE_SIZE)
 #define PM_SEGMENT_USABLE_PAGES (PM_SEGMENT_PAGES - PM_SEGMENT_HEADER_PAGES)
+_Static_assert(PM_SEGMENT_PAGES <= UINT16_MAX, "page counts and head offsets fit 16 bits");
 _Static_assert(PM_LARGE_MAX <= PM_SEGMENT_USABLE_PAGES * PM_PAGE_SIZE,
                "a large block must fit in a segment");
 extern pm_lock_t _pm_pages_lock PM_HIDDEN;
@@ -266,6 +269,8 @@ bool _pm_idle_extend(pm_heap_t *heap, pm_bin_t *bin, pm_span_t *span);
 uint64_t _pm_idle_purge(uint64_t cutoff_ms);
 
 /* ---- large.c / huge.c ---- */
+/* Whether a run of size bytes at alignment fits in one segment. */
+bool _pm_large_fits_segment(size_t size, size_t alignment);
 void *_pm_large_alloc(size_t size, size_t alignment, bool zero);
 void _pm_large_free(pm_span_t *span, const void *ptr, const char *func);
 void *_pm_large_realloc_in_place(pm_span_t *span, size_t size);

@@ -5,11 +5,16 @@
 
 #include "internal.h"
 
-void *_pm_large_alloc(size_t size, size_t alignment, bool zero) {
+bool _pm_large_fits_segment(size_t size, size_t alignment) {
   size_t pages = pm_align_up(size, PM_PAGE_SIZE) / PM_PAGE_SIZE;
   size_t align_pages = alignment > PM_PAGE_SIZE ? alignment / PM_PAGE_SIZE : 1;
-  if (pages + align_pages - 1 > PM_SEGMENT_USABLE_PAGES)
-    return _pm_huge_alloc(size, alignment, zero);
+  return pages + align_pages - 1 <= PM_SEGMENT_USABLE_PAGES;
+}
+
+void *_pm_large_alloc(size_t size, size_t alignment, bool zero) {
+  if (!_pm_large_fits_segment(size, alignment)) return _pm_huge_alloc(size, alignment, zero);
+  size_t pages = pm_align_up(size, PM_PAGE_SIZE) / PM_PAGE_SIZE;
+  size_t align_pages = alignment > PM_PAGE_SIZE ? alignment / PM_PAGE_SIZE : 1;
   bool reused = false, new_high = false;
   _pm_lock(&_pm_pages_lock);
   pm_span_t *span = _pm_span_alloc(pages, align_pages, PM_SPAN_LARGE, &reused);

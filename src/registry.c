@@ -1,18 +1,19 @@
-/* registry.c: the map from 4 MiB address regions to segment headers.
+/* registry.c: the map from segment-sized address regions to segment headers.
  *
- * Two levels of 2^13 entries cover the 48-bit address space. free() consults
- * it before touching anything, so a pointer the library never handed out is
- * recognised without reading its memory. Leaves are mapped on first use and
- * never freed (64 KiB each, one per 32 GiB of address space in use). */
+ * Two levels (2^12 roots, leaves of 2^11 entries) cover the 48-bit address
+ * space in 32 MiB regions. free() consults it before touching anything, so
+ * a pointer the library never handed out is recognised without reading its
+ * memory. Leaves are mapped on first use and never freed (16 KiB each, one
+ * per 64 GiB of address space in use). */
 #include "internal.h"
 
-_Atomic(pm_segment_t **) _pm_registry[1u << PM_REGISTRY_BITS];
-uint64_t _pm_span_regions[PM_REGION_COUNT / 64]; /* 8 MiB of BSS, touched sparsely */
+_Atomic(pm_segment_t **) _pm_registry[1u << PM_REGISTRY_ROOT_BITS];
+uint64_t _pm_span_regions[PM_REGION_COUNT / 64]; /* 1 MiB of BSS, touched sparsely */
 
-#define LEAF_BYTES (sizeof(pm_segment_t *) << PM_REGISTRY_BITS)
+#define LEAF_BYTES (sizeof(pm_segment_t *) << PM_REGISTRY_LEAF_BITS)
 
 static pm_segment_t **registry_leaf(uintptr_t index, bool create) {
-  _Atomic(pm_segment_t **) *slot = &_pm_registry[index >> PM_REGISTRY_BITS];
+  _Atomic(pm_segment_t **) *slot = &_pm_registry[index >> PM_REGISTRY_LEAF_BITS];
   pm_segment_t **leaf = atomic_load_explicit(slot, memory_order_acquire);
   if (leaf != NULL || !create) return leaf;
   pm_segment_t **fresh = _pm_prim_map_aligned(LEAF_BYTES, _pm_prim_page_size());
@@ -27,10 +28,10 @@ static pm_segment_t **registry_leaf(uintptr_t index, bool create) {
 
 bool _pm_registry_set(const void *region, pm_segment_t *segment) {
   uintptr_t index = (uintptr_t)region >> PM_SEGMENT_SHIFT;
-  if (index >> (2 * PM_REGISTRY_BITS)) return false;
+  if (index >= PM_REGION_COUNT) return false;
   pm_segment_t **leaf = registry_leaf(index, true);
   if (leaf == NULL) return false;
-  leaf[index & ((1u << PM_REGISTRY_BITS) - 1)] = segment;
+  leaf[index & ((1u << PM_REGISTRY_LEAF_BITS) - 1)] = segment;
   uint64_t bit = (uint64_t)1 << (index % 64);
   if (segment->kind == PM_SEGMENT_SPANS && (void *)segment == region)
     __atomic_fetch_or(&_pm_span_regions[index / 64], bit, __ATOMIC_RELEASE);
@@ -42,7 +43,7 @@ bool _pm_registry_set(const void *region, pm_segment_t *segment) {
 void _pm_registry_clear(const void *region) {
   uintptr_t index = (uintptr_t)region >> PM_SEGMENT_SHIFT;
   pm_segment_t **leaf = registry_leaf(index, false);
-  if (leaf != NULL) leaf[index & ((1u << PM_REGISTRY_BITS) - 1)] = NULL;
+  if (leaf != NULL) leaf[index & ((1u << PM_REGISTRY_LEAF_BITS) - 1)] = NULL;
   if (index < PM_REGION_COUNT)
     __atomic_fetch_and(&_pm_span_regions[index / 64], ~((uint64_t)1 << (index % 64)),
                        __ATOMIC_RELEASE);

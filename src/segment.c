@@ -1,4 +1,4 @@
-/* segment.c: OS memory in 4 MiB segments and the runs of pages inside them.
+/* segment.c: OS memory in 32 MiB segments and the runs of pages inside them.
  *
  * A segment's header holds one descriptor per page. Allocated spans (slabs,
  * large blocks) and free runs are ranges of pages; free runs coalesce with

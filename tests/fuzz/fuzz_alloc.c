@@ -17,10 +17,10 @@
 #include "poolmalloc.h"
 
 #define SLOT_COUNT 32
-/* Largest request: past the 3 MiB limit of page runs (PM_LARGE_MAX) so
+/* Largest request: past the 8 MiB limit of page runs (PM_LARGE_MAX) so
  * huge mappings are covered, small enough that an exec stays in the
  * millisecond range. */
-#define SIZE_MAX_FUZZ ((size_t)5 << 20)
+#define SIZE_MAX_FUZZ ((size_t)10 << 20)
 
 typedef struct slot_s {
   unsigned char *ptr;
@@ -66,9 +66,9 @@ static const size_t edge_sizes[] = {0,
                                     65537,
                                     (size_t)1 << 20,
                                     ((size_t)1 << 20) + 1,
-                                    (size_t)3 << 20,
-                                    ((size_t)3 << 20) + 1,
-                                    ((size_t)3 << 20) + 4096};
+                                    (size_t)8 << 20,
+                                    ((size_t)8 << 20) + 1,
+                                    ((size_t)8 << 20) + 4096};
 
 static size_t cursor_size(cursor_t *in) {
   uint8_t kind = cursor_byte(in);
@@ -86,11 +86,11 @@ static size_t cursor_size(cursor_t *in) {
   case 6:
     return (size_t)cursor_u16(in) * 16 % (256u << 10);
   default:
-    return (1u << 20) + (size_t)cursor_u16(in) * 64 % (SIZE_MAX_FUZZ - (1u << 20));
+    return (1u << 20) + (size_t)cursor_u16(in) * 160 % (SIZE_MAX_FUZZ - (1u << 20));
   }
 }
 
-/* Powers of two from 1 byte to 4 MiB, one segment. */
+/* Powers of two from 1 byte to 4 MiB. */
 static size_t cursor_alignment(cursor_t *in) {
   return (size_t)1 << (cursor_byte(in) % 23);
 }

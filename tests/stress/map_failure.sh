@@ -11,7 +11,9 @@ if ! pm_is_poolmalloc; then
   tap_skip "statistics" "the preloaded library is not libpoolmalloc"
   exit 0
 fi
-# 12 mappings: the heap, registry and first segments, then refusals.
+# 5 mappings: the heap, registry and three 32 MiB segments, then refusals.
+# retain_max above what the program holds: past it, freed segments would be
+# unmapped at once and could not be mapped again.
 tap_preloaded_program "allocation functions when mmap fails" 50 \
-  env POOLMALLOC_CONF=fail_map_after:12 "$top_builddir/tests/stress/map_failure"
+  env POOLMALLOC_CONF=fail_map_after:5,retain_max:256M "$top_builddir/tests/stress/map_failure"
 tap_done

@@ -28,11 +28,11 @@ size_t stress_rng_below(stress_rng_t *rng, size_t bound) {
 }
 
 /* Sizes at and next to the allocator's boundaries (size classes, slab,
- * direct lookup table, the large/huge limit of 3 MiB): where off-by-one
+ * direct lookup table, the large/huge limit of 8 MiB): where off-by-one
  * errors live. */
-static const size_t boundary_sizes[] = {16,   128,  1024, 16384,  65536,    3u << 20,
-                                        17,   129,  1025, 16385,  65537,    (3u << 20) + 1,
-                                        15,   127,  1023, 16383,  65535,    (3u << 20) - 1,
+static const size_t boundary_sizes[] = {16,   128,  1024, 16384,  65536,    8u << 20,
+                                        17,   129,  1025, 16385,  65537,    (8u << 20) + 1,
+                                        15,   127,  1023, 16383,  65535,    (8u << 20) - 1,
                                         4096, 4097, 8192, 262144, 4u << 20, (4u << 20) + 1};
 
 size_t stress_rng_size(stress_rng_t *rng) {

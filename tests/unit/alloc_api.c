@@ -37,16 +37,16 @@ Test(alloc_api, calloc_zeroes_and_checks_overflow) {
   for (int round = 0; round < 2; round++) { /* the second round reuses dirty memory */
     uint8_t *small = pm_calloc(10, 100);
     uint8_t *large = pm_calloc(1, 200000);
-    uint8_t *huge = pm_calloc(3, 1 << 20);
+    uint8_t *huge = pm_calloc(1, PM_TEST_HUGE_SIZE);
     for (size_t i = 0; i < 1000; i++)
       cr_assert_eq(small[i], 0);
     for (size_t i = 0; i < 200000; i++)
       cr_assert_eq(large[i], 0);
-    for (size_t i = 0; i < 3u << 20; i += 4093)
+    for (size_t i = 0; i < PM_TEST_HUGE_SIZE; i += 4093)
       cr_assert_eq(huge[i], 0);
     memset(small, 1, 1000);
     memset(large, 1, 200000);
-    memset(huge, 1, 3u << 20);
+    memset(huge, 1, PM_TEST_HUGE_SIZE);
     pm_free(small);
     pm_free(large);
     pm_free(huge);

@@ -55,7 +55,7 @@ Test(alloc_bad_pointer, foreign_pointers) {
 Test(alloc_bad_pointer, pointers_into_blocks) {
   uint8_t *small = pm_malloc(100);
   uint8_t *large = pm_malloc(100000);
-  uint8_t *huge = pm_malloc((size_t)3 << 20);
+  uint8_t *huge = pm_malloc(PM_TEST_HUGE_SIZE);
   expect_abort(CALL_FREE, small + 16, "free", "invalid pointer");
   expect_abort(CALL_FREE, small + 1, "free", "invalid pointer");
   expect_abort(CALL_FREE_SIZED, small + 48, "free_sized", "invalid pointer");
@@ -110,7 +110,7 @@ Test(alloc_bad_pointer, double_frees) {
   void *large = pm_malloc(200000);
   pm_free(large);
   expect_abort(CALL_FREE, large, "free", "double free");
-  void *huge = pm_malloc((size_t)3 << 20);
+  void *huge = pm_malloc(PM_TEST_HUGE_SIZE);
   pm_free(huge);
   expect_abort(CALL_FREE, huge, "free", "double free");
 }

@@ -98,7 +98,7 @@ Test(alloc_decay, retain_max_caps_retained_memory) {
 
 Test(alloc_decay, limit_fails_with_enomem) {
   pm_stats_t now = pm_test_stats();
-  _pm_options.limit = now.mapped_bytes + ((size_t)16 << 20);
+  _pm_options.limit = now.mapped_bytes + 2 * PM_SEGMENT_SIZE;
   void *blocks[64];
   int got = 0;
   errno = 0;
@@ -117,6 +117,23 @@ Test(alloc_decay, limit_fails_with_enomem) {
   cr_assert_not_null(pm_malloc((size_t)2 << 20), "freed memory is usable again");
 }
 
+/* At the limit a huge request that fits in a segment's free pages is
+ * served from them instead of failing. */
+Test(alloc_decay, a_huge_block_takes_segment_pages_when_no_mapping_can_be_had) {
+  void *keeper = pm_malloc(100000); /* a segment, nearly all of it free */
+  _pm_options.limit = pm_test_stats().mapped_bytes;
+  uint8_t *huge = pm_malloc(PM_TEST_HUGE_SIZE);
+  cr_assert_not_null(huge, "served from the segment's free pages");
+  cr_assert_eq(_pm_registry_lookup(huge)->kind, PM_SEGMENT_SPANS, "a page run, not a mapping");
+  cr_assert_geq(pm_usable_size(huge), PM_TEST_HUGE_SIZE);
+  memset(huge, 1, PM_TEST_HUGE_SIZE);
+  errno = 0;
+  cr_assert_null(pm_malloc(PM_SEGMENT_SIZE), "no segment holds a block this big");
+  cr_assert_eq(errno, ENOMEM);
+  pm_free(huge);
+  pm_free(keeper);
+}
+
 /* Header pages of a segment that hold only the descriptors of a purged
  * run's inner pages are purged with it (segment.c); the run serves the
  * next allocation as before, and pointers into it are still checked. */
@@ -132,7 +149,7 @@ Test(alloc_decay, a_purged_run_takes_its_descriptor_pages_along) {
   pm_free(pm_malloc(1));
   _pm_options.decay_ms = 60000;
   enum { RUNS = 48, TRIES = 256, RUN_BYTES = 64 << 10 };
-  /* Runs of 16 pages write descriptors over most of a segment's header;
+  /* Runs of 16 pages write descriptors over 16 pages of a segment's header;
    * the last one stays live and keeps the segment mapped. */
   static void *runs[TRIES];
   int count = 0, same = 0;

@@ -11,7 +11,7 @@ Test(alloc_stats, counters_follow_allocations) {
   pm_stats_t before = pm_test_stats();
   void *small = pm_malloc(100);
   void *large = pm_malloc(100000);
-  void *huge = pm_malloc((size_t)3 << 20);
+  void *huge = pm_malloc(PM_TEST_HUGE_SIZE);
   pm_stats_t during = pm_test_stats();
   cr_assert_eq(during.total_allocations - before.total_allocations, 3);
   cr_assert_eq(during.allocated_bytes - before.allocated_bytes,
