@@ -110,6 +110,15 @@ static pm_span_t *run_make(pm_segment_t *segment, size_t index, size_t pages, ui
   return run;
 }
 
+/* The age of two merged runs, weighted by their pages. Taking the newer
+ * one would let a slab freed every few milliseconds next to a big idle run
+ * keep all of it from decaying (seen with a 31 MiB run in one segment);
+ * weighted, a small fresh run barely moves a big run's age, and is purged
+ * with it a little early. */
+static uint64_t merged_freed_at(uint64_t a, size_t a_pages, uint64_t b, size_t b_pages) {
+  return (a * a_pages + b * b_pages) / (a_pages + b_pages);
+}
+
 /* Adds a free run, merging it with free neighbours in the same state;
  * returns the merged run, or NULL when that freed the whole segment. */
 static pm_span_t *run_insert_coalesced(pm_segment_t *segment, pm_span_t *run) {
@@ -121,8 +130,8 @@ static pm_span_t *run_insert_coalesced(pm_segment_t *segment, pm_span_t *run) {
     pm_span_t *after = &segment->spans[first + pages];
     if (pm_span_get(after, kind) == PM_SPAN_FREE && after->dirty == run->dirty) {
       run_unlink(after);
+      freed_at = merged_freed_at(freed_at, pages, after->freed_at, after->page_count);
       pages += after->page_count;
-      if (after->freed_at > freed_at) freed_at = after->freed_at;
     }
   }
   if (first > HEADER_PAGES) {
@@ -130,9 +139,9 @@ static pm_span_t *run_insert_coalesced(pm_segment_t *segment, pm_span_t *run) {
     if (pm_span_get(before, kind) == PM_SPAN_FREE && before->dirty == run->dirty) {
       run_unlink(before);
       pm_span_set(run, kind, PM_SPAN_FREE);
+      freed_at = merged_freed_at(freed_at, pages, before->freed_at, before->page_count);
       pages += before->page_count;
       first = span_index(segment, before);
-      if (before->freed_at > freed_at) freed_at = before->freed_at;
     }
   }
   run = run_make(segment, first, pages, run->dirty, freed_at);
@@ -261,9 +270,8 @@ pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t 
       segment = segment_map();
     }
     if (segment == NULL) return NULL;
-    run = &segment->spans[HEADER_PAGES];
-    at = aligned_page(segment, HEADER_PAGES, align_pages);
-    if (at + page_count > PM_SEGMENT_PAGES) return NULL;
+    run = run_find(0, page_count, align_pages, &at); /* the new segment's run */
+    if (run == NULL) return NULL;
   }
   *reused = run->dirty;
   pm_span_t *span = run_carve(run, at, page_count);

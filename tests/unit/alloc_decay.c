@@ -21,6 +21,7 @@ static void *resident_block(size_t size) {
 }
 
 Test(alloc_decay, idle_memory_is_released_after_the_delay) {
+  pm_free(pm_malloc(1)); /* reads the options, which would undo the next line */
   _pm_options.decay_ms = 100;
   enum { COUNT = 64 };
   void *blocks[COUNT];
@@ -50,6 +51,24 @@ Test(alloc_decay, idle_memory_is_released_after_the_delay) {
   size_t rss_after = _pm_prim_rss();
   cr_assert_lt(rss_after + ((size_t)20 << 20), rss_full, "RSS dropped from %zu to %zu", rss_full,
                rss_after);
+}
+
+/* A small run freed again and again next to a big idle one merges with it
+ * each time; the big run must still age and be purged after the delay. */
+Test(alloc_decay, a_big_idle_run_ages_while_a_small_neighbour_churns) {
+  pm_test_no_free_runs();
+  _pm_options.decay_ms = 100;
+  enum { BIG = 4 << 20, SMALL = 64 << 10 };
+  void *big = resident_block(BIG);
+  pm_stats_t before = pm_test_stats();
+  pm_free(big);
+  for (int i = 0; i < 40; i++) { /* 400 ms, each small run carved from the big one */
+    sleep_ms(10);
+    pm_free(resident_block(SMALL));
+  }
+  pm_stats_t after = pm_test_stats();
+  cr_assert_geq(after.released_bytes - before.released_bytes, (size_t)BIG - 4 * SMALL,
+                "released %zu bytes", after.released_bytes - before.released_bytes);
 }
 
 Test(alloc_decay, retained_memory_is_kept_before_the_delay) {
