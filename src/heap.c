@@ -81,6 +81,7 @@ pm_heap_t *_pm_heap_for_thread(void) {
       bin_set_current(heap, c, &_pm_span_empty);
       heap->bins[c].active = heap->bins[c].full = NULL;
       heap->bins[c].remote_seen = atomic_load(&heap->bins[c].remote_hint);
+      heap->bins[c].early_empties = 0;
     }
   }
   _pm_unlock(&_pm_heaps_lock);

@@ -10,9 +10,13 @@
  * carving frontier, which the owner does not touch until it carves again.
  *
  * So the owner registers the slab in its bin as idle: when the slab was
- * carved from resident memory, and when it empties after more than one
- * extension, in which case the owner first starts it over (free list
- * emptied, frontier back to the first block). Registration, the frontier
+ * carved from resident memory, and when it empties, in which case the
+ * owner first starts it over (free list emptied, frontier back to the
+ * first block). A slab that empties inside its first extension is started
+ * over only the first COLD_EMPTIES times: a class used that rarely (setup
+ * and teardown of a program's data) gives its first page back too, while
+ * a malloc/free ping-pong, which empties the slab on every free, soon
+ * stops taking the lock. Registration, the frontier
  * moves of a registered slab and the purge all happen under the pages
  * lock, so the decay pass purges exactly the pages past the frontier at
  * that moment; once purged (or wholly carved) the slab is unregistered and
@@ -33,9 +37,11 @@ void _pm_idle_forget(pm_bin_t *bin, pm_span_t *span) {
   _pm_pool.idle_slabs--;
 }
 
+/* Empties inside the first extension after which a class counts as hot. */
+#define COLD_EMPTIES 2
+
 void _pm_idle_reset(pm_bin_t *bin, pm_span_t *span) {
-  /* A ping-pong inside the first extension never comes here. */
-  if (span->reserved <= _pm_slab_extend_count(span)) return;
+  if (span->reserved <= _pm_slab_extend_count(span) && ++bin->early_empties > COLD_EMPTIES) return;
   /* Hardening: a block freed twice shows up now, before the list goes. */
   if (PM_HARDENING) _pm_slab_check_empty(span);
   _pm_lock(&_pm_pages_lock);

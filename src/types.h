@@ -118,7 +118,8 @@ typedef struct pm_bin_s {
    * resident and unused, waiting for decay to purge them (idle.c); written
    * under the pages lock, read by the owner without it. */
   _Atomic(struct pm_span_s *) idle;
-  uint64_t idle_since; /* when idle was set (ms); pages lock */
+  uint64_t idle_since;    /* when idle was set (ms); pages lock */
+  uint32_t early_empties; /* times the current slab emptied inside its first extension */
 } pm_bin_t;
 
 /* Counters written only by the owning thread with relaxed atomics (plain

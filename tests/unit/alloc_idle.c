@@ -1,7 +1,7 @@
 /* alloc_idle.c: the unused pages of a thread's current slab go back to the
  * OS (idle.c): after a phase that carved several pages and freed every
  * block, and when the slab was carved from resident memory; the owner's
- * ping-pong stays lock-free, and a purge racing with the owner's carving
+ * ping-pong soon stays lock-free, and a purge racing with the owner's carving
  * loses no block. */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -68,24 +68,52 @@ Test(alloc_idle, a_drained_current_slab_gives_its_pages_back) {
   pm_free(again);
 }
 
-Test(alloc_idle, a_ping_pong_inside_the_first_page_is_left_alone) {
+Test(alloc_idle, a_ping_pong_soon_stops_starting_over) {
   pm_free(pm_malloc(1));
   _pm_options.decay_ms = 60000;
   pm_trim(0);
-  pm_bin_t *bin = bin_of(BLOCK);
   void *first = pm_malloc(BLOCK);
   pm_span_t *slab = slab_of(first);
   pm_free(first);
+  for (int i = 0; i < 10; i++) {
+    void *p = pm_malloc(BLOCK);
+    cr_assert_eq(p, first, "the same block comes back");
+    pm_free(p);
+  }
+  /* Started over only on its first empties: from then on the free list
+   * stays and the frontier stays put, so no lock is taken. */
   uint32_t reserved = slab->reserved;
+  cr_assert_neq(reserved, 0u, "not started over on the latest empty");
   for (int i = 0; i < 1000; i++) {
     void *p = pm_malloc(BLOCK);
     cr_assert_eq(p, first, "the same block comes back");
     pm_free(p);
   }
   cr_assert_eq(slab->reserved, reserved, "no start over");
-  /* After the trim the slab came from purged pages, so only a start over
-   * (which takes the pages lock) would have registered it. */
-  cr_assert_null(atomic_load(&bin->idle), "a ping-pong never registers its slab");
+}
+
+/* A class a program used a few times (setup, teardown) gives back even
+ * the first page of its slab once it is empty. */
+Test(alloc_idle, a_rarely_used_class_gives_its_first_page_back) {
+  pm_free(pm_malloc(1));
+  _pm_options.decay_ms = 60000;
+  pm_trim(0);
+  pm_bin_t *bin = bin_of(BLOCK);
+  void *blocks[3];
+  for (int i = 0; i < 3; i++) {
+    blocks[i] = pm_malloc(BLOCK);
+    memset(blocks[i], 0x5a, BLOCK);
+  }
+  pm_span_t *slab = slab_of(blocks[0]);
+  for (int i = 0; i < 3; i++)
+    pm_free(blocks[i]);
+  cr_assert_eq(atomic_load(&bin->idle), slab, "registered once empty");
+  cr_assert_eq(resident_pages(slab), 1u, "one page was used");
+  purge_idle_now();
+  cr_assert_eq(resident_pages(slab), 0u, "and it is purged");
+  uint8_t *again = pm_malloc(BLOCK);
+  cr_assert_eq(again, slab->start, "the owner carves it again from the start");
+  pm_free(again);
 }
 
 Test(alloc_idle, a_slab_carved_from_resident_pages_is_registered) {
