@@ -85,10 +85,10 @@ static pm_segment_t *segment_map(void) {
     return NULL;
   }
   segment->mapping_size = PM_SEGMENT_SIZE;
-  for (size_t i = 0; i < HEADER_PAGES; i++) {
-    pm_span_set(&segment->spans[i], kind, PM_SPAN_HEADER);
-    segment->head_offsets[i] = (uint16_t)i;
-  }
+  /* The header pages' own descriptors are left as mapped: zero reads as
+   * PM_SPAN_HEADER with a head offset of 0, which rejects a pointer into the
+   * header, and writing them would make 4 more header pages resident. */
+  _Static_assert(PM_SPAN_HEADER == 0, "a zeroed descriptor reads as header");
   _pm_pool.mapped_bytes += PM_SEGMENT_SIZE;
   pm_span_t *run = &segment->spans[HEADER_PAGES];
   pm_span_set(run, start, page_address(segment, HEADER_PAGES));

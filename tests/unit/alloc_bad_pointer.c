@@ -52,6 +52,19 @@ Test(alloc_bad_pointer, foreign_pointers) {
   munmap(mapped, 8192);
 }
 
+/* The header's own descriptors are never written (segment.c); a pointer
+ * into the header is still rejected. */
+Test(alloc_bad_pointer, pointers_into_a_segment_header) {
+  void *block = pm_malloc(100);
+  uint8_t *segment = (uint8_t *)_pm_span_segment_lookup(block);
+  expect_abort(CALL_FREE, segment, "free", "invalid pointer");
+  expect_abort(CALL_FREE, segment + PM_PAGE_SIZE, "free", "invalid pointer");
+  expect_abort(CALL_REALLOC, segment + 3 * PM_PAGE_SIZE + 64, "realloc", "invalid pointer");
+  expect_abort(CALL_USABLE, segment + (PM_SEGMENT_HEADER_PAGES - 1) * PM_PAGE_SIZE,
+               "malloc_usable_size", "invalid pointer");
+  pm_free(block);
+}
+
 Test(alloc_bad_pointer, pointers_into_blocks) {
   uint8_t *small = pm_malloc(100);
   uint8_t *large = pm_malloc(100000);

@@ -153,6 +153,18 @@ Test(alloc_decay, a_huge_block_takes_segment_pages_when_no_mapping_can_be_had) {
   pm_free(keeper);
 }
 
+/* A segment leaves the descriptors of its own header pages as mapped, so
+ * the pages that hold only those stay untouched. */
+Test(alloc_decay, a_segment_leaves_its_header_descriptors_untouched) {
+  void *block = pm_malloc(100);
+  pm_segment_t *segment = _pm_span_segment_lookup(block);
+  uintptr_t from = pm_align_up((uintptr_t)&segment->spans[0], PM_PAGE_SIZE);
+  uintptr_t to = (uintptr_t)&segment->spans[PM_SEGMENT_HEADER_PAGES] & ~(PM_PAGE_SIZE - 1);
+  cr_assert_gt(to, from, "whole pages hold only header descriptors");
+  cr_assert_eq(pm_test_resident_pages((void *)from, (to - from) / PM_PAGE_SIZE), 0);
+  pm_free(block);
+}
+
 /* Header pages of a segment that hold only the descriptors of a purged
  * run's inner pages are purged with it (segment.c); the run serves the
  * next allocation as before, and pointers into it are still checked. */
