@@ -190,9 +190,12 @@ static void *realloc_in_place(void *ptr, size_t size, size_t usable) {
   pm_segment_t *segment = _pm_registry_lookup(ptr);
   if (segment->kind == PM_SEGMENT_HUGE) return _pm_huge_realloc(segment, size);
   pm_span_t *span = _pm_span_of(segment, ptr);
+  /* A run above PM_LARGE_MAX (taken at the limit, huge.c) still shrinks
+   * in place; it grows only by moving. */
   if (span->kind == PM_SPAN_LARGE)
-    return size > PM_SMALL_MAX && size <= PM_LARGE_MAX ? _pm_large_realloc_in_place(span, size)
-                                                       : NULL;
+    return size > PM_SMALL_MAX && (size <= PM_LARGE_MAX || size <= usable)
+               ? _pm_large_realloc_in_place(span, size)
+               : NULL;
   /* A slab block stays put while the new size still fills half of it. */
   return size <= usable && size >= usable / 2 ? ptr : NULL;
 }

@@ -1,13 +1,18 @@
 /* huge.c: blocks above PM_LARGE_MAX, each in a mapping of its own whose
  * first page holds a segment header (kind PM_SEGMENT_HUGE), aligned to the
- * segment size so the registry finds it like any segment. Freed mappings
- * wait in a small cache for reuse and are unmapped by decay or trim. The
- * cache lives under _pm_pages_lock. */
+ * segment size so the registry finds it like any segment. Only the fields
+ * before head_offsets are used there: the rest of pm_segment_t would lie in
+ * the block. Freed mappings wait in a small cache for reuse and are
+ * unmapped by decay or trim. The cache lives under _pm_pages_lock. When no
+ * new mapping can be had, a block that fits in a segment is served from
+ * free pages there instead. */
 #include <string.h>
 
 #include "internal.h"
 
 #define HUGE_CACHE_MAX 16
+_Static_assert(offsetof(pm_segment_t, head_offsets) <= PM_HUGE_OFFSET,
+               "a huge mapping's header fields fit before its block");
 
 static pm_segment_t *huge_cache; /* most recently freed first */
 static size_t huge_cache_count;

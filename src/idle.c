@@ -41,7 +41,10 @@ void _pm_idle_forget(pm_bin_t *bin, pm_span_t *span) {
 #define COLD_EMPTIES 2
 
 void _pm_idle_reset(pm_bin_t *bin, pm_span_t *span) {
-  if (span->reserved <= _pm_slab_extend_count(span) && ++bin->early_empties > COLD_EMPTIES) return;
+  if (span->reserved <= _pm_slab_extend_count(span)) {
+    if (bin->early_empties >= COLD_EMPTIES) return; /* a hot class: leave its ping-pong alone */
+    bin->early_empties++;
+  }
   /* Hardening: a block freed twice shows up now, before the list goes. */
   if (PM_HARDENING) _pm_slab_check_empty(span);
   _pm_lock(&_pm_pages_lock);

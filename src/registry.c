@@ -42,9 +42,9 @@ bool _pm_registry_set(const void *region, pm_segment_t *segment) {
 
 void _pm_registry_clear(const void *region) {
   uintptr_t index = (uintptr_t)region >> PM_SEGMENT_SHIFT;
+  if (index >= PM_REGION_COUNT) return; /* never registered: _pm_registry_set refused it */
   pm_segment_t **leaf = registry_leaf(index, false);
   if (leaf != NULL) leaf[index & ((1u << PM_REGISTRY_LEAF_BITS) - 1)] = NULL;
-  if (index < PM_REGION_COUNT)
-    __atomic_fetch_and(&_pm_span_regions[index / 64], ~((uint64_t)1 << (index % 64)),
-                       __ATOMIC_RELEASE);
+  __atomic_fetch_and(&_pm_span_regions[index / 64], ~((uint64_t)1 << (index % 64)),
+                     __ATOMIC_RELEASE);
 }

@@ -87,7 +87,7 @@ static pm_segment_t *segment_map(void) {
   segment->mapping_size = PM_SEGMENT_SIZE;
   /* The header pages' own descriptors are left as mapped: zero reads as
    * PM_SPAN_HEADER with a head offset of 0, which rejects a pointer into the
-   * header, and writing them would make 4 more header pages resident. */
+   * header, and writing them would make two more header pages resident. */
   _Static_assert(PM_SPAN_HEADER == 0, "a zeroed descriptor reads as header");
   _pm_pool.mapped_bytes += PM_SEGMENT_SIZE;
   pm_span_t *run = &segment->spans[HEADER_PAGES];
@@ -217,7 +217,7 @@ static pm_span_t *run_find(uint8_t dirty, size_t pages, size_t align_pages, size
  * and the stale offset read for a bad one leads to a descriptor whose
  * checks reject the pointer (a free run's head reports a double free, a
  * large head a pointer other than its start, a slab head one outside its
- * blocks). Writing them all cost a 3 MiB block 768 stores per allocation.
+ * blocks). Writing them all cost an 8 MiB block 2048 stores per allocation.
  * A slab writes every page (span_set_inner_offsets): any of them holds
  * blocks. */
 static void span_set_tail_offset(pm_segment_t *segment, size_t head, size_t pages) {
@@ -266,11 +266,16 @@ pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t 
   if (run == NULL) {
     pm_segment_t *segment = segment_map();
     if (segment == NULL && !_pm_within_limit(PM_SEGMENT_SIZE)) {
-      _pm_decay_release_all(); /* unmapping idle segments may get under the limit */
-      segment = segment_map();
+      /* Releasing may unmap idle segments (under the limit again), and the
+       * runs it purges merge into clean runs that may fit: those first, so
+       * no new segment is mapped that would then sit unused. */
+      _pm_decay_release_all();
+      run = run_find(0, page_count, align_pages, &at);
+      if (run == NULL) segment = segment_map();
     }
-    if (segment == NULL) return NULL;
-    run = run_find(0, page_count, align_pages, &at); /* the new segment's run */
+    if (run == NULL && segment == NULL) return NULL;
+    /* No other clean run fits: this finds the new segment's. */
+    if (run == NULL) run = run_find(0, page_count, align_pages, &at);
     if (run == NULL) return NULL;
   }
   *reused = run->dirty;

@@ -6,7 +6,8 @@
  * slabs of equal small blocks owned by one thread heap, large blocks, or free
  * runs kept for reuse. Every page has a descriptor in the segment header; the
  * descriptor of a span's first page describes the whole span. Requests above
- * PM_LARGE_MAX get a mapping of their own (a "huge" segment). */
+ * PM_LARGE_MAX get a mapping of their own (a "huge" segment), or free pages
+ * of a segment when no mapping can be had (huge.c). */
 #ifndef PM_TYPES_H
 #define PM_TYPES_H
 
@@ -118,8 +119,10 @@ typedef struct pm_bin_s {
    * resident and unused, waiting for decay to purge them (idle.c); written
    * under the pages lock, read by the owner without it. */
   _Atomic(struct pm_span_s *) idle;
-  uint64_t idle_since;    /* when idle was set (ms); pages lock */
-  uint32_t early_empties; /* times the current slab emptied inside its first extension */
+  uint64_t idle_since; /* when idle was set (ms); pages lock */
+  /* times a slab of this class emptied inside its first extension, over the
+   * heap's life; stops at COLD_EMPTIES (idle.c) */
+  uint32_t early_empties;
 } pm_bin_t;
 
 /* Counters written only by the owning thread with relaxed atomics (plain

@@ -146,6 +146,7 @@ Test(alloc_decay, a_huge_block_takes_segment_pages_when_no_mapping_can_be_had) {
   cr_assert_eq(_pm_registry_lookup(huge)->kind, PM_SEGMENT_SPANS, "a page run, not a mapping");
   cr_assert_geq(pm_usable_size(huge), PM_TEST_HUGE_SIZE);
   memset(huge, 1, PM_TEST_HUGE_SIZE);
+  cr_assert_eq(pm_realloc(huge, PM_TEST_HUGE_SIZE - 4 * PM_PAGE_SIZE), huge, "shrinks in place");
   errno = 0;
   cr_assert_null(pm_malloc(PM_SEGMENT_SIZE), "no segment holds a block this big");
   cr_assert_eq(errno, ENOMEM);
