@@ -26,6 +26,7 @@ void _pm_init(void) {
     _pm_prim_random(&_pm_free_key, sizeof _pm_free_key);
     _pm_options_init();
     _pm_prim_fail_maps_after(_pm_options.fail_map_after);
+    _pm_prim_set_thp((pm_prim_thp_t)_pm_options.thp);
     _pm_stats_init();
     _pm_prim_thread_init(_pm_heap_thread_exit);
     __atomic_store_n(&_pm_initialized, true, __ATOMIC_RELEASE);

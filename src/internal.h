@@ -42,6 +42,7 @@ size_t _pm_format_hex(char *out, uintptr_t value);
 size_t _pm_format_u64(char *out, uint64_t value);
 
 /* ---- options.c: the single option table ---- */
+/* In the order of the stats option's choices (options.c). */
 typedef enum pm_stats_mode_e {
   PM_STATS_OFF = 0,
   PM_STATS_MODE_TEXT,
@@ -54,6 +55,7 @@ typedef struct pm_options_s {
   uint64_t stats;             /* pm_stats_mode_t: print statistics at exit */
   uint64_t background_thread; /* 1: a thread releases idle memory on time */
   uint64_t fail_map_after;    /* test hook: OS mappings after this many fail (0 = off) */
+  uint64_t thp;               /* pm_prim_thp_t: transparent huge pages for our mappings */
   char stats_file[256];       /* where to print them ("" = stderr); %p = pid */
 } pm_options_t;
 extern pm_options_t _pm_options PM_HIDDEN;

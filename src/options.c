@@ -14,7 +14,7 @@ pm_options_t _pm_options;
 typedef enum option_type_e {
   OPTION_UINT,
   OPTION_SIZE,
-  OPTION_STATS_MODE,
+  OPTION_CHOICE, /* one of the words in choices: its index is the value */
   OPTION_PATH,
   OPTION_BOOL
 } option_type_t;
@@ -25,26 +25,31 @@ typedef struct option_s {
   uint64_t default_value;
   const char *description;
   void *value;
+  const char *choices; /* OPTION_CHOICE: "a|b|c"; "b/x" names one value twice */
 } option_t;
 
 static const option_t option_table[] = {
     {"decay_ms", OPTION_UINT, 1000, "free memory idle this many ms is returned to the OS",
-     &_pm_options.decay_ms},
+     &_pm_options.decay_ms, NULL},
     {"retain_max", OPTION_SIZE, (uint64_t)64 << 20,
-     "free memory kept beyond this many bytes is returned at once", &_pm_options.retain_max},
+     "free memory kept beyond this many bytes is returned at once", &_pm_options.retain_max, NULL},
     {"limit", OPTION_SIZE, 0, "most bytes the allocator maps (0 = no limit); past it, NULL+ENOMEM",
-     &_pm_options.limit},
+     &_pm_options.limit, NULL},
     {"background_thread", OPTION_BOOL, 1,
      "1: a background thread returns idle memory on time, even while the program sleeps; "
      "0: only allocation and free slow paths check decay",
-     &_pm_options.background_thread},
+     &_pm_options.background_thread, NULL},
     {"fail_map_after", OPTION_UINT, 0,
      "test hook: after this many OS mappings every further one fails (0 = off)",
-     &_pm_options.fail_map_after},
-    {"stats", OPTION_STATS_MODE, PM_STATS_OFF, "print statistics at exit: off, text or json",
-     &_pm_options.stats},
+     &_pm_options.fail_map_after, NULL},
+    {"stats", OPTION_CHOICE, PM_STATS_OFF, "print statistics at exit: off, text or json",
+     &_pm_options.stats, "off/0|text|json"},
+    {"thp", OPTION_CHOICE, PM_PRIM_THP_DEFAULT,
+     "transparent huge pages for the allocator's mappings: default (the system's policy), "
+     "always or never",
+     &_pm_options.thp, "default|always|never"},
     {"stats_file", OPTION_PATH, 0, "write the statistics here instead of stderr; %p = pid",
-     &_pm_options.stats_file},
+     &_pm_options.stats_file, NULL},
 };
 
 #define OPTION_COUNT (sizeof option_table / sizeof option_table[0])
@@ -83,6 +88,18 @@ int _pm_options_parse_size(const char *text, size_t len, uint64_t *out) {
   return 0;
 }
 
+/* The value text names among choices, or -1. */
+static int choice_index(const char *choices, const char *text, size_t len) {
+  int index = 0;
+  for (const char *at = choices;; at++) {
+    size_t name_len = strcspn(at, "|/");
+    if (name_len == len && memcmp(at, text, len) == 0) return index;
+    at += name_len;
+    if (*at == '\0') return -1;
+    if (*at == '|') index++;
+  }
+}
+
 static int option_parse(const option_t *option, const char *text, size_t len) {
   uint64_t number;
   switch (option->type) {
@@ -95,17 +112,12 @@ static int option_parse(const option_t *option, const char *text, size_t len) {
     if (_pm_options_parse_size(text, len, &number) != 0) return -1;
     *(uint64_t *)option->value = number;
     return 0;
-  case OPTION_STATS_MODE:
-    if (len == 4 && memcmp(text, "text", 4) == 0)
-      number = PM_STATS_MODE_TEXT;
-    else if (len == 4 && memcmp(text, "json", 4) == 0)
-      number = PM_STATS_MODE_JSON;
-    else if ((len == 3 && memcmp(text, "off", 3) == 0) || (len == 1 && text[0] == '0'))
-      number = PM_STATS_OFF;
-    else
-      return -1;
-    *(uint64_t *)option->value = number;
+  case OPTION_CHOICE: {
+    int index = choice_index(option->choices, text, len);
+    if (index < 0) return -1;
+    *(uint64_t *)option->value = (uint64_t)index;
     return 0;
+  }
   case OPTION_BOOL:
     if (len != 1 || (text[0] != '0' && text[0] != '1')) return -1;
     *(uint64_t *)option->value = (uint64_t)(text[0] - '0');

@@ -17,6 +17,15 @@ void *_pm_prim_map_aligned(size_t size, size_t alignment);
 /* Test hook: after the next maps mappings, every request for more address
  * space (map or growing remap) fails as if the OS refused it; 0 turns it off. */
 void _pm_prim_fail_maps_after(uint64_t maps);
+/* Transparent huge pages for the mappings made from now on (the thp
+ * option): DEFAULT leaves them to the system's policy, ALWAYS asks for them
+ * and NEVER refuses them (jemalloc's opt.thp has the same three). */
+typedef enum pm_prim_thp_e {
+  PM_PRIM_THP_DEFAULT = 0,
+  PM_PRIM_THP_ALWAYS,
+  PM_PRIM_THP_NEVER
+} pm_prim_thp_t;
+void _pm_prim_set_thp(pm_prim_thp_t mode);
 void _pm_prim_unmap(void *addr, size_t size);
 /* Resizes a mapping made by _pm_prim_map_aligned, keeping its pages (no
  * copy): in place when the address space allows, else moved to a new

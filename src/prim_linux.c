@@ -35,6 +35,21 @@ static bool map_refused(void) {
   return true;
 }
 
+static _Atomic int thp_mode = PM_PRIM_THP_DEFAULT;
+
+void _pm_prim_set_thp(pm_prim_thp_t mode) {
+  atomic_store(&thp_mode, (int)mode);
+}
+
+/* A failed advice (a kernel without THP) leaves the mapping as it was. */
+static void map_advise_thp(void *addr, size_t size) {
+  int mode = atomic_load_explicit(&thp_mode, memory_order_relaxed);
+  if (mode == PM_PRIM_THP_DEFAULT) return;
+  int saved = errno;
+  madvise(addr, size, mode == PM_PRIM_THP_ALWAYS ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+  errno = saved;
+}
+
 void *_pm_prim_map_aligned(size_t size, size_t alignment) {
   if (map_refused()) return NULL;
   /* Over-map by the alignment and trim both ends: the kernel gives no
@@ -48,6 +63,7 @@ void *_pm_prim_map_aligned(size_t size, size_t alignment) {
   size_t tail = span - head - size;
   if (head > 0) munmap(raw, head);
   if (tail > 0) munmap((uint8_t *)aligned + size, tail);
+  map_advise_thp((void *)aligned, size);
   return (void *)aligned;
 }
 

@@ -1,5 +1,7 @@
 /* alloc_options.c: POOLMALLOC_CONF parsing: values, size suffixes, and a
- * one-line warning that keeps the default for anything invalid. */
+ * one-line warning that keeps the default for anything invalid; the thp
+ * option's advice on new mappings. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "alloc_test.h"
@@ -27,13 +29,18 @@ Test(alloc_options, sizes_take_suffixes) {
 
 Test(alloc_options, conf_sets_every_option) {
   _pm_options_apply_conf(
-      "decay_ms:250,retain_max:8M,limit:2G,stats:json,stats_file:/tmp/s.%p,background_thread:0");
+      "decay_ms:250,retain_max:8M,limit:2G,stats:json,stats_file:/tmp/s.%p,background_thread:0,"
+      "thp:never");
   cr_assert_eq(_pm_options.background_thread, 0);
   cr_assert_eq(_pm_options.decay_ms, 250);
   cr_assert_eq(_pm_options.retain_max, 8u << 20);
   cr_assert_eq(_pm_options.limit, (uint64_t)2 << 30);
   cr_assert_eq(_pm_options.stats, PM_STATS_MODE_JSON);
   cr_assert_str_eq(_pm_options.stats_file, "/tmp/s.%p");
+  cr_assert_eq(_pm_options.thp, PM_PRIM_THP_NEVER);
+  _pm_options_apply_conf("stats:0,thp:always");
+  cr_assert_eq(_pm_options.stats, PM_STATS_OFF, "0 names off too");
+  cr_assert_eq(_pm_options.thp, PM_PRIM_THP_ALWAYS);
 }
 
 Test(alloc_options, environment_is_read_at_init) {
@@ -70,7 +77,57 @@ Test(alloc_options, invalid_input_warns_once_and_keeps_defaults) {
                  "default\n");
   expect_warning("stats:yaml",
                  "poolmalloc: invalid value for option stats:yaml; keeping the default\n");
+  expect_warning("thp:madvise",
+                 "poolmalloc: invalid value for option thp:madvise; keeping the default\n");
   _pm_options_apply_conf("decay_ms:77");
   _pm_options_apply_conf("decay_ms:-5");
   cr_assert_eq(_pm_options.decay_ms, 1000, "a bad value restores the default");
+}
+
+/* The VmFlags line of the mapping that holds p, from /proc/self/smaps. */
+static void vm_flags_of(const void *p, char *flags, size_t size) {
+  FILE *smaps = fopen("/proc/self/smaps", "r");
+  cr_assert_not_null(smaps);
+  char line[512];
+  bool inside = false;
+  flags[0] = '\0';
+  while (fgets(line, sizeof line, smaps) != NULL) {
+    unsigned long from, to;
+    if (sscanf(line, "%lx-%lx ", &from, &to) == 2)
+      inside = (uintptr_t)p >= from && (uintptr_t)p < to;
+    else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+      snprintf(flags, size, "%s", line + 8);
+      break;
+    }
+  }
+  fclose(smaps);
+}
+
+static bool has_flag(const char *flags, const char *flag) {
+  char padded[8];
+  snprintf(padded, sizeof padded, " %s ", flag);
+  char line[512];
+  snprintf(line, sizeof line, " %s", flags);
+  char *end = strchr(line, '\n');
+  if (end != NULL) *end = ' ';
+  return strstr(line, padded) != NULL;
+}
+
+/* thp:never and thp:always advise every mapping made afterwards
+ * (MADV_NOHUGEPAGE, MADV_HUGEPAGE: VmFlags nh and hg); default leaves it. */
+Test(alloc_options, thp_advises_new_mappings) {
+  if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) != 0)
+    cr_skip("this kernel has no transparent huge pages");
+  static const pm_prim_thp_t modes[] = {PM_PRIM_THP_NEVER, PM_PRIM_THP_ALWAYS, PM_PRIM_THP_DEFAULT};
+  char flags[512];
+  for (size_t i = 0; i < 3; i++) {
+    _pm_prim_set_thp(modes[i]);
+    void *huge = pm_malloc(PM_TEST_HUGE_SIZE); /* a mapping of its own */
+    cr_assert_not_null(huge);
+    vm_flags_of(huge, flags, sizeof flags);
+    cr_assert_eq(has_flag(flags, "nh"), modes[i] == PM_PRIM_THP_NEVER, "%s", flags);
+    cr_assert_eq(has_flag(flags, "hg"), modes[i] == PM_PRIM_THP_ALWAYS, "%s", flags);
+    pm_free(huge);
+    pm_trim(0); /* no cached mapping for the next mode */
+  }
 }
