@@ -18,10 +18,11 @@ void *_pm_prim_map_aligned(size_t size, size_t alignment);
  * space (map or growing remap) fails as if the OS refused it; 0 turns it off. */
 void _pm_prim_fail_maps_after(uint64_t maps);
 /* Transparent huge pages for the mappings made from now on (the thp
- * option): DEFAULT leaves them to the system's policy, ALWAYS asks for them
- * and NEVER refuses them (jemalloc's opt.thp has the same three). */
+ * option): SYSTEM leaves them to the system's policy, ALWAYS asks for them
+ * and NEVER, the default, refuses them (jemalloc's opt.thp has the same
+ * three, with the system's policy as its default). */
 typedef enum pm_prim_thp_e {
-  PM_PRIM_THP_DEFAULT = 0,
+  PM_PRIM_THP_SYSTEM = 0,
   PM_PRIM_THP_ALWAYS,
   PM_PRIM_THP_NEVER
 } pm_prim_thp_t;

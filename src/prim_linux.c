@@ -35,7 +35,7 @@ static bool map_refused(void) {
   return true;
 }
 
-static _Atomic int thp_mode = PM_PRIM_THP_DEFAULT;
+static _Atomic int thp_mode = PM_PRIM_THP_NEVER;
 
 void _pm_prim_set_thp(pm_prim_thp_t mode) {
   atomic_store(&thp_mode, (int)mode);
@@ -44,7 +44,7 @@ void _pm_prim_set_thp(pm_prim_thp_t mode) {
 /* A failed advice (a kernel without THP) leaves the mapping as it was. */
 static void map_advise_thp(void *addr, size_t size) {
   int mode = atomic_load_explicit(&thp_mode, memory_order_relaxed);
-  if (mode == PM_PRIM_THP_DEFAULT) return;
+  if (mode == PM_PRIM_THP_SYSTEM) return;
   int saved = errno;
   madvise(addr, size, mode == PM_PRIM_THP_ALWAYS ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
   errno = saved;

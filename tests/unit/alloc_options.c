@@ -30,14 +30,14 @@ Test(alloc_options, sizes_take_suffixes) {
 Test(alloc_options, conf_sets_every_option) {
   _pm_options_apply_conf(
       "decay_ms:250,retain_max:8M,limit:2G,stats:json,stats_file:/tmp/s.%p,background_thread:0,"
-      "thp:never");
+      "thp:system");
   cr_assert_eq(_pm_options.background_thread, 0);
   cr_assert_eq(_pm_options.decay_ms, 250);
   cr_assert_eq(_pm_options.retain_max, 8u << 20);
   cr_assert_eq(_pm_options.limit, (uint64_t)2 << 30);
   cr_assert_eq(_pm_options.stats, PM_STATS_MODE_JSON);
   cr_assert_str_eq(_pm_options.stats_file, "/tmp/s.%p");
-  cr_assert_eq(_pm_options.thp, PM_PRIM_THP_NEVER);
+  cr_assert_eq(_pm_options.thp, PM_PRIM_THP_SYSTEM);
   _pm_options_apply_conf("stats:0,thp:always");
   cr_assert_eq(_pm_options.stats, PM_STATS_OFF, "0 names off too");
   cr_assert_eq(_pm_options.thp, PM_PRIM_THP_ALWAYS);
@@ -52,6 +52,7 @@ Test(alloc_options, environment_is_read_at_init) {
   cr_assert_eq(_pm_options.limit, (uint64_t)3 << 30);
   cr_assert_eq(_pm_options.stats, PM_STATS_MODE_TEXT);
   cr_assert_eq(_pm_options.retain_max, 64u << 20, "unset options keep their default");
+  cr_assert_eq(_pm_options.thp, PM_PRIM_THP_NEVER, "no transparent huge pages by default");
 }
 
 static void apply(void *conf) {
@@ -114,11 +115,11 @@ static bool has_flag(const char *flags, const char *flag) {
 }
 
 /* thp:never and thp:always advise every mapping made afterwards
- * (MADV_NOHUGEPAGE, MADV_HUGEPAGE: VmFlags nh and hg); default leaves it. */
+ * (MADV_NOHUGEPAGE, MADV_HUGEPAGE: VmFlags nh and hg); system leaves it. */
 Test(alloc_options, thp_advises_new_mappings) {
   if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) != 0)
     cr_skip("this kernel has no transparent huge pages");
-  static const pm_prim_thp_t modes[] = {PM_PRIM_THP_NEVER, PM_PRIM_THP_ALWAYS, PM_PRIM_THP_DEFAULT};
+  static const pm_prim_thp_t modes[] = {PM_PRIM_THP_NEVER, PM_PRIM_THP_ALWAYS, PM_PRIM_THP_SYSTEM};
   char flags[512];
   for (size_t i = 0; i < 3; i++) {
     _pm_prim_set_thp(modes[i]);
