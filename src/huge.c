@@ -110,6 +110,20 @@ uint64_t _pm_huge_purge(uint64_t cutoff_ms, uint64_t budget) {
   return released;
 }
 
+/* A new mapping for a huge block, releasing retained memory first when the
+ * limit option leaves no room; pages lock held. */
+static pm_segment_t *huge_map(size_t mapping, size_t map_alignment) {
+  if (!_pm_within_limit(mapping)) _pm_decay_release_all();
+  if (!_pm_within_limit(mapping)) return NULL;
+  pm_segment_t *segment = _pm_prim_map_aligned(mapping, map_alignment);
+  if (segment != NULL) {
+    segment->kind = PM_SEGMENT_HUGE;
+    segment->mapping_size = mapping;
+    _pm_pool.mapped_bytes += mapping;
+  }
+  return segment;
+}
+
 void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
   if (alignment < PM_PAGE_SIZE) alignment = PM_PAGE_SIZE;
   size_t offset = alignment > PM_HUGE_OFFSET ? alignment : PM_HUGE_OFFSET;
@@ -119,20 +133,27 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
     return NULL;
   }
   size_t mapping = pm_align_up(offset + size, PM_PAGE_SIZE);
+  /* When no new mapping can be had (the limit option, or the OS refusing
+   * one), the free pages of the segments may still hold the block. */
+  bool fits_pages = _pm_large_fits_segment(size, alignment);
   _pm_lock(&_pm_pages_lock);
   pm_segment_t *segment = cache_take(mapping, map_alignment);
   bool reused = segment != NULL, new_high = false;
-  if (reused) {
-    _pm_registry_clear(segment->block); /* the block may start elsewhere now */
-  } else {
-    if (!_pm_within_limit(mapping)) _pm_decay_release_all();
-    if (_pm_within_limit(mapping)) segment = _pm_prim_map_aligned(mapping, map_alignment);
-    if (segment != NULL) {
-      segment->kind = PM_SEGMENT_HUGE;
-      segment->mapping_size = mapping;
-      _pm_pool.mapped_bytes += mapping;
-    }
+  if (!reused && fits_pages && !_pm_within_limit(mapping)) {
+    /* At the limit: those pages first, rather than release every retained
+     * byte on each such request. */
+    _pm_unlock(&_pm_pages_lock);
+    int saved = errno;
+    void *block = _pm_large_alloc(size, alignment, zero);
+    if (block != NULL) return block;
+    errno = saved;      /* the mapping below may still succeed */
+    fits_pages = false; /* tried */
+    _pm_lock(&_pm_pages_lock);
   }
+  if (reused)
+    _pm_registry_clear(segment->block); /* the block may start elsewhere now */
+  else
+    segment = huge_map(mapping, map_alignment);
   if (segment != NULL) {
     segment->block = (uint8_t *)segment + offset;
     segment->block_size = segment->mapping_size - offset;
@@ -149,9 +170,7 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
   }
   _pm_unlock(&_pm_pages_lock);
   if (segment == NULL) {
-    /* No new mapping (the limit option, or the OS refusing one): the free
-     * pages of the segments may still hold the block. */
-    if (_pm_large_fits_segment(size, alignment)) return _pm_large_alloc(size, alignment, zero);
+    if (fits_pages) return _pm_large_alloc(size, alignment, zero);
     errno = ENOMEM;
     return NULL;
   }

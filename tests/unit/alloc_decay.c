@@ -166,6 +166,23 @@ Test(alloc_decay, a_segment_leaves_its_header_descriptors_untouched) {
   pm_free(block);
 }
 
+/* At the limit a huge request that segment pages can hold takes them
+ * before any retained memory is released for a mapping of its own. */
+Test(alloc_decay, at_the_limit_segment_pages_come_before_releasing) {
+  pm_test_no_free_runs();
+  void *keeper = pm_malloc(100000);
+  pm_free(resident_block((size_t)4 << 20)); /* 4 MiB retained, resident */
+  _pm_options.limit = pm_test_stats().mapped_bytes;
+  pm_stats_t before = pm_test_stats();
+  void *huge = pm_malloc(PM_TEST_HUGE_SIZE);
+  cr_assert_not_null(huge);
+  pm_stats_t after = pm_test_stats();
+  cr_assert_eq(after.released_bytes, before.released_bytes, "nothing released");
+  cr_assert_geq(after.retained_bytes, (size_t)4 << 20, "the freed run is still retained");
+  pm_free(huge);
+  pm_free(keeper);
+}
+
 /* Header pages of a segment that hold only the descriptors of a purged
  * run's inner pages are purged with it (segment.c); the run serves the
  * next allocation as before, and pointers into it are still checked. */
