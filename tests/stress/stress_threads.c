@@ -80,7 +80,7 @@ static int exchange_take(block_t *out, stress_rng_t *rng) {
 }
 
 static void *allocate_aligned(stress_rng_t *rng, size_t size) {
-  /* 16 .. 4096 mostly; 1 in 64 from 64 KiB to 4 MiB (segment-sized) */
+  /* 16 .. 4096 mostly; 1 in 64 from 64 KiB to 4 MiB (page-run alignments) */
   size_t alignment = stress_rng_below(rng, 64) == 0 ? (size_t)1 << (16 + stress_rng_below(rng, 7))
                                                     : (size_t)16 << stress_rng_below(rng, 9);
   void *p = NULL;
