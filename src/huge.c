@@ -135,7 +135,7 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
   size_t mapping = pm_align_up(offset + size, PM_PAGE_SIZE);
   /* When no new mapping can be had (the limit option, or the OS refusing
    * one), the free pages of the segments may still hold the block. */
-  bool fits_pages = _pm_large_fits_segment(size, alignment);
+  bool fits_pages = _pm_large_fits_segment(size, alignment), pages_tried = false;
   _pm_lock(&_pm_pages_lock);
   pm_segment_t *segment = cache_take(mapping, map_alignment);
   bool reused = segment != NULL, new_high = false;
@@ -146,8 +146,8 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
     int saved = errno;
     void *block = _pm_large_alloc(size, alignment, zero);
     if (block != NULL) return block;
-    errno = saved;      /* the mapping below may still succeed */
-    fits_pages = false; /* tried */
+    errno = saved; /* the mapping below may still succeed */
+    pages_tried = true;
     _pm_lock(&_pm_pages_lock);
   }
   if (reused)
@@ -170,7 +170,7 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
   }
   _pm_unlock(&_pm_pages_lock);
   if (segment == NULL) {
-    if (fits_pages) return _pm_large_alloc(size, alignment, zero);
+    if (fits_pages && !pages_tried) return _pm_large_alloc(size, alignment, zero);
     errno = ENOMEM;
     return NULL;
   }

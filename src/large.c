@@ -5,16 +5,21 @@
 
 #include "internal.h"
 
+static size_t pages_of(size_t size) {
+  return pm_align_up(size, PM_PAGE_SIZE) / PM_PAGE_SIZE;
+}
+
+static size_t align_pages_of(size_t alignment) {
+  return alignment > PM_PAGE_SIZE ? alignment / PM_PAGE_SIZE : 1;
+}
+
 bool _pm_large_fits_segment(size_t size, size_t alignment) {
-  size_t pages = pm_align_up(size, PM_PAGE_SIZE) / PM_PAGE_SIZE;
-  size_t align_pages = alignment > PM_PAGE_SIZE ? alignment / PM_PAGE_SIZE : 1;
-  return pages + align_pages - 1 <= PM_SEGMENT_USABLE_PAGES;
+  return pages_of(size) + align_pages_of(alignment) - 1 <= PM_SEGMENT_USABLE_PAGES;
 }
 
 void *_pm_large_alloc(size_t size, size_t alignment, bool zero) {
   if (!_pm_large_fits_segment(size, alignment)) return _pm_huge_alloc(size, alignment, zero);
-  size_t pages = pm_align_up(size, PM_PAGE_SIZE) / PM_PAGE_SIZE;
-  size_t align_pages = alignment > PM_PAGE_SIZE ? alignment / PM_PAGE_SIZE : 1;
+  size_t pages = pages_of(size), align_pages = align_pages_of(alignment);
   bool reused = false, new_high = false;
   _pm_lock(&_pm_pages_lock);
   pm_span_t *span = _pm_span_alloc(pages, align_pages, PM_SPAN_LARGE, &reused);

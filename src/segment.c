@@ -264,18 +264,17 @@ pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t 
   pm_span_t *run = run_find(1, page_count, align_pages, &at);
   if (run == NULL) run = run_find(0, page_count, align_pages, &at);
   if (run == NULL) {
-    pm_segment_t *segment = segment_map();
-    if (segment == NULL && !_pm_within_limit(PM_SEGMENT_SIZE)) {
+    bool mapped = segment_map() != NULL;
+    if (!mapped && !_pm_within_limit(PM_SEGMENT_SIZE)) {
       /* Releasing may unmap idle segments (under the limit again), and the
        * runs it purges merge into clean runs that may fit: those first, so
        * no new segment is mapped that would then sit unused. */
       _pm_decay_release_all();
       run = run_find(0, page_count, align_pages, &at);
-      if (run == NULL) segment = segment_map();
+      if (run == NULL) mapped = segment_map() != NULL;
     }
-    if (run == NULL && segment == NULL) return NULL;
     /* No other clean run fits: this finds the new segment's. */
-    if (run == NULL) run = run_find(0, page_count, align_pages, &at);
+    if (run == NULL && mapped) run = run_find(0, page_count, align_pages, &at);
     if (run == NULL) return NULL;
   }
   *reused = run->dirty;
