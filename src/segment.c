@@ -39,6 +39,23 @@ bool _pm_within_limit(size_t size) {
   return _pm_options.limit == 0 || _pm_pool.mapped_bytes + size <= _pm_options.limit;
 }
 
+/* A span's last page leads back to its head, so that the span after it
+ * finds it when it is freed (coalescing). The inner pages of a large span
+ * are not written: a valid pointer to a large block lies in its first page,
+ * and the stale offset read for a bad one leads to a descriptor whose
+ * checks reject the pointer (a free run's head reports a double free, a
+ * large head a pointer other than its start, a slab head one outside its
+ * blocks). Writing them all cost an 8 MiB block 2048 stores per allocation.
+ * A slab writes every page (span_set_inner_offsets): any of them holds
+ * blocks. */
+static void span_set_tail_offset(pm_segment_t *segment, size_t head, size_t pages) {
+  /* No span follows the segment's last page: leaving its offset unwritten
+   * keeps the header page it lies on untouched while the segment's top is
+   * unused (a stale offset is rejected as above). */
+  if (head + pages < PM_SEGMENT_PAGES)
+    segment->head_offsets[head + pages - 1] = (uint16_t)(pages - 1);
+}
+
 static void run_link(pm_span_t *run) {
   pm_segment_t *segment = _pm_segment_of_span(run);
   size_t bin = bin_of(run->page_count);
@@ -50,9 +67,7 @@ static void run_link(pm_span_t *run) {
   if (*head) (*head)->prev = run;
   *head = run;
   nonempty_bins[run->dirty] |= (uint64_t)1 << bin;
-  /* The last page points back at the head so the run after it can find it. */
-  segment->head_offsets[span_index(segment, run) + run->page_count - 1] =
-      (uint16_t)(run->page_count - 1);
+  span_set_tail_offset(segment, span_index(segment, run), run->page_count);
   segment->free_pages += run->page_count;
   if (run->dirty) _pm_pool.dirty_bytes += run->page_count * PM_PAGE_SIZE;
 }
@@ -185,8 +200,11 @@ static size_t run_fit(const pm_span_t *run, size_t pages, size_t align_pages) {
  * the last bin, which holds every run of BIN_COUNT - 1 pages or more, its
  * best fit, lowest address among equals, so big runs stay whole for big
  * requests (bench/wl-large: peak RSS 103 -> 96 MB and 40% less time than
- * with the most recent big run). An unaligned request takes the end of a
- * big run: the rest keeps its head, and usually its bin, in place. */
+ * with the most recent big run). Every request takes the start of its run,
+ * so a segment fills from the bottom: the spans in use, and the header
+ * pages that describe them, stay together (a small program's segment keeps
+ * fewer header pages resident), and a large block has the rest of its run
+ * after it to grow into. */
 static pm_span_t *run_find(uint8_t dirty, size_t pages, size_t align_pages, size_t *at) {
   uint64_t bins = nonempty_bins[dirty] & ~(((uint64_t)1 << bin_of(pages)) - 1);
   while (bins != 0) {
@@ -203,25 +221,12 @@ static pm_span_t *run_find(uint8_t dirty, size_t pages, size_t align_pages, size
       if (best == NULL || run->page_count < best->page_count ||
           (run->page_count == best->page_count && (uintptr_t)run < (uintptr_t)best)) {
         best = run;
-        *at = align_pages <= 1 ? start + run->page_count - pages : start;
+        *at = start;
       }
     }
     if (best != NULL) return best;
   }
   return NULL;
-}
-
-/* A span's last page leads back to its head, so that the span after it
- * finds it when it is freed (coalescing). The inner pages of a large span
- * are not written: a valid pointer to a large block lies in its first page,
- * and the stale offset read for a bad one leads to a descriptor whose
- * checks reject the pointer (a free run's head reports a double free, a
- * large head a pointer other than its start, a slab head one outside its
- * blocks). Writing them all cost an 8 MiB block 2048 stores per allocation.
- * A slab writes every page (span_set_inner_offsets): any of them holds
- * blocks. */
-static void span_set_tail_offset(pm_segment_t *segment, size_t head, size_t pages) {
-  segment->head_offsets[head + pages - 1] = (uint16_t)(pages - 1);
 }
 
 static void span_set_inner_offsets(pm_segment_t *segment, size_t head, size_t pages) {

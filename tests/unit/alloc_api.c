@@ -113,11 +113,12 @@ static bool page_after_is_taken(uint8_t *block, size_t usable) {
 }
 
 Test(alloc_api, growing_realloc_moves_a_run_to_a_mapping_once) {
-  /* With every free run purged (and so merged), p is carved from the end
-   * of one: the page after it is in use or past the segment, and p cannot
-   * grow in place. */
-  pm_test_no_free_runs();
+  /* p fills a free run between two live blocks exactly (300000 bytes are
+   * 74 pages), so it cannot grow in place. */
+  void *fences[2];
+  uint8_t *room = pm_test_free_run_between(74, 8, fences);
   uint8_t *p = pm_malloc(300000);
+  cr_assert_eq(p, room, "the block takes the free run");
   size_t usable = pm_usable_size(p);
   cr_assert(page_after_is_taken(p, usable), "a run right after the block");
   for (size_t i = 0; i < usable; i++)
@@ -137,6 +138,8 @@ Test(alloc_api, growing_realloc_moves_a_run_to_a_mapping_once) {
   for (size_t i = 0; i < usable; i++)
     cr_assert_eq(p[i], (uint8_t)(i * 7), "byte %zu kept", i);
   pm_free(p);
+  pm_free(fences[0]);
+  pm_free(fences[1]);
 }
 
 Test(alloc_api, aligned_allocations) {
@@ -266,17 +269,19 @@ Test(alloc_api, big_runs_are_reused_best_fit_first) {
     pm_free(fence[i]);
 }
 
-/* A request that needs no alignment takes the end of a big free run, whose
- * head then stays where it is in its bin. */
-Test(alloc_api, big_runs_are_carved_from_their_end) {
+/* Requests take the start of a big free run, so a segment fills from the
+ * bottom and a large block has the rest of its run to grow into. */
+Test(alloc_api, big_runs_are_carved_from_their_start) {
   enum { PAGE = 4096 };
   void *fences[2];
   uint8_t *big = pm_test_free_run_between(200, 70, fences);
   uint8_t *first = pm_malloc(70 * PAGE), *second = pm_malloc(70 * PAGE);
-  cr_assert_eq(first, big + 130 * PAGE, "the last 70 pages of the run");
-  cr_assert_eq(second, big + 60 * PAGE, "then the last 70 of what is left");
-  pm_free(first);
+  cr_assert_eq(first, big, "the first 70 pages of the run");
+  cr_assert_eq(second, big + 70 * PAGE, "then the first 70 of what is left");
   pm_free(second);
+  uint8_t *grown = pm_realloc(first, 130 * PAGE);
+  cr_assert_eq(grown, first, "the block grows into the free pages after it");
+  pm_free(grown);
   pm_free(fences[0]);
   pm_free(fences[1]);
 }

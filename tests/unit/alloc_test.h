@@ -67,12 +67,18 @@ static inline void pm_test_no_free_runs(void) {
 
 /* Leaves a free run of `pages` pages between two live blocks of
  * fence_pages each (returned in fences) and returns its start, the only
- * resident free run (pm_test_no_free_runs). */
+ * resident free run (pm_test_no_free_runs). The three are carved in turn
+ * from the start of one freed block, the only dirty run, which requests
+ * take before clean ones. */
 static inline uint8_t *pm_test_free_run_between(size_t pages, size_t fence_pages, void *fences[2]) {
   pm_test_no_free_runs();
+  pm_free(pm_malloc((pages + 2 * fence_pages) * PM_PAGE_SIZE));
   fences[0] = pm_malloc(fence_pages * PM_PAGE_SIZE);
   uint8_t *run = pm_malloc(pages * PM_PAGE_SIZE);
   fences[1] = pm_malloc(fence_pages * PM_PAGE_SIZE);
+  cr_assert(run == (uint8_t *)fences[0] + fence_pages * PM_PAGE_SIZE &&
+                (uint8_t *)fences[1] == run + pages * PM_PAGE_SIZE,
+            "the fences and the run are carved in order from one freed block");
   pm_free(run);
   return run;
 }
