@@ -9,10 +9,13 @@ import statistics
 
 Result = collections.namedtuple(
     "Result", "workload allocator run wall_s peak_rss_kb rss_after_free_kb "
-    "rss_after_trim_kb status note")
+    "rss_after_trim_kb anon_after_free_kb anon_after_trim_kb status note")
 
-CSV_FIELDS = ["workload", "allocator", "run", "wall_s", "peak_rss_kb", "rss_after_free_kb",
-              "rss_after_trim_kb", "status", "note"]
+# The KiB figures a workload prints ("key=value"); anon_* is the anonymous
+# part of the RSS beside it (RssAnon), the rest being file pages.
+RSS_FIELDS = ("peak_rss_kb", "rss_after_free_kb", "rss_after_trim_kb", "anon_after_free_kb",
+              "anon_after_trim_kb")
+CSV_FIELDS = ["workload", "allocator", "run", "wall_s", *RSS_FIELDS, "status", "note"]
 
 # (field, title, unit divisor, value format); after-free is compared with
 # glibc after malloc_trim(0), the others with plain glibc.
@@ -32,8 +35,8 @@ def write_csv(path, results):
         writer = csv.writer(out)
         writer.writerow(CSV_FIELDS)
         for r in results:
-            writer.writerow([r.workload, r.allocator, r.run, f"{r.wall_s:.4f}", r.peak_rss_kb,
-                             r.rss_after_free_kb, r.rss_after_trim_kb, r.status, r.note])
+            writer.writerow([r.workload, r.allocator, r.run, f"{r.wall_s:.4f}",
+                             *(getattr(r, field) for field in RSS_FIELDS), r.status, r.note])
 
 
 def summarize(results, workloads, allocators):
@@ -48,7 +51,7 @@ def summarize(results, workloads, allocators):
             cells[key] = {"status": "FAIL", "note": failed[0].note}
             continue
         cell = {"status": "ok", "note": ""}
-        for field in ("wall_s", "peak_rss_kb", "rss_after_free_kb", "rss_after_trim_kb"):
+        for field in ("wall_s", *RSS_FIELDS):
             cell[field] = statistics.median(getattr(r, field) for r in group)
         cells[key] = cell
     return {"workloads": workloads, "allocators": allocators, "cells": cells,
@@ -58,7 +61,7 @@ def summarize(results, workloads, allocators):
 def cell_value(summary, workload, allocator, field):
     """The median, or None when the cell is missing or failed."""
     if allocator == TRIM_REFERENCE:
-        allocator, field = "glibc", "rss_after_trim_kb"
+        allocator, field = "glibc", field.replace("_after_free_", "_after_trim_")
     cell = summary["cells"].get((workload, allocator))
     if cell is None or cell["status"] != "ok" or cell.get(field, -1) < 0:
         return None
@@ -115,6 +118,34 @@ def format_metric_table(summary, field, title, divisor, value_format):
                 format_ratio(geomean_ratio(summary, name, "jemalloc", field))]
     rows.append(geo)
     return f"== {title}\n" + align(rows, group=3)
+
+
+def format_split_table(summary):
+    """RSS after the free phase split into anonymous memory (heap, thread
+    stacks, the allocators' metadata) and file pages (code and read-only
+    data), in KiB, with each split's difference from glibc after
+    malloc_trim: a preloaded allocator's own library is file pages that
+    glibc's malloc, part of libc, does not add."""
+    if "glibc" not in summary["allocators"]:
+        return ""
+    columns = [TRIM_REFERENCE] + [a for a in summary["allocators"] if a != "glibc"]
+    rows = [["workload"] + [name for name in columns for _ in range(3)],
+            [""] + [label for _ in columns for label in ("anon", "file", "+KiB")]]
+    for workload in summary["workloads"]:
+        base_total = cell_value(summary, workload, TRIM_REFERENCE, "rss_after_free_kb")
+        row = [workload]
+        for name in columns:
+            total = cell_value(summary, workload, name, "rss_after_free_kb")
+            anon = cell_value(summary, workload, name, "anon_after_free_kb")
+            if total is None or anon is None:
+                row += ["-", "-", "-"]
+                continue
+            row += [f"{anon:.0f}", f"{total - anon:.0f}",
+                    "-" if base_total is None or name == TRIM_REFERENCE
+                    else f"{total - base_total:+.0f}"]
+        rows.append(row)
+    return ("== RSS after the free phase, anonymous and file pages (KiB; +KiB: total minus "
+            f"{TRIM_REFERENCE})\n" + align(rows, group=3))
 
 
 def align(rows, group):
@@ -186,6 +217,9 @@ def format_tables(summary, runs, scale, skipped):
              + "; ratios are value / glibc and value / jemalloc (lower is better)\n"]
     for field, title, divisor, value_format in METRICS:
         parts.append(format_metric_table(summary, field, title, divisor, value_format))
+    split = format_split_table(summary)
+    if split:
+        parts.append(split)
     failures = [(w, a, c["note"]) for (w, a), c in sorted(summary["cells"].items())
                 if c["status"] == "FAIL"]
     if failures:

@@ -169,10 +169,12 @@ void bench_report_rss(void) {
   printf("peak_rss_kb=%ld\n", status_field_kb("VmHWM"));
   settle();
   printf("rss_after_free_kb=%ld\n", status_field_kb("VmRSS"));
+  printf("anon_after_free_kb=%ld\n", status_field_kb("RssAnon"));
   const char *trim = getenv("BENCH_TRIM");
   if (trim != NULL && strcmp(trim, "1") == 0) {
     malloc_trim(0);
     printf("rss_after_trim_kb=%ld\n", status_field_kb("VmRSS"));
+    printf("anon_after_trim_kb=%ld\n", status_field_kb("RssAnon"));
   }
   fflush(stdout);
 }

@@ -73,8 +73,11 @@ void *bench_calloc(const char *workload, size_t count, size_t size);
 
 /* The end of the free phase: prints "peak_rss_kb=N" (VmHWM: unlike the
  * parent's wait4, it does not count the runner's memory the child had
- * between fork and exec), "rss_after_free_kb=N" (VmRSS) and, when the environment sets BENCH_TRIM=1
- * (the runner does so under glibc), calls malloc_trim(0) and prints "rss_after_trim_kb=N". */
+ * between fork and exec), "rss_after_free_kb=N" (VmRSS) with its anonymous
+ * part "anon_after_free_kb=N" (RssAnon; the rest is file pages: code and
+ * read-only data of the program and its libraries) and, when the
+ * environment sets BENCH_TRIM=1 (the runner does so under glibc), calls
+ * malloc_trim(0) and prints "rss_after_trim_kb=N" and "anon_after_trim_kb=N". */
 void bench_report_rss(void);
 
 #endif /* BENCH_UTIL_H */

@@ -23,9 +23,11 @@ def finish(workload, failure, summary):
     print(f"peak_rss_kb={status_kb('VmHWM')}")
     settle()
     print(f"rss_after_free_kb={status_kb('VmRSS')}")
+    print(f"anon_after_free_kb={status_kb('RssAnon')}")
     if os.environ.get("BENCH_TRIM") == "1":
         ctypes.CDLL(None).malloc_trim(0)
         print(f"rss_after_trim_kb={status_kb('VmRSS')}")
+        print(f"anon_after_trim_kb={status_kb('RssAnon')}")
     sys.exit(0)
 
 

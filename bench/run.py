@@ -143,7 +143,7 @@ def parse_report(output):
     values = {}
     for line in output.splitlines():
         key, sep, value = line.partition("=")
-        if sep and key in ("peak_rss_kb", "rss_after_free_kb", "rss_after_trim_kb"):
+        if sep and key in bench_report.RSS_FIELDS:
             try:
                 values[key] = int(value.split()[0])
             except (ValueError, IndexError):
@@ -231,6 +231,8 @@ def run_suite(args, workloads, allocators, runs, scale):
                     peak_rss_kb=report.get("peak_rss_kb", peak),
                     rss_after_free_kb=report.get("rss_after_free_kb", -1),
                     rss_after_trim_kb=report.get("rss_after_trim_kb", -1),
+                    anon_after_free_kb=report.get("anon_after_free_kb", -1),
+                    anon_after_trim_kb=report.get("anon_after_trim_kb", -1),
                     status="ok" if ok else "FAIL", note="" if ok else reason))
     return results, skipped
 

@@ -42,13 +42,19 @@ else
   echo "not ok $n - table incomplete (missing:${missing:-none})"
 fi
 
+# The CSV's columns by name, so that a new column moves none of these checks.
+column() { head -1 "$csv" 2>/dev/null | tr ',' '\n' | grep -nx "$1" | cut -d: -f1; }
+status_column=$(column status)
+anon_column=$(column anon_after_free_kb)
 for workload in $workloads; do
   n=$((n + 1))
   bad=""
   for allocator in glibc libpoolmalloc; do
     row=$(grep "^$workload,$allocator,1," "$csv" 2>/dev/null)
-    status_field=$(echo "$row" | cut -d, -f8)
+    status_field=$(echo "$row" | cut -d, -f"${status_column:-1}")
+    anon_field=$(echo "$row" | cut -d, -f"${anon_column:-1}")
     [ "$status_field" = ok ] || bad="$bad $allocator(${row:-no row})"
+    [ "${anon_field:-0}" -gt 0 ] 2>/dev/null || bad="$bad $allocator(no anonymous RSS: ${row:-no row})"
   done
   if [ -z "$bad" ]; then
     echo "ok $n - $workload passes under glibc and libpoolmalloc"
