@@ -104,25 +104,29 @@ static inline pm_block_t *_pm_block_decode(uintptr_t link) {
 #define PM_REGISTRY_LEAF_BITS (PM_REGION_BITS / 2)
 #define PM_REGISTRY_ROOT_BITS (PM_REGION_BITS - PM_REGISTRY_LEAF_BITS)
 extern _Atomic(pm_segment_t **) _pm_registry[1u << PM_REGISTRY_ROOT_BITS] PM_HIDDEN;
+/* One bit per region that holds a segment of spans (whose header is then
+ * the region's start): the free fast path's single-load test. */
+extern uint64_t _pm_span_regions[PM_REGION_COUNT / 64] PM_HIDDEN;
+static inline bool _pm_span_region_bit(uintptr_t index, int order) {
+  return (__atomic_load_n(&_pm_span_regions[index / 64], order) >> (index % 64)) & 1;
+}
+static inline pm_segment_t *_pm_span_segment_lookup(const void *ptr) {
+  uintptr_t index = (uintptr_t)ptr >> PM_SEGMENT_SHIFT;
+  if (pm_unlikely(index >= PM_REGION_COUNT)) return NULL;
+  if (!_pm_span_region_bit(index, __ATOMIC_RELAXED)) return NULL;
+  return (pm_segment_t *)((uintptr_t)ptr & ~(uintptr_t)PM_SEGMENT_MASK);
+}
 /* Header of the segment whose region holds ptr, or NULL: the only test for
  * "ours", and it never reads the pointed-to memory. */
 static inline pm_segment_t *_pm_registry_lookup(const void *ptr) {
   uintptr_t index = (uintptr_t)ptr >> PM_SEGMENT_SHIFT;
   if (pm_unlikely(index >= PM_REGION_COUNT)) return NULL;
+  if (_pm_span_region_bit(index, __ATOMIC_ACQUIRE))
+    return (pm_segment_t *)((uintptr_t)ptr & ~(uintptr_t)PM_SEGMENT_MASK);
   pm_segment_t **leaf =
       atomic_load_explicit(&_pm_registry[index >> PM_REGISTRY_LEAF_BITS], memory_order_acquire);
   if (pm_unlikely(leaf == NULL)) return NULL;
   return leaf[index & ((1u << PM_REGISTRY_LEAF_BITS) - 1)];
-}
-/* One bit per region that holds a segment of spans (whose header is then
- * the region's start): the free fast path's single-load test. */
-extern uint64_t _pm_span_regions[PM_REGION_COUNT / 64] PM_HIDDEN;
-static inline pm_segment_t *_pm_span_segment_lookup(const void *ptr) {
-  uintptr_t index = (uintptr_t)ptr >> PM_SEGMENT_SHIFT;
-  if (pm_unlikely(index >= PM_REGION_COUNT)) return NULL;
-  uint64_t word = __atomic_load_n(&_pm_span_regions[index / 64], __ATOMIC_RELAXED);
-  if (!((word >> (index % 64)) & 1)) return NULL;
-  return (pm_segment_t *)((uintptr_t)ptr & ~(uintptr_t)PM_SEGMENT_MASK);
 }
 bool _pm_registry_set(const void *region, pm_segment_t *segment);
 void _pm_registry_clear(const void *region);

@@ -1,10 +1,15 @@
 /* registry.c: the map from segment-sized address regions to segment headers.
  *
- * Two levels (2^12 roots, leaves of 2^11 entries) cover the 48-bit address
- * space in 32 MiB regions. free() consults it before touching anything, so
- * a pointer the library never handed out is recognised without reading its
- * memory. Leaves are mapped on first use and never freed (16 KiB each, one
- * per 64 GiB of address space in use). */
+ * A segment of spans starts its own 32 MiB region, so one bit per region
+ * (_pm_span_regions, 1 MiB of BSS touched sparsely) finds it: the free fast
+ * path's single load. Huge mappings need not start their region, and their
+ * blocks may lie in another one, so they are found through two levels (2^12
+ * roots, leaves of 2^11 entries) covering the 48-bit address space; a
+ * program that maps no huge block never touches them. free() consults the
+ * registry before touching anything, so a pointer the library never handed
+ * out is recognised without reading its memory. Leaves are mapped on first
+ * use and never freed (16 KiB each, one per 64 GiB of address space in
+ * use). */
 #include "internal.h"
 
 _Atomic(pm_segment_t **) _pm_registry[1u << PM_REGISTRY_ROOT_BITS];
@@ -29,22 +34,23 @@ static pm_segment_t **registry_leaf(uintptr_t index, bool create) {
 bool _pm_registry_set(const void *region, pm_segment_t *segment) {
   uintptr_t index = (uintptr_t)region >> PM_SEGMENT_SHIFT;
   if (index >= PM_REGION_COUNT) return false;
+  uint64_t bit = (uint64_t)1 << (index % 64);
+  if (segment->kind == PM_SEGMENT_SPANS) {
+    pm_assert((void *)segment == region, "a segment of spans starts its region");
+    __atomic_fetch_or(&_pm_span_regions[index / 64], bit, __ATOMIC_RELEASE);
+    return true;
+  }
   pm_segment_t **leaf = registry_leaf(index, true);
   if (leaf == NULL) return false;
   leaf[index & ((1u << PM_REGISTRY_LEAF_BITS) - 1)] = segment;
-  uint64_t bit = (uint64_t)1 << (index % 64);
-  if (segment->kind == PM_SEGMENT_SPANS && (void *)segment == region)
-    __atomic_fetch_or(&_pm_span_regions[index / 64], bit, __ATOMIC_RELEASE);
-  else
-    __atomic_fetch_and(&_pm_span_regions[index / 64], ~bit, __ATOMIC_RELEASE);
   return true;
 }
 
 void _pm_registry_clear(const void *region) {
   uintptr_t index = (uintptr_t)region >> PM_SEGMENT_SHIFT;
   if (index >= PM_REGION_COUNT) return; /* never registered: _pm_registry_set refused it */
+  uint64_t bit = (uint64_t)1 << (index % 64);
+  if (__atomic_fetch_and(&_pm_span_regions[index / 64], ~bit, __ATOMIC_RELEASE) & bit) return;
   pm_segment_t **leaf = registry_leaf(index, false);
   if (leaf != NULL) leaf[index & ((1u << PM_REGISTRY_LEAF_BITS) - 1)] = NULL;
-  __atomic_fetch_and(&_pm_span_regions[index / 64], ~((uint64_t)1 << (index % 64)),
-                     __ATOMIC_RELEASE);
 }

@@ -301,6 +301,28 @@ Test(alloc_api, huge_mappings_are_cached) {
   pm_free(b);
 }
 
+/* A segment of spans is found by its region's bit; only huge mappings go
+ * through the two-level map, so a program that makes none never touches
+ * it (nor maps a leaf). */
+Test(alloc_api, only_huge_mappings_use_the_two_level_registry) {
+  uint8_t *small = pm_malloc(100), *large = pm_malloc(100000);
+  cr_assert_eq(_pm_registry_lookup(small),
+               (pm_segment_t *)((uintptr_t)small & ~(uintptr_t)PM_SEGMENT_MASK));
+  cr_assert_eq(_pm_registry_lookup(large),
+               (pm_segment_t *)((uintptr_t)large & ~(uintptr_t)PM_SEGMENT_MASK));
+  for (size_t root = 0; root < ((size_t)1 << PM_REGISTRY_ROOT_BITS); root++)
+    cr_assert_null(atomic_load(&_pm_registry[root]), "no leaf before a huge mapping (root %zu)",
+                   root);
+  uint8_t *huge = pm_malloc(PM_TEST_HUGE_SIZE);
+  cr_assert_eq(_pm_registry_lookup(huge)->kind, PM_SEGMENT_HUGE);
+  uintptr_t index = (uintptr_t)huge >> PM_SEGMENT_SHIFT;
+  cr_assert_not_null(atomic_load(&_pm_registry[index >> PM_REGISTRY_LEAF_BITS]));
+  cr_assert_eq(_pm_span_segment_lookup(huge), NULL, "a mapping's region has no span bit");
+  pm_free(huge);
+  pm_free(large);
+  pm_free(small);
+}
+
 Test(alloc_api, trim_reports_release) {
   void *p = pm_malloc((size_t)8 << 20);
   pm_free(p);
