@@ -29,7 +29,7 @@ static pm_span_t *span_of_checked(pm_segment_t *segment, const void *ptr, const 
     _pm_slab_check_pointer(span, ptr, func);
     return span;
   case PM_SPAN_LARGE:
-    if ((const uint8_t *)ptr != span->start) invalid_pointer(func, ptr);
+    if ((const uint8_t *)ptr != _pm_span_start(span)) invalid_pointer(func, ptr);
     return span;
   case PM_SPAN_FREE:
     if (((uintptr_t)ptr & (PM_PAGE_SIZE - 1)) == 0 && in_free_run(segment, ptr))
@@ -68,7 +68,7 @@ PM_NOINLINE void _pm_free_generic(void *ptr, const char *func) {
     /* A large block starting on a slab boundary heads the descriptor just
      * read (a head's start is its own page), which spares the lookups
      * below; _pm_large_free checks the kind again under the lock. */
-    if (kind == PM_SPAN_LARGE && pm_span_get(candidate, start) == (uint8_t *)ptr) {
+    if (kind == PM_SPAN_LARGE && _pm_span_start(candidate) == (uint8_t *)ptr) {
       _pm_large_free(candidate, ptr, func);
       return;
     }

@@ -40,10 +40,11 @@ static inline __attribute__((always_inline)) void _pm_free_fast(void *ptr, const
     pm_span_t *span = _pm_slab_candidate(segment, ptr);
     pm_heap_t *heap = _pm_heap_default;
     /* A block start iff offset / block_size is exact and below reserved;
-     * the multiply is exact for offsets inside a 64 KiB slab. The block
-     * itself is only written (it is likely cold), so the fast path catches
-     * just a repeat of a recent free; _pm_free_generic checks fully. */
-    uint64_t offset = (uintptr_t)ptr - (uintptr_t)pm_span_get(span, start);
+     * the multiply is exact for offsets inside a 64 KiB slab, which starts
+     * on a multiple of its size. The block itself is only written (it is
+     * likely cold), so the fast path catches just a repeat of a recent
+     * free; _pm_free_generic checks fully. */
+    uint64_t offset = (uintptr_t)ptr & (PM_SLAB_SIZE - 1);
     uint64_t index = (offset * pm_span_get(span, magic)) >> 32;
     pm_block_t *block = ptr;
     if (pm_likely(atomic_load_explicit(&span->heap, memory_order_relaxed) == heap &&

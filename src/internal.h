@@ -204,8 +204,13 @@ static inline pm_span_t *_pm_slab_candidate(pm_segment_t *segment, const void *p
   size_t page = ((uintptr_t)ptr & PM_SEGMENT_MASK) >> PM_PAGE_SHIFT;
   return &segment->spans[page & ~(size_t)(PM_SLAB_PAGES - 1)];
 }
+/* Descriptors live in their segment's header, one per page. */
 static inline pm_segment_t *_pm_segment_of_span(const pm_span_t *span) {
-  return (pm_segment_t *)((uintptr_t)span->start & ~(uintptr_t)PM_SEGMENT_MASK);
+  return (pm_segment_t *)((uintptr_t)span & ~(uintptr_t)PM_SEGMENT_MASK);
+}
+static inline uint8_t *_pm_span_start(const pm_span_t *span) {
+  pm_segment_t *segment = _pm_segment_of_span(span);
+  return (uint8_t *)segment + ((size_t)(span - segment->spans) << PM_PAGE_SHIFT);
 }
 /* Purges dirty runs freed before cutoff_ms (all when cutoff_ms is UINT64_MAX),
  * largest first, until at least budget bytes are released, and unmaps

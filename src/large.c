@@ -36,8 +36,8 @@ void *_pm_large_alloc(size_t size, size_t alignment, bool zero) {
   }
   if (new_high) _pm_stats_sample_peak();
   /* Clean pages (fresh or purged) already read as zero. */
-  if (zero && reused) memset(span->start, 0, pages * PM_PAGE_SIZE);
-  return span->start;
+  if (zero && reused) memset(_pm_span_start(span), 0, pages * PM_PAGE_SIZE);
+  return _pm_span_start(span);
 }
 
 void _pm_large_free(pm_span_t *span, const void *ptr, const char *func) {
@@ -58,7 +58,7 @@ void _pm_large_free(pm_span_t *span, const void *ptr, const char *func) {
 void *_pm_large_realloc_in_place(pm_span_t *span, size_t size) {
   size_t pages = pm_align_up(size, PM_PAGE_SIZE) / PM_PAGE_SIZE;
   size_t before = span->page_count;
-  if (pages == before) return span->start;
+  if (pages == before) return _pm_span_start(span);
   bool done = true;
   _pm_lock(&_pm_pages_lock);
   if (pages < before) {
@@ -76,5 +76,5 @@ void *_pm_large_realloc_in_place(pm_span_t *span, size_t size) {
     _pm_pool.large_live_bytes -= before * PM_PAGE_SIZE;
   }
   _pm_unlock(&_pm_pages_lock);
-  return done ? span->start : NULL;
+  return done ? _pm_span_start(span) : NULL;
 }

@@ -31,10 +31,6 @@ static size_t span_index(const pm_segment_t *segment, const pm_span_t *span) {
   return (size_t)(span - segment->spans);
 }
 
-static uint8_t *page_address(pm_segment_t *segment, size_t index) {
-  return (uint8_t *)segment + index * PM_PAGE_SIZE;
-}
-
 bool _pm_within_limit(size_t size) {
   return _pm_options.limit == 0 || _pm_pool.mapped_bytes + size <= _pm_options.limit;
 }
@@ -106,7 +102,6 @@ static pm_segment_t *segment_map(void) {
   _Static_assert(PM_SPAN_HEADER == 0, "a zeroed descriptor reads as header");
   _pm_pool.mapped_bytes += PM_SEGMENT_SIZE;
   pm_span_t *run = &segment->spans[HEADER_PAGES];
-  pm_span_set(run, start, page_address(segment, HEADER_PAGES));
   run->page_count = USABLE_PAGES;
   run->dirty = 0; /* fresh pages cost nothing until touched */
   run_link(run);
@@ -117,7 +112,6 @@ static pm_segment_t *segment_map(void) {
 static pm_span_t *run_make(pm_segment_t *segment, size_t index, size_t pages, uint8_t dirty,
                            uint64_t freed_at) {
   pm_span_t *run = &segment->spans[index];
-  pm_span_set(run, start, page_address(segment, index));
   run->page_count = (uint16_t)pages;
   segment->head_offsets[index] = 0;
   run->dirty = dirty;
@@ -351,7 +345,7 @@ uint64_t _pm_segments_purge(uint64_t cutoff_ms, uint64_t budget) {
         if (run->page_count == USABLE_PAGES) {
           segment_unmap(segment); /* unmapping releases as much as purging */
         } else {
-          _pm_prim_purge(run->start, bytes);
+          _pm_prim_purge(_pm_span_start(run), bytes);
           run->dirty = 0;
           pm_span_t *merged = run_insert_coalesced(segment, run);
           if (merged != NULL) run_purge_descriptors(segment, merged);

@@ -19,7 +19,7 @@ void _pm_slab_init(pm_span_t *span, size_t size_class, pm_heap_t *heap) {
   span->size_class = (uint8_t)size_class;
   pm_span_set(span, block_size, block_size);
   pm_span_set(span, magic, (uint32_t)((((uint64_t)1 << 32) + block_size - 1) / block_size));
-  pm_span_set(span, capacity, (uint32_t)(span->page_count * PM_PAGE_SIZE / block_size));
+  pm_span_set(span, capacity, (uint16_t)(span->page_count * PM_PAGE_SIZE / block_size));
   pm_span_set(span, reserved, 0);
   pm_span_set(span, started_over, 0);
   span->used = 0;
@@ -33,12 +33,12 @@ uint32_t _pm_slab_reserve(pm_span_t *span) {
   uint32_t left = span->capacity - span->reserved;
   uint32_t count = _pm_slab_extend_count(span);
   if (count > left) count = left;
-  pm_span_set(span, reserved, span->reserved + count);
+  pm_span_set(span, reserved, (uint16_t)(span->reserved + count));
   return count;
 }
 
 void _pm_slab_carve(pm_span_t *span, uint32_t count, pm_heap_t *heap) {
-  uint8_t *first = span->start + (size_t)(span->reserved - count) * span->block_size;
+  uint8_t *first = _pm_span_start(span) + (size_t)(span->reserved - count) * span->block_size;
   pm_block_t *tail = (pm_block_t *)(first + (size_t)(count - 1) * span->block_size);
   tail->next = _pm_block_encode(span->free);
   for (uint32_t i = count - 1; i > 0; i--) {
@@ -93,7 +93,7 @@ void _pm_slab_check_double_free(const pm_span_t *span, const pm_block_t *block, 
 static void list_mark(const pm_span_t *span, const pm_block_t *list, uint64_t *seen) {
   uint32_t steps = 0;
   for (; list != NULL; list = _pm_block_decode(list->next)) {
-    uint64_t offset = (uintptr_t)list - (uintptr_t)span->start;
+    uint64_t offset = (uintptr_t)list - (uintptr_t)_pm_span_start(span);
     uint64_t index = (offset * span->magic) >> 32;
     if (index >= span->reserved || index * span->block_size != offset || ++steps > span->reserved)
       _pm_fatal_pointer("free", "corrupted free list at", list);
@@ -110,7 +110,7 @@ void _pm_slab_check_empty(const pm_span_t *span) {
 
 void _pm_slab_check_pointer(const pm_span_t *span, const void *ptr, const char *func) {
   /* Division by multiplication, exact inside a slab (see fastpath.h). */
-  uint64_t offset = (uintptr_t)ptr - (uintptr_t)pm_span_get(span, start);
+  uint64_t offset = (uintptr_t)ptr - (uintptr_t)_pm_span_start(span);
   uint64_t index = (offset * pm_span_get(span, magic)) >> 32;
   bool block_start = index * pm_span_get(span, block_size) == offset;
   if (index >= pm_span_get(span, reserved) || !block_start) {

@@ -55,39 +55,43 @@ typedef enum pm_span_kind_e {
 struct pm_heap_s;
 
 /* Page descriptor, valid in a span's first page (the segment's
- * head_offsets[] lead from any page to it). The fields the fast paths touch
- * come first. */
+ * head_offsets[] lead from any page to it). One cache line: a span's start
+ * follows from the descriptor's place in the header (_pm_span_start), and a
+ * free run's age shares the word of a slab's free list. */
 /* Span descriptors are read without the pages lock on the free paths, to
  * learn cheaply whether a pointer heads a live slab, while a thread that
  * holds the lock may be rewriting the same descriptor (a neighbouring run
  * being carved) or its owner extending the slab. The readers check what
  * they read (owning heap, kind, exact block index), so a stale value is
  * harmless, but C11 calls it a data race: the fields read that way (kind,
- * start, block_size, magic, reserved, capacity, started_over) are written
- * and raced on only through these relaxed accessors, which compile to plain
+ * block_size, magic, reserved, capacity, started_over) are written and
+ * raced on only through these relaxed accessors, which compile to plain
  * moves on x86-64 and AArch64 and keep ThreadSanitizer precise. */
 #define pm_span_get(span, field)        __atomic_load_n(&(span)->field, __ATOMIC_RELAXED)
 #define pm_span_set(span, field, value) __atomic_store_n(&(span)->field, (value), __ATOMIC_RELAXED)
 
 typedef struct pm_span_s {
-  pm_block_t *free;                  /* blocks ready for allocation; the owner's frees go here */
-  uint8_t *start;                    /* first byte of the span */
+  union {
+    pm_block_t *free;  /* slab: blocks ready for allocation; the owner's frees go here */
+    uint64_t freed_at; /* free run: when it became free (ms) */
+  };
   _Atomic(struct pm_heap_s *) heap;  /* owning heap; NULL when abandoned or not a slab */
-  uint32_t used;                     /* blocks handed out and not yet seen freed */
+  _Atomic(pm_block_t *) thread_free; /* blocks freed by other threads */
+  struct pm_span_s *next, *prev;     /* bin list, free-run list or abandoned list */
   uint32_t block_size;               /* slab block size, or large block bytes / pages */
-  uint32_t reserved;                 /* blocks carved so far (fresh memory past this) */
-  uint32_t capacity;                 /* blocks that fit in the slab */
   uint32_t magic;                    /* ceil(2^32 / block_size): offset -> index */
+  uint16_t used;                     /* blocks handed out and not yet seen freed */
+  uint16_t reserved;                 /* blocks carved so far (fresh memory past this) */
+  uint16_t capacity;                 /* blocks that fit in the slab */
   uint16_t page_count;               /* pages in the span */
   uint8_t kind;                      /* pm_span_kind_t */
   uint8_t size_class;                /* slab class */
   uint8_t in_full;                   /* slab sits on its bin's full list */
   uint8_t dirty;                     /* free run: resident (used before, not released) */
   uint8_t started_over;              /* slab: emptied and started over (idle.c) */
-  _Atomic(pm_block_t *) thread_free; /* blocks freed by other threads */
-  struct pm_span_s *next, *prev;     /* bin list, free-run list or abandoned list */
-  uint64_t freed_at;                 /* free run: when it became free (ms) */
 } pm_span_t;
+_Static_assert(sizeof(pm_span_t) == 64, "a span descriptor fills one cache line");
+_Static_assert(PM_SLAB_SIZE / PM_ALIGNMENT <= UINT16_MAX, "slab block counts fit in 16 bits");
 
 typedef enum pm_segment_kind_e { PM_SEGMENT_SPANS = 1, PM_SEGMENT_HUGE = 2 } pm_segment_kind_t;
 
@@ -103,8 +107,7 @@ typedef struct pm_segment_s {
   /* spans: each page's distance from the first page of its span, packed
    * apart from the descriptors so that a lookup touches few cache lines. */
   uint16_t head_offsets[PM_SEGMENT_PAGES];
-  /* spans: one descriptor per page; a slab head (every 16th) then starts a
-   * cache line and its hot fields share it. */
+  /* spans: one descriptor per page, each one cache line. */
   pm_span_t spans[] __attribute__((aligned(64)));
 } pm_segment_t;
 
