@@ -35,9 +35,10 @@ void *_pm_large_alloc(size_t size, size_t alignment, bool zero) {
     return NULL;
   }
   if (new_high) _pm_stats_sample_peak();
+  uint8_t *block = _pm_span_start(span);
   /* Clean pages (fresh or purged) already read as zero. */
-  if (zero && reused) memset(_pm_span_start(span), 0, pages * PM_PAGE_SIZE);
-  return _pm_span_start(span);
+  if (zero && reused) memset(block, 0, pages * PM_PAGE_SIZE);
+  return block;
 }
 
 void _pm_large_free(pm_span_t *span, const void *ptr, const char *func) {
@@ -56,7 +57,7 @@ void _pm_large_free(pm_span_t *span, const void *ptr, const char *func) {
 }
 
 void *_pm_large_realloc_in_place(pm_span_t *span, size_t size) {
-  size_t pages = pm_align_up(size, PM_PAGE_SIZE) / PM_PAGE_SIZE;
+  size_t pages = pages_of(size);
   size_t before = span->page_count;
   if (pages == before) return _pm_span_start(span);
   bool done = true;
