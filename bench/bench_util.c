@@ -132,20 +132,30 @@ void *bench_calloc(const char *workload, size_t count, size_t size) {
   return block;
 }
 
-static long status_field_kb(const char *field) {
+/* Reads fields of /proc/self/status (KiB) in one pass, so that they
+ * describe the same moment; a field not found reads -1. */
+static void status_fields_kb(const char *const fields[], long kb[], size_t count) {
+  for (size_t i = 0; i < count; i++)
+    kb[i] = -1;
   FILE *status = fopen("/proc/self/status", "r");
-  if (status == NULL) return -1;
+  if (status == NULL) return;
   char line[256];
-  size_t length = strlen(field);
-  long kb = -1;
   while (fgets(line, sizeof line, status) != NULL) {
-    if (strncmp(line, field, length) == 0 && line[length] == ':') {
-      kb = strtol(line + length + 1, NULL, 10);
-      break;
+    for (size_t i = 0; i < count; i++) {
+      size_t length = strlen(fields[i]);
+      if (strncmp(line, fields[i], length) == 0 && line[length] == ':')
+        kb[i] = strtol(line + length + 1, NULL, 10);
     }
   }
   fclose(status);
-  return kb;
+}
+
+/* "rss_WHEN_kb=N" (VmRSS) and its anonymous part "anon_WHEN_kb=N" (RssAnon). */
+static void print_rss(const char *when) {
+  static const char *const fields[] = {"VmRSS", "RssAnon"};
+  long kb[2];
+  status_fields_kb(fields, kb, 2);
+  printf("rss_%s_kb=%ld\nanon_%s_kb=%ld\n", when, kb[0], when, kb[1]);
 }
 
 /* An allocator that defers release (libpoolmalloc's decay, jemalloc's)
@@ -166,15 +176,16 @@ static void settle(void) {
 }
 
 void bench_report_rss(void) {
-  printf("peak_rss_kb=%ld\n", status_field_kb("VmHWM"));
+  static const char *const peak_field[] = {"VmHWM"};
+  long peak_kb;
+  status_fields_kb(peak_field, &peak_kb, 1);
+  printf("peak_rss_kb=%ld\n", peak_kb);
   settle();
-  printf("rss_after_free_kb=%ld\n", status_field_kb("VmRSS"));
-  printf("anon_after_free_kb=%ld\n", status_field_kb("RssAnon"));
+  print_rss("after_free");
   const char *trim = getenv("BENCH_TRIM");
   if (trim != NULL && strcmp(trim, "1") == 0) {
     malloc_trim(0);
-    printf("rss_after_trim_kb=%ld\n", status_field_kb("VmRSS"));
-    printf("anon_after_trim_kb=%ld\n", status_field_kb("RssAnon"));
+    print_rss("after_trim");
   }
   fflush(stdout);
 }

@@ -20,15 +20,20 @@ def finish(workload, failure, summary):
         print(f"{workload}: FAIL: {failure}", file=sys.stderr)
         sys.exit(2)
     print(summary)
-    print(f"peak_rss_kb={status_kb('VmHWM')}")
+    print(f"peak_rss_kb={status_kb('VmHWM')[0]}")
     settle()
-    print(f"rss_after_free_kb={status_kb('VmRSS')}")
-    print(f"anon_after_free_kb={status_kb('RssAnon')}")
+    print_rss("after_free")
     if os.environ.get("BENCH_TRIM") == "1":
         ctypes.CDLL(None).malloc_trim(0)
-        print(f"rss_after_trim_kb={status_kb('VmRSS')}")
-        print(f"anon_after_trim_kb={status_kb('RssAnon')}")
+        print_rss("after_trim")
     sys.exit(0)
+
+
+def print_rss(when):
+    """rss_WHEN_kb (VmRSS) and its anonymous part anon_WHEN_kb (RssAnon)."""
+    total, anon = status_kb("VmRSS", "RssAnon")
+    print(f"rss_{when}_kb={total}")
+    print(f"anon_{when}_kb={anon}")
 
 
 def settle():
@@ -43,9 +48,13 @@ def settle():
     print(f"settle_s={time.monotonic() - start:.6f}")
 
 
-def status_kb(field):
+def status_kb(*fields):
+    """The fields of /proc/self/status (KiB) from one read, so that they
+    describe the same moment; a field not found reads -1."""
+    found = dict.fromkeys(fields, -1)
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return -1
+            name, _, value = line.partition(":")
+            if name in found:
+                found[name] = int(value.split()[0])
+    return [found[field] for field in fields]
