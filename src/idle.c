@@ -13,7 +13,7 @@
  * carved from resident memory, and when it empties, in which case the
  * owner first starts it over (free list emptied, frontier back to the
  * first block). A slab that empties inside its first extension is started
- * over only the first COLD_EMPTIES times: a class used that rarely (setup
+ * over only the first PM_COLD_EMPTIES times: a class used that rarely (setup
  * and teardown of a program's data) gives its first page back too, while
  * a malloc/free ping-pong, which empties the slab on every free, soon
  * stops taking the lock. Registration, the frontier
@@ -37,12 +37,9 @@ void _pm_idle_forget(pm_bin_t *bin, pm_span_t *span) {
   _pm_pool.idle_slabs--;
 }
 
-/* Empties inside the first extension after which a class counts as hot. */
-#define COLD_EMPTIES 2
-
 void _pm_idle_reset(pm_bin_t *bin, pm_span_t *span) {
   if (span->reserved <= _pm_slab_extend_count(span)) {
-    if (bin->early_empties >= COLD_EMPTIES) return; /* a hot class: leave its ping-pong alone */
+    if (bin->early_empties >= PM_COLD_EMPTIES) return; /* a hot class: leave its ping-pong alone */
     bin->early_empties++;
   }
   /* Hardening: a block freed twice shows up now, before the list goes. */

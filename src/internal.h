@@ -263,6 +263,12 @@ void _pm_heap_trim_current(void);
 void _pm_heap_reap_abandoned(void);
 
 /* ---- idle.c: unused pages of thread heaps' current slabs ---- */
+/* Empties inside the first extension after which a class counts as hot.
+ * A ping-pong reaches it at once; setup and teardown code does not: the
+ * inference-arena benchmark plans two graphs, so every class the planner
+ * used emptied twice, and with a limit of 2 the slabs of seven such classes
+ * kept a resident page each after the program went quiet (28 KiB). */
+#define PM_COLD_EMPTIES 8
 /* Registers the current slab of bin as idle past its frontier; pages lock
  * held. */
 void _pm_idle_register(pm_bin_t *bin, pm_span_t *span);

@@ -162,16 +162,26 @@ static pm_span_t *run_insert_coalesced(pm_segment_t *segment, pm_span_t *run) {
   return run;
 }
 
-/* A free run's inner descriptors are never read: lookups reach a span
- * through head_offsets to its head, and a zeroed descriptor reads as
- * neither a slab nor owned. So header pages that hold only inner
- * descriptors of a clean run are purged with it, and a mostly free segment
- * keeps a few header pages resident instead of all of them. */
-static void run_purge_descriptors(pm_segment_t *segment, const pm_span_t *run) {
-  size_t head = span_index(segment, run);
-  uintptr_t from = pm_align_up((uintptr_t)&segment->spans[head + 1], PM_PAGE_SIZE);
-  uintptr_t to = (uintptr_t)&segment->spans[head + run->page_count] & ~(PM_PAGE_SIZE - 1);
+/* Purges the whole header pages that lie inside [first, end). */
+static void header_purge_inside(const void *first, const void *end) {
+  uintptr_t from = pm_align_up((uintptr_t)first, PM_PAGE_SIZE);
+  uintptr_t to = (uintptr_t)end & ~(PM_PAGE_SIZE - 1);
   if (from < to) _pm_prim_purge((void *)from, to - from);
+}
+
+/* A free run's inner descriptors and inner head offsets are never read:
+ * lookups reach a span through the head offset of a page it uses, and
+ * coalescing reads only a run's head and its last page's offset. A zeroed
+ * descriptor reads as neither a slab nor owned, and a zeroed offset leads
+ * a stray pointer to such a descriptor. So header pages that hold only
+ * inner entries of a clean run are purged with it, and a mostly free
+ * segment keeps a few header pages resident instead of all of them (one
+ * page of offsets covers 8 MiB of the segment, one of descriptors 256 KiB). */
+static void run_purge_header(pm_segment_t *segment, const pm_span_t *run) {
+  size_t head = span_index(segment, run);
+  size_t last = head + run->page_count - 1;
+  header_purge_inside(&segment->spans[head + 1], &segment->spans[last + 1]);
+  header_purge_inside(&segment->head_offsets[head + 1], &segment->head_offsets[last]);
 }
 
 /* First page index >= first of a run start aligned to align_pages pages. */
@@ -348,7 +358,7 @@ uint64_t _pm_segments_purge(uint64_t cutoff_ms, uint64_t budget) {
           _pm_prim_purge(_pm_span_start(run), bytes);
           run->dirty = 0;
           pm_span_t *merged = run_insert_coalesced(segment, run);
-          if (merged != NULL) run_purge_descriptors(segment, merged);
+          if (merged != NULL) run_purge_header(segment, merged);
         }
       }
       run = next;

@@ -124,7 +124,7 @@ typedef struct pm_bin_s {
   _Atomic(struct pm_span_s *) idle;
   uint64_t idle_since; /* when idle was set (ms); pages lock */
   /* times a slab of this class emptied inside its first extension, over the
-   * heap's life; stops at COLD_EMPTIES (idle.c) */
+   * heap's life; stops at PM_COLD_EMPTIES (internal.h) */
   uint32_t early_empties;
 } pm_bin_t;
 

@@ -231,3 +231,44 @@ Test(alloc_decay, a_purged_run_takes_its_descriptor_pages_along) {
     pm_free(runs[i]);
   pm_free(keeper);
 }
+
+/* The head offsets inside a purged run go too: a page of them covers 8 MiB
+ * of a segment, so a large run that was used and freed does not keep one
+ * resident for a tail offset nothing reads any more. */
+static bool head_offset_resident(const pm_segment_t *segment, size_t page) {
+  const void *entry = &segment->head_offsets[page];
+  return pm_test_resident_pages((const void *)((uintptr_t)entry & ~(PM_PAGE_SIZE - 1)), 1) == 1;
+}
+
+static size_t page_in_segment(const pm_segment_t *segment, const void *p) {
+  return (size_t)((const uint8_t *)p - (const uint8_t *)segment) / PM_PAGE_SIZE;
+}
+
+Test(alloc_decay, a_purged_run_takes_its_head_offset_pages_along) {
+  pm_test_no_free_runs();
+  enum { BLOCKS = 3 };
+  const size_t size = (size_t)6 << 20;
+  uint8_t *blocks[BLOCKS];
+  for (int i = 0; i < BLOCKS; i++)
+    blocks[i] = resident_block(size);
+  void *fence = pm_malloc(size); /* as big, so it too fits only after them */
+  pm_segment_t *segment = _pm_span_segment_lookup(blocks[0]);
+  for (int i = 1; i < BLOCKS; i++)
+    cr_assert_eq(blocks[i], blocks[i - 1] + size, "block %d follows the one before", i);
+  cr_assert_eq(fence, blocks[BLOCKS - 1] + size, "the fence follows the blocks");
+  /* The middle block's last page holds the only offset written on its
+   * page of offsets, which lies wholly inside the run the blocks leave. */
+  size_t middle_tail = page_in_segment(segment, blocks[1] + size - 1);
+  cr_assert(head_offset_resident(segment, middle_tail), "written when the block was carved");
+  for (int i = 0; i < BLOCKS; i++)
+    pm_free(blocks[i]);
+  pm_trim(0);
+  cr_assert_not(head_offset_resident(segment, middle_tail), "purged with the run");
+  /* A stray pointer into the run reads a zeroed offset, and is rejected. */
+  char out[256];
+  int status;
+  pm_test_capture((void (*)(void *))free_inner_pointer, blocks[1], out, sizeof out, &status);
+  cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%s", out);
+  cr_assert(strstr(out, "invalid pointer") != NULL, "%s", out);
+  pm_free(fence);
+}

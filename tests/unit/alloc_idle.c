@@ -92,28 +92,28 @@ Test(alloc_idle, a_ping_pong_soon_stops_starting_over) {
   cr_assert_eq(slab->reserved, reserved, "no start over");
 }
 
-/* A class a program used a few times (setup, teardown) gives back even
- * the first page of its slab once it is empty. */
+/* A class a program used in a few phases (setup of a few graphs, teardown)
+ * gives back even the first page of its slab each time it is empty. */
 Test(alloc_idle, a_rarely_used_class_gives_its_first_page_back) {
   pm_free(pm_malloc(1));
   _pm_options.decay_ms = 60000;
   pm_trim(0);
   pm_bin_t *bin = bin_of(BLOCK);
-  void *blocks[3];
-  for (int i = 0; i < 3; i++) {
-    blocks[i] = pm_malloc(BLOCK);
-    memset(blocks[i], 0x5a, BLOCK);
+  for (int phase = 0; phase < 4; phase++) {
+    void *blocks[3];
+    for (int i = 0; i < 3; i++) {
+      blocks[i] = pm_malloc(BLOCK);
+      memset(blocks[i], 0x5a, BLOCK);
+    }
+    pm_span_t *slab = slab_of(blocks[0]);
+    cr_assert_eq((void *)blocks[0], _pm_span_start(slab), "phase %d carves from the start", phase);
+    for (int i = 0; i < 3; i++)
+      pm_free(blocks[i]);
+    cr_assert_eq(atomic_load(&bin->idle), slab, "phase %d: registered once empty", phase);
+    cr_assert_eq(resident_pages(slab), 1u, "phase %d: one page was used", phase);
+    purge_idle_now();
+    cr_assert_eq(resident_pages(slab), 0u, "phase %d: and it is purged", phase);
   }
-  pm_span_t *slab = slab_of(blocks[0]);
-  for (int i = 0; i < 3; i++)
-    pm_free(blocks[i]);
-  cr_assert_eq(atomic_load(&bin->idle), slab, "registered once empty");
-  cr_assert_eq(resident_pages(slab), 1u, "one page was used");
-  purge_idle_now();
-  cr_assert_eq(resident_pages(slab), 0u, "and it is purged");
-  uint8_t *again = pm_malloc(BLOCK);
-  cr_assert_eq(again, _pm_span_start(slab), "the owner carves it again from the start");
-  pm_free(again);
 }
 
 Test(alloc_idle, a_slab_carved_from_resident_pages_is_registered) {
