@@ -222,8 +222,8 @@ PM_NOINLINE void _pm_heap_slab_freed(pm_heap_t *heap, pm_span_t *span) {
   }
   if (span->used != 0) return;
   if (span == bin->current) {
-    _pm_idle_reset(bin, span);
-    return;
+    if (_pm_idle_keep_emptied(bin, span)) return;
+    bin_set_current(heap, span->size_class, &_pm_span_empty);
   }
   /* Hardening: a block freed twice shows up when its slab empties. */
   if (PM_HARDENING) _pm_slab_check_empty(span);

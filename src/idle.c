@@ -10,13 +10,14 @@
  * carving frontier, which the owner does not touch until it carves again.
  *
  * So the owner registers the slab in its bin as idle: when the slab was
- * carved from resident memory, and when it empties, in which case the
- * owner first starts it over (free list emptied, frontier back to the
- * first block). A slab that empties inside its first extension is started
- * over only the first PM_COLD_EMPTIES times: a class used that rarely (setup
- * and teardown of a program's data) gives its first page back too, while
- * a malloc/free ping-pong, which empties the slab on every free, soon
- * stops taking the lock. Registration, the frontier
+ * carved from resident memory, and when it empties after more than its
+ * first extension, in which case the owner first starts it over (free list
+ * emptied, frontier back to the first block). A slab that empties inside
+ * its first extension leaves the heap instead, the first PM_COLD_EMPTIES
+ * times: a class used that rarely (setup and teardown of a program's data)
+ * then holds neither pages nor a slab, and its pages join the free runs
+ * around them; a malloc/free ping-pong, which empties the slab on every
+ * free, soon keeps it and stops taking the lock. Registration, the frontier
  * moves of a registered slab and the purge all happen under the pages
  * lock, so the decay pass purges exactly the pages past the frontier at
  * that moment; once purged (or wholly carved) the slab is unregistered and
@@ -37,10 +38,11 @@ void _pm_idle_forget(pm_bin_t *bin, pm_span_t *span) {
   _pm_pool.idle_slabs--;
 }
 
-void _pm_idle_reset(pm_bin_t *bin, pm_span_t *span) {
+bool _pm_idle_keep_emptied(pm_bin_t *bin, pm_span_t *span) {
   if (span->reserved <= _pm_slab_extend_count(span)) {
-    if (bin->early_empties >= PM_COLD_EMPTIES) return; /* a hot class: leave its ping-pong alone */
+    if (bin->early_empties >= PM_COLD_EMPTIES) return true; /* hot: leave its ping-pong alone */
     bin->early_empties++;
+    return false;
   }
   /* Hardening: a block freed twice shows up now, before the list goes. */
   if (PM_HARDENING) _pm_slab_check_empty(span);
@@ -51,6 +53,7 @@ void _pm_idle_reset(pm_bin_t *bin, pm_span_t *span) {
   _pm_idle_register(bin, span);
   _pm_unlock(&_pm_pages_lock);
   _pm_background_check();
+  return true;
 }
 
 bool _pm_idle_extend(pm_heap_t *heap, pm_bin_t *bin, pm_span_t *span) {

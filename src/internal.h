@@ -263,8 +263,9 @@ void _pm_heap_trim_current(void);
 void _pm_heap_reap_abandoned(void);
 
 /* ---- idle.c: unused pages of thread heaps' current slabs ---- */
-/* Empties inside the first extension after which a class counts as hot.
- * A ping-pong reaches it at once; setup and teardown code does not: the
+/* Empties inside the first extension after which a class counts as hot
+ * and keeps its emptied slab (idle.c). A ping-pong reaches it at once;
+ * setup and teardown code does not: the
  * inference-arena benchmark plans two graphs, so every class the planner
  * used emptied twice, and with a limit of 2 the slabs of seven such classes
  * kept a resident page each after the program went quiet (28 KiB). */
@@ -275,9 +276,11 @@ void _pm_idle_register(pm_bin_t *bin, pm_span_t *span);
 /* Forgets span if it is bin's idle slab (before the slab leaves the heap);
  * pages lock held. */
 void _pm_idle_forget(pm_bin_t *bin, pm_span_t *span);
-/* For the owner: the current slab emptied; if it had carved more than one
- * extension, start it over from its first block and register it idle. */
-void _pm_idle_reset(pm_bin_t *bin, pm_span_t *span);
+/* For the owner: the current slab emptied. Returns true when the slab stays
+ * current: as it is for a hot class, or started over from its first block
+ * and registered idle after a phase that carved more than one extension;
+ * false when the owner should give it back (a class used rarely). */
+bool _pm_idle_keep_emptied(pm_bin_t *bin, pm_span_t *span);
 /* For the owner: carves more blocks of span, moving the frontier under the
  * pages lock while the slab is registered; false if wholly carved. */
 bool _pm_idle_extend(pm_heap_t *heap, pm_bin_t *bin, pm_span_t *span);

@@ -1,8 +1,8 @@
 /* alloc_idle.c: the unused pages of a thread's current slab go back to the
  * OS (idle.c): after a phase that carved several pages and freed every
- * block, and when the slab was carved from resident memory; the owner's
- * ping-pong soon stays lock-free, and a purge racing with the owner's carving
- * loses no block. */
+ * block, and when the slab was carved from resident memory; a rarely used
+ * class gives its emptied slab back, the owner's ping-pong soon stays
+ * lock-free, and a purge racing with the owner's carving loses no block. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -93,12 +93,15 @@ Test(alloc_idle, a_ping_pong_soon_stops_starting_over) {
 }
 
 /* A class a program used in a few phases (setup of a few graphs, teardown)
- * gives back even the first page of its slab each time it is empty. */
-Test(alloc_idle, a_rarely_used_class_gives_its_first_page_back) {
+ * gives its slab back each time it is empty, so the decay pass returns
+ * even the page the class used. */
+Test(alloc_idle, a_rarely_used_class_gives_its_slab_back) {
   pm_free(pm_malloc(1));
   _pm_options.decay_ms = 60000;
   pm_trim(0);
   pm_bin_t *bin = bin_of(BLOCK);
+  /* Another class's block keeps the segment mapped when the run is purged. */
+  void *keeper = pm_malloc(BLOCK * 4);
   for (int phase = 0; phase < 4; phase++) {
     void *blocks[3];
     for (int i = 0; i < 3; i++) {
@@ -106,14 +109,17 @@ Test(alloc_idle, a_rarely_used_class_gives_its_first_page_back) {
       memset(blocks[i], 0x5a, BLOCK);
     }
     pm_span_t *slab = slab_of(blocks[0]);
-    cr_assert_eq((void *)blocks[0], _pm_span_start(slab), "phase %d carves from the start", phase);
+    cr_assert_eq(bin->current, slab, "phase %d: a slab of the class is current", phase);
+    cr_assert_eq(_pm_span_segment_lookup(keeper), _pm_segment_of_span(slab), "one segment");
     for (int i = 0; i < 3; i++)
       pm_free(blocks[i]);
-    cr_assert_eq(atomic_load(&bin->idle), slab, "phase %d: registered once empty", phase);
+    cr_assert_eq(bin->current, &_pm_span_empty, "phase %d: the empty slab left the heap", phase);
+    cr_assert_eq(slab->kind, PM_SPAN_FREE, "phase %d: its pages are a free run", phase);
     cr_assert_eq(resident_pages(slab), 1u, "phase %d: one page was used", phase);
-    purge_idle_now();
+    pm_trim(0);
     cr_assert_eq(resident_pages(slab), 0u, "phase %d: and it is purged", phase);
   }
+  pm_free(keeper);
 }
 
 Test(alloc_idle, a_slab_carved_from_resident_pages_is_registered) {
