@@ -1,13 +1,14 @@
 /* idle.c: giving back the unused pages of a thread's current slabs.
  *
- * A thread heap keeps the current slab of a class when that slab empties,
- * so a malloc/free ping-pong never takes a lock. The cost is memory that
- * nothing uses once the thread goes quiet: a phase that carved eight pages
- * of a slab and freed every block leaves those pages resident, and a slab
- * carved from a resident free run holds sixteen pages from its first
- * block on. Other threads cannot take such a slab (the owner's fast path
- * uses it without synchronisation), but they can purge its pages past the
- * carving frontier, which the owner does not touch until it carves again.
+ * A thread heap keeps the current slab of a hot class when that slab
+ * empties, so a malloc/free ping-pong never takes a lock. The cost is
+ * memory that nothing uses once the thread goes quiet: a phase that carved
+ * eight pages of a slab and freed every block leaves those pages resident,
+ * and a slab carved from a resident free run holds sixteen pages from its
+ * first block on. Other threads cannot take such a slab (the owner's fast
+ * path uses it without synchronisation), but they can purge its pages past
+ * the carving frontier, which the owner does not touch until it carves
+ * again.
  *
  * So the owner registers the slab in its bin as idle: when the slab was
  * carved from resident memory, and when it empties after more than its

@@ -173,7 +173,8 @@ static void header_purge_inside(const void *first, const void *end) {
  * lookups reach a span through the head offset of a page it uses, and
  * coalescing reads only a run's head and its last page's offset. A zeroed
  * descriptor reads as neither a slab nor owned, and a zeroed offset leads
- * a stray pointer to such a descriptor. So header pages that hold only
+ * a stray pointer to its page's own descriptor, zeroed or a stale free
+ * run's head, which rejects it either way. So header pages that hold only
  * inner entries of a clean run are purged with it, and a mostly free
  * segment keeps a few header pages resident instead of all of them (one
  * page of offsets covers 8 MiB of the segment, one of descriptors 256 KiB). */

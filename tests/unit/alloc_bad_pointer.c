@@ -115,10 +115,13 @@ Test(alloc_bad_pointer, a_pointer_into_a_block_grown_in_place_is_invalid) {
 }
 
 Test(alloc_bad_pointer, double_frees) {
-  /* The fast path catches a repeat of the latest free on a slab. */
+  /* The fast path catches a repeat of the latest free on a slab (a live
+   * neighbour keeps the slab from being given back). */
+  void *neighbour = pm_malloc(64);
   void *small = pm_malloc(64);
   pm_free(small);
   expect_abort(CALL_FREE, small, "free", "double free");
+  pm_free(neighbour);
   _pm_options.decay_ms = 60000;
   void *large = pm_malloc(200000);
   pm_free(large);

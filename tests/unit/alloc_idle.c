@@ -1,8 +1,9 @@
 /* alloc_idle.c: the unused pages of a thread's current slab go back to the
  * OS (idle.c): after a phase that carved several pages and freed every
  * block, and when the slab was carved from resident memory; a rarely used
- * class gives its emptied slab back, the owner's ping-pong soon stays
- * lock-free, and a purge racing with the owner's carving loses no block. */
+ * class gives its emptied slab back, the owner's ping-pong soon keeps its
+ * slab and stays lock-free, and a purge racing with the owner's carving
+ * loses no block. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -68,7 +69,7 @@ Test(alloc_idle, a_drained_current_slab_gives_its_pages_back) {
   pm_free(again);
 }
 
-Test(alloc_idle, a_ping_pong_soon_stops_starting_over) {
+Test(alloc_idle, a_ping_pong_soon_keeps_its_slab) {
   pm_free(pm_malloc(1));
   _pm_options.decay_ms = 60000;
   pm_trim(0);
@@ -80,15 +81,18 @@ Test(alloc_idle, a_ping_pong_soon_stops_starting_over) {
     cr_assert_eq(p, first, "the same block comes back");
     pm_free(p);
   }
-  /* Started over only on its first empties: from then on the free list
-   * stays and the frontier stays put, so no lock is taken. */
+  /* Given back only on its first empties: from then on the slab stays
+   * current with its free list, so no lock is taken. */
+  slab = slab_of(first);
+  cr_assert_eq(bin_of(BLOCK)->current, slab, "kept after the latest empty");
   uint32_t reserved = slab->reserved;
-  cr_assert_neq(reserved, 0u, "not started over on the latest empty");
+  cr_assert_neq(reserved, 0u, "and not started over");
   for (int i = 0; i < 1000; i++) {
     void *p = pm_malloc(BLOCK);
     cr_assert_eq(p, first, "the same block comes back");
     pm_free(p);
   }
+  cr_assert_eq(bin_of(BLOCK)->current, slab, "still the same slab");
   cr_assert_eq(slab->reserved, reserved, "no start over");
 }
 

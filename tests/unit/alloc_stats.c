@@ -41,8 +41,8 @@ Test(alloc_stats, reuse_is_counted) {
   for (int i = 0; i < COUNT; i++)
     pm_free(pm_malloc(5000));
   pm_stats_t after = pm_test_stats();
-  /* The class's first empties start its slab over (idle.c), and the
-   * blocks carved again then count as fresh. */
+  /* The class's first empties give its slab back (idle.c), and the
+   * blocks of the next slab count as fresh. */
   cr_assert_geq(after.reuse_count - before.reuse_count, COUNT - PM_COLD_EMPTIES - 1,
                 "freed blocks served again");
   cr_assert_float_eq(after.reuse_rate, (double)after.reuse_count / (double)after.total_allocations,
