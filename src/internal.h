@@ -107,6 +107,12 @@ extern _Atomic(pm_segment_t **) _pm_registry[1u << PM_REGISTRY_ROOT_BITS] PM_HID
 /* One bit per region that holds a segment of spans (whose header is then
  * the region's start): the free fast path's single-load test. */
 extern uint64_t _pm_span_regions[PM_REGION_COUNT / 64] PM_HIDDEN;
+/* Start of the 32 MiB region holding p. A segment of spans begins its
+ * region, so for any pointer into one (a block or a descriptor) this is
+ * the segment's header. */
+static inline pm_segment_t *_pm_region_start(const void *p) {
+  return (pm_segment_t *)((uintptr_t)p & ~(uintptr_t)PM_SEGMENT_MASK);
+}
 static inline bool _pm_span_region_bit(uintptr_t index, int order) {
   return (__atomic_load_n(&_pm_span_regions[index / 64], order) >> (index % 64)) & 1;
 }
@@ -114,15 +120,14 @@ static inline pm_segment_t *_pm_span_segment_lookup(const void *ptr) {
   uintptr_t index = (uintptr_t)ptr >> PM_SEGMENT_SHIFT;
   if (pm_unlikely(index >= PM_REGION_COUNT)) return NULL;
   if (!_pm_span_region_bit(index, __ATOMIC_RELAXED)) return NULL;
-  return (pm_segment_t *)((uintptr_t)ptr & ~(uintptr_t)PM_SEGMENT_MASK);
+  return _pm_region_start(ptr);
 }
 /* Header of the segment whose region holds ptr, or NULL: the only test for
  * "ours", and it never reads the pointed-to memory. */
 static inline pm_segment_t *_pm_registry_lookup(const void *ptr) {
   uintptr_t index = (uintptr_t)ptr >> PM_SEGMENT_SHIFT;
   if (pm_unlikely(index >= PM_REGION_COUNT)) return NULL;
-  if (_pm_span_region_bit(index, __ATOMIC_ACQUIRE))
-    return (pm_segment_t *)((uintptr_t)ptr & ~(uintptr_t)PM_SEGMENT_MASK);
+  if (_pm_span_region_bit(index, __ATOMIC_ACQUIRE)) return _pm_region_start(ptr);
   pm_segment_t **leaf =
       atomic_load_explicit(&_pm_registry[index >> PM_REGISTRY_LEAF_BITS], memory_order_acquire);
   if (pm_unlikely(leaf == NULL)) return NULL;
@@ -206,7 +211,7 @@ static inline pm_span_t *_pm_slab_candidate(pm_segment_t *segment, const void *p
 }
 /* Descriptors live in their segment's header, one per page. */
 static inline pm_segment_t *_pm_segment_of_span(const pm_span_t *span) {
-  return (pm_segment_t *)((uintptr_t)span & ~(uintptr_t)PM_SEGMENT_MASK);
+  return _pm_region_start(span);
 }
 static inline uint8_t *_pm_span_start(const pm_span_t *span) {
   pm_segment_t *segment = _pm_segment_of_span(span);
@@ -265,10 +270,10 @@ void _pm_heap_reap_abandoned(void);
 /* ---- idle.c: unused pages of thread heaps' current slabs ---- */
 /* Empties inside the first extension after which a class counts as hot
  * and keeps its emptied slab (idle.c). A ping-pong reaches it at once;
- * setup and teardown code does not: the
- * inference-arena benchmark plans two graphs, so every class the planner
- * used emptied twice, and with a limit of 2 the slabs of seven such classes
- * kept a resident page each after the program went quiet (28 KiB). */
+ * setup and teardown code does not: the inference-arena benchmark plans
+ * two graphs, so every class the planner used emptied twice, and with a
+ * limit of 2 the slabs of seven such classes kept a resident page each
+ * after the program went quiet (28 KiB). */
 #define PM_COLD_EMPTIES 8
 /* Registers the current slab of bin as idle past its frontier; pages lock
  * held. */
