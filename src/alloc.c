@@ -309,3 +309,16 @@ PM_EXPORT int pm_trim(size_t pad) {
   _pm_unlock(&_pm_pages_lock);
   return released > 0;
 }
+
+PM_DEFINE_HIDDEN_ALIAS(pm_calloc);
+PM_DEFINE_HIDDEN_ALIAS(pm_realloc);
+PM_DEFINE_HIDDEN_ALIAS(pm_reallocarray);
+PM_DEFINE_HIDDEN_ALIAS(pm_aligned_alloc);
+PM_DEFINE_HIDDEN_ALIAS(pm_posix_memalign);
+PM_DEFINE_HIDDEN_ALIAS(pm_memalign);
+PM_DEFINE_HIDDEN_ALIAS(pm_valloc);
+PM_DEFINE_HIDDEN_ALIAS(pm_pvalloc);
+PM_DEFINE_HIDDEN_ALIAS(pm_usable_size);
+PM_DEFINE_HIDDEN_ALIAS(pm_free_sized);
+PM_DEFINE_HIDDEN_ALIAS(pm_free_aligned_sized);
+PM_DEFINE_HIDDEN_ALIAS(pm_trim);

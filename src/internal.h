@@ -17,6 +17,16 @@
 #define PM_HIDDEN      __attribute__((visibility("hidden")))
 #define PM_NOINLINE    __attribute__((noinline))
 #define PM_TLS         __thread __attribute__((tls_model("initial-exec")))
+/* A hidden second name, _pm_NAME, for an exported entry point that the
+ * library itself calls (interpose.c forwards the malloc family to them).
+ * Such a call binds directly rather than through the PLT: one indirect
+ * jump and one lazy-binding relocation fewer, while the exported name stays
+ * interposable. PM_HIDDEN_ALIAS declares it (here, below); the file that
+ * defines NAME adds PM_DEFINE_HIDDEN_ALIAS(NAME) after it. */
+#define PM_HIDDEN_ALIAS(name) extern __typeof(name) _##name PM_HIDDEN
+/* copy: the alias keeps the target's malloc and alloc_size attributes. */
+#define PM_DEFINE_HIDDEN_ALIAS(name)                                                               \
+  extern __typeof(name) _##name __attribute__((alias(#name), copy(name)))
 
 #ifdef PM_DEBUG
 #define pm_assert(cond, msg) ((cond) ? (void)0 : _pm_fatal("assertion failed: " msg))
@@ -358,6 +368,22 @@ void _pm_stats_print_at_exit(void);
 /* ---- init.c ---- */
 extern bool _pm_initialized PM_HIDDEN;
 void _pm_init(void);
+
+/* alloc.c and stats.c */
+PM_HIDDEN_ALIAS(pm_calloc);
+PM_HIDDEN_ALIAS(pm_realloc);
+PM_HIDDEN_ALIAS(pm_reallocarray);
+PM_HIDDEN_ALIAS(pm_aligned_alloc);
+PM_HIDDEN_ALIAS(pm_posix_memalign);
+PM_HIDDEN_ALIAS(pm_memalign);
+PM_HIDDEN_ALIAS(pm_valloc);
+PM_HIDDEN_ALIAS(pm_pvalloc);
+PM_HIDDEN_ALIAS(pm_usable_size);
+PM_HIDDEN_ALIAS(pm_free_sized);
+PM_HIDDEN_ALIAS(pm_free_aligned_sized);
+PM_HIDDEN_ALIAS(pm_trim);
+PM_HIDDEN_ALIAS(pm_stats);
+PM_HIDDEN_ALIAS(pm_stats_print);
 
 static inline void pm_stat_add(_Atomic uint64_t *counter, uint64_t n) {
   atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,

@@ -32,37 +32,37 @@ PM_PUBLIC void cfree(void *ptr) {
   _pm_free_fast(ptr, "cfree");
 }
 PM_PUBLIC void *calloc(size_t count, size_t size) {
-  return pm_calloc(count, size);
+  return _pm_calloc(count, size);
 }
 PM_PUBLIC void *realloc(void *ptr, size_t size) {
-  return pm_realloc(ptr, size);
+  return _pm_realloc(ptr, size);
 }
 PM_PUBLIC void *reallocarray(void *ptr, size_t count, size_t size) {
-  return pm_reallocarray(ptr, count, size);
+  return _pm_reallocarray(ptr, count, size);
 }
 PM_PUBLIC void *aligned_alloc(size_t alignment, size_t size) {
-  return pm_aligned_alloc(alignment, size);
+  return _pm_aligned_alloc(alignment, size);
 }
 PM_PUBLIC int posix_memalign(void **out, size_t alignment, size_t size) {
-  return pm_posix_memalign(out, alignment, size);
+  return _pm_posix_memalign(out, alignment, size);
 }
 PM_PUBLIC void *memalign(size_t alignment, size_t size) {
-  return pm_memalign(alignment, size);
+  return _pm_memalign(alignment, size);
 }
 PM_PUBLIC void *valloc(size_t size) {
-  return pm_valloc(size);
+  return _pm_valloc(size);
 }
 PM_PUBLIC void *pvalloc(size_t size) {
-  return pm_pvalloc(size);
+  return _pm_pvalloc(size);
 }
 PM_PUBLIC size_t malloc_usable_size(void *ptr) {
-  return pm_usable_size(ptr);
+  return _pm_usable_size(ptr);
 }
 PM_PUBLIC void free_sized(void *ptr, size_t size) {
-  pm_free_sized(ptr, size);
+  _pm_free_sized(ptr, size);
 }
 PM_PUBLIC void free_aligned_sized(void *ptr, size_t alignment, size_t size) {
-  pm_free_aligned_sized(ptr, alignment, size);
+  _pm_free_aligned_sized(ptr, alignment, size);
 }
 
 PM_PUBLIC void *__libc_malloc(size_t size) {
@@ -72,23 +72,23 @@ PM_PUBLIC void __libc_free(void *ptr) {
   _pm_free_fast(ptr, "free");
 }
 PM_PUBLIC void *__libc_calloc(size_t count, size_t size) {
-  return pm_calloc(count, size);
+  return _pm_calloc(count, size);
 }
 PM_PUBLIC void *__libc_realloc(void *ptr, size_t size) {
-  return pm_realloc(ptr, size);
+  return _pm_realloc(ptr, size);
 }
 PM_PUBLIC void *__libc_memalign(size_t alignment, size_t size) {
-  return pm_memalign(alignment, size);
+  return _pm_memalign(alignment, size);
 }
 PM_PUBLIC void *__libc_valloc(size_t size) {
-  return pm_valloc(size);
+  return _pm_valloc(size);
 }
 PM_PUBLIC void *__libc_pvalloc(size_t size) {
-  return pm_pvalloc(size);
+  return _pm_pvalloc(size);
 }
 
 PM_PUBLIC int malloc_trim(size_t pad) {
-  return pm_trim(pad);
+  return _pm_trim(pad);
 }
 
 /* glibc's fields, filled with this allocator's figures: arena and hblkhd
@@ -97,7 +97,7 @@ PM_PUBLIC int malloc_trim(size_t pad) {
  * free and still resident. */
 PM_PUBLIC struct mallinfo2 mallinfo2(void) {
   pm_stats_t s;
-  pm_stats(&s);
+  _pm_stats(&s);
   _pm_lock(&_pm_pages_lock);
   size_t huge_mapped = _pm_pool.huge_live_bytes + _pm_pool.huge_cached_bytes;
   size_t huge_count = _pm_pool.huge_allocations - _pm_pool.huge_frees;

@@ -143,7 +143,7 @@ PM_EXPORT int pm_stats_print(int fd, pm_stats_format_t format) {
     return -1;
   }
   pm_stats_t s;
-  pm_stats(&s);
+  _pm_stats(&s);
   pm_emitter_t e;
   _pm_emitter_init(&e, fd, format);
   _pm_emitter_object_begin(&e, NULL);
@@ -201,6 +201,9 @@ void _pm_stats_print_at_exit(void) {
   int opened = -1;
   if (_pm_options.stats_file[0] != '\0') opened = stats_open_file(_pm_options.stats_file);
   if (opened >= 0) fd = opened;
-  pm_stats_print(fd, _pm_options.stats == PM_STATS_MODE_JSON ? PM_STATS_JSON : PM_STATS_TEXT);
+  _pm_stats_print(fd, _pm_options.stats == PM_STATS_MODE_JSON ? PM_STATS_JSON : PM_STATS_TEXT);
   if (opened >= 0) _pm_prim_close(opened);
 }
+
+PM_DEFINE_HIDDEN_ALIAS(pm_stats);
+PM_DEFINE_HIDDEN_ALIAS(pm_stats_print);
