@@ -32,8 +32,16 @@ static pm_span_t *span_of_checked(pm_segment_t *segment, const void *ptr, const 
     if ((const uint8_t *)ptr != _pm_span_start(span)) invalid_pointer(func, ptr);
     return span;
   case PM_SPAN_FREE:
-    if (((uintptr_t)ptr & (PM_PAGE_SIZE - 1)) == 0 && in_free_run(segment, ptr))
-      _pm_fatal_pointer(func, "double free", ptr);
+    /* Free memory: a page start is most likely a large block freed again;
+     * elsewhere it may be a block of a slab given back since its first
+     * free (idle.c) or a pointer that was never ours, and the freed slab's
+     * layout is gone, so the message names both. */
+    if (in_free_run(segment, ptr))
+      _pm_fatal_pointer(func,
+                        ((uintptr_t)ptr & (PM_PAGE_SIZE - 1)) == 0
+                            ? "double free"
+                            : "double free or invalid pointer",
+                        ptr);
     invalid_pointer(func, ptr);
   case PM_SPAN_HEADER:
     break;

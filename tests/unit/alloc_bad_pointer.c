@@ -147,6 +147,27 @@ Test(alloc_bad_pointer, a_double_free_into_a_slab_that_started_over) {
   expect_abort(CALL_FREE, (uint8_t *)blocks[3] + 16, "free", "invalid pointer");
 }
 
+/* A rarely used class gives its slab back as soon as the slab is empty
+ * (idle.c), so a second free of one of its blocks points into a free run,
+ * where the block layout is no longer known. */
+Test(alloc_bad_pointer, a_double_free_into_a_slab_given_back) {
+  enum { BLOCK = 1800 }; /* two to a page: the slab's first extension */
+  void *first = pm_malloc(BLOCK), *second = pm_malloc(BLOCK);
+  pm_span_t *slab = _pm_slab_candidate(_pm_span_segment_lookup(second), second);
+  cr_assert(slab->kind == PM_SPAN_SLAB && slab->used == 2,
+            "both blocks, and only they, are in one slab");
+  pm_free(first);
+  pm_free(second);
+  _pm_lock(&_pm_pages_lock);
+  pm_span_t *now = _pm_span_containing(_pm_span_segment_lookup(second), second);
+  _pm_unlock(&_pm_pages_lock);
+  cr_assert_eq(now->kind, PM_SPAN_FREE, "the empty slab went back to the free runs");
+  expect_abort(CALL_FREE, second, "free", "double free or invalid pointer");
+  expect_abort(CALL_USABLE, (uint8_t *)second + 16, "malloc_usable_size",
+               "double free or invalid pointer");
+  expect_abort(CALL_FREE, first, "free", "double free");
+}
+
 Test(alloc_bad_pointer, null_is_a_no_op) {
   pm_free(NULL);
   pm_free_sized(NULL, 0);
