@@ -24,9 +24,16 @@
  * interposable. PM_HIDDEN_ALIAS declares it (here, below); the file that
  * defines NAME adds PM_DEFINE_HIDDEN_ALIAS(NAME) after it. */
 #define PM_HIDDEN_ALIAS(name) extern __typeof(name) _##name PM_HIDDEN
-/* copy: the alias keeps the target's malloc and alloc_size attributes. */
+/* copy (GCC 9+): the alias keeps the target's malloc and alloc_size
+ * attributes; GCC warns on an alias without them, clang neither has the
+ * attribute nor warns. */
+#if defined(__has_attribute) && __has_attribute(copy)
+#define PM_COPY_ATTRIBUTES(name) __attribute__((copy(name)))
+#else
+#define PM_COPY_ATTRIBUTES(name)
+#endif
 #define PM_DEFINE_HIDDEN_ALIAS(name)                                                               \
-  extern __typeof(name) _##name __attribute__((alias(#name), copy(name)))
+  extern __typeof(name) _##name __attribute__((alias(#name))) PM_COPY_ATTRIBUTES(name)
 
 #ifdef PM_DEBUG
 #define pm_assert(cond, msg) ((cond) ? (void)0 : _pm_fatal("assertion failed: " msg))
