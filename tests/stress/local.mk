@@ -20,7 +20,9 @@ tests_stress_thread_churn_LDADD = $(PTHREAD_LIBS)
 tests_stress_fork_busy_SOURCES = tests/stress/fork_busy.c $(stress_util_sources)
 tests_stress_fork_busy_LDADD = $(PTHREAD_LIBS)
 tests_stress_oom_limit_SOURCES = tests/stress/oom_limit.c $(stress_util_sources)
+tests_stress_oom_limit_CFLAGS = $(PM_NO_BUILTIN_ALLOC_CFLAGS)
 tests_stress_map_failure_SOURCES = tests/stress/map_failure.c
+tests_stress_map_failure_CFLAGS = $(PM_NO_BUILTIN_ALLOC_CFLAGS)
 tests_stress_size_sweep_SOURCES = tests/stress/size_sweep.c $(stress_util_sources)
 
 stress_tests = \

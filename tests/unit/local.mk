@@ -32,5 +32,6 @@ tests_unit_alloc_unit_LDADD = tests/unit/libpm-whitebox.la $(CRITERION_LIBS) $(P
 endif
 
 tests_unit_alloc_preload_helper_SOURCES = tests/unit/alloc_preload_helper.c
+tests_unit_alloc_preload_helper_CFLAGS = $(PM_NO_BUILTIN_ALLOC_CFLAGS)
 tests_unit_alloc_preload_helper_LDADD = $(PTHREAD_LIBS)
 tests_unit_alloc_preload_cxx_SOURCES = tests/unit/alloc_preload_cxx.cc
