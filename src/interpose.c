@@ -1,9 +1,13 @@
 /* interpose.c: the unprefixed malloc family, glibc's internal aliases and
- * glibc's introspection calls. With LD_PRELOAD (or plain linking) these
+ * glibc's introspection and tuning calls (mallinfo, malloc_stats,
+ * malloc_info, mallopt, malloc_trim). With LD_PRELOAD (or plain linking) these
  * replace glibc's definitions for the whole process; C++ operator new and
  * delete reach them through libstdc++'s calls to malloc and free. */
+#include <errno.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fastpath.h"
 #include "internal.h"
@@ -130,4 +134,71 @@ PM_PUBLIC struct mallinfo mallinfo(void) {
   info.fordblks = clamp_int(wide.fordblks);
   info.keepcost = clamp_int(wide.keepcost);
   return info;
+}
+
+/* glibc prints its arenas' figures to stderr; these are the allocator's,
+ * in the form POOLMALLOC_STATS=text prints at exit. */
+PM_PUBLIC void malloc_stats(void) {
+  (void)_pm_stats_print(STDERR_FILENO, PM_STATS_TEXT);
+}
+
+/* glibc's XML layout (malloc_info(3)) with the figures mallinfo2 gives:
+ * one heap for the whole page pool, its free bytes as "rest", huge
+ * mappings as "mmap". glibc's per-size <sizes> rows and its high-water
+ * marks have no counterpart here and are left out. */
+PM_PUBLIC int malloc_info(int options, FILE *stream) {
+  if (options != 0 || stream == NULL) {
+    errno = EINVAL;
+    return -1;
+  }
+  struct mallinfo2 info = mallinfo2();
+  size_t total = info.arena + info.hblkhd;
+  int written = fprintf(stream,
+                        "<malloc version=\"1\">\n"
+                        "<heap nr=\"0\">\n"
+                        "<sizes>\n"
+                        "</sizes>\n"
+                        "<total type=\"fast\" count=\"0\" size=\"0\"/>\n"
+                        "<total type=\"rest\" count=\"0\" size=\"%zu\"/>\n"
+                        "<system type=\"current\" size=\"%zu\"/>\n"
+                        "<aspace type=\"total\" size=\"%zu\"/>\n"
+                        "</heap>\n"
+                        "<total type=\"fast\" count=\"0\" size=\"0\"/>\n"
+                        "<total type=\"rest\" count=\"0\" size=\"%zu\"/>\n"
+                        "<total type=\"mmap\" count=\"%zu\" size=\"%zu\"/>\n"
+                        "<system type=\"current\" size=\"%zu\"/>\n"
+                        "<aspace type=\"total\" size=\"%zu\"/>\n"
+                        "</malloc>\n",
+                        info.fordblks, info.arena, info.arena, info.fordblks, info.hblks,
+                        info.hblkhd, total, total);
+  return written < 0 ? -1 : 0;
+}
+
+/* glibc's tuning calls. M_TRIM_THRESHOLD, the free memory glibc keeps
+ * before it gives memory back, sets retain_max, its counterpart here. The
+ * others tune glibc's own layout (arenas, fastbins, its mmap threshold,
+ * heap checks) and have no counterpart: accepted without effect, as
+ * glibc accepts them with another allocator preloaded. Returns 1 on
+ * success and 0 for an unknown parameter or a bad value, as glibc does. */
+PM_PUBLIC int mallopt(int param, int value) {
+  switch (param) {
+  case M_TRIM_THRESHOLD:
+    if (value < 0) return 0;
+    _pm_init();
+    _pm_lock(&_pm_pages_lock);
+    _pm_options.retain_max = (uint64_t)value;
+    _pm_unlock(&_pm_pages_lock);
+    return 1;
+  case M_MXFAST:
+  case M_TOP_PAD:
+  case M_MMAP_THRESHOLD:
+  case M_MMAP_MAX:
+  case M_CHECK_ACTION:
+  case M_PERTURB:
+  case M_ARENA_TEST:
+  case M_ARENA_MAX:
+    return 1;
+  default:
+    return 0;
+  }
 }

@@ -9,7 +9,7 @@ tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 n=0
 failed=0
-echo "1..10"
+echo "1..11"
 result() { # result STATUS NAME
   n=$((n + 1))
   if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
@@ -22,6 +22,11 @@ cat "$tmp/err"
 
 preload "$helper" fork 2>"$tmp/err"
 result $? "the child of a busy multi-threaded parent allocates"
+cat "$tmp/err"
+
+preload "$helper" introspect 2>"$tmp/err" &&
+  grep -q '^  total_allocations: [1-9]' "$tmp/err"
+result $? "malloc_info, mallopt and malloc_stats answer for the library"
 cat "$tmp/err"
 
 preload "$cxx" 2>"$tmp/err"

@@ -91,6 +91,40 @@ static int check_family(void) {
   return failures;
 }
 
+/* glibc's introspection and tuning calls reach the library: malloc_info
+ * writes its XML with the pool's figures, mallopt's trim threshold sets how
+ * much free memory is kept, and malloc_stats (last, so the script can read
+ * it) prints the library's statistics to stderr. */
+static int check_introspection(void) {
+  enum { BIG = 8 << 20 };
+  char *xml = NULL;
+  size_t length = 0;
+  FILE *memory = open_memstream(&xml, &length);
+  CHECK(memory != NULL && malloc_info(0, memory) == 0);
+  fclose(memory);
+  const char *current = xml ? strstr(xml, "<system type=\"current\" size=\"") : NULL;
+  CHECK(xml != NULL && strncmp(xml, "<malloc version=\"1\">", 20) == 0 &&
+        strstr(xml, "</malloc>") != NULL);
+  CHECK(current != NULL && strtoull(current + 31, NULL, 10) > 0);
+  free(xml);
+  errno = 0;
+  CHECK(malloc_info(1, stdout) == -1 && errno == EINVAL);
+
+  CHECK(mallopt(M_ARENA_MAX, 2) == 1 && mallopt(M_MMAP_THRESHOLD, 1 << 20) == 1);
+  CHECK(mallopt(12345, 1) == 0 && mallopt(M_TRIM_THRESHOLD, -1) == 0);
+  char *volatile big = malloc(BIG);
+  memset(big, 1, BIG);
+  free(big);
+  CHECK(mallinfo2().keepcost >= BIG); /* kept for reuse by default */
+  CHECK(mallopt(M_TRIM_THRESHOLD, 0) == 1);
+  big = malloc(BIG);
+  memset(big, 1, BIG);
+  free(big);
+  CHECK(mallinfo2().keepcost == 0); /* nothing kept past a threshold of 0 */
+  malloc_stats();
+  return failures;
+}
+
 static volatile int stop;
 
 static void *busy(void *arg) {
@@ -142,6 +176,7 @@ int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";
   if (strcmp(mode, "family") == 0) return check_family();
   if (strcmp(mode, "fork") == 0) return check_fork();
+  if (strcmp(mode, "introspect") == 0) return check_introspection();
   if (strcmp(mode, "bad-free") == 0) {
     static char not_ours[32];
     char *volatile pointer = not_ours + 16; /* hidden from the compiler's own check */
@@ -160,6 +195,6 @@ int main(int argc, char **argv) {
     close(2);
     return 0;
   }
-  fprintf(stderr, "usage: %s family|fork|bad-free|exit|close-stderr\n", argv[0]);
+  fprintf(stderr, "usage: %s family|fork|introspect|bad-free|exit|close-stderr\n", argv[0]);
   return 2;
 }
