@@ -27,9 +27,12 @@
 /* copy (GCC 9+): the alias keeps the target's malloc and alloc_size
  * attributes; GCC warns on an alias without them, clang neither has the
  * attribute nor warns. */
-#if defined(__has_attribute) && __has_attribute(copy)
+#ifdef __has_attribute
+#if __has_attribute(copy)
 #define PM_COPY_ATTRIBUTES(name) __attribute__((copy(name)))
-#else
+#endif
+#endif
+#ifndef PM_COPY_ATTRIBUTES
 #define PM_COPY_ATTRIBUTES(name)
 #endif
 #define PM_DEFINE_HIDDEN_ALIAS(name)                                                               \

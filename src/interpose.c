@@ -95,26 +95,48 @@ PM_PUBLIC int malloc_trim(size_t pad) {
   return _pm_trim(pad);
 }
 
+/* The pool as glibc's introspection calls split it: segments (small and
+ * large blocks) as its arenas, huge mappings as its mmapped chunks. */
+typedef struct pool_split_s {
+  pm_stats_t stats;
+  size_t segment_bytes;      /* mapped for small and large blocks */
+  size_t segment_held_bytes; /* of those, held by the program */
+  size_t huge_live_bytes, huge_cached_bytes, huge_count;
+} pool_split_t;
+
+static pool_split_t pool_split(void) {
+  pool_split_t split;
+  _pm_stats(&split.stats);
+  _pm_lock(&_pm_pages_lock);
+  split.huge_live_bytes = _pm_pool.huge_live_bytes;
+  split.huge_cached_bytes = _pm_pool.huge_cached_bytes;
+  split.huge_count = _pm_pool.huge_allocations - _pm_pool.huge_frees;
+  _pm_unlock(&_pm_pages_lock);
+  size_t huge_mapped = split.huge_live_bytes + split.huge_cached_bytes;
+  const pm_stats_t *s = &split.stats;
+  split.segment_bytes = s->mapped_bytes > huge_mapped ? s->mapped_bytes - huge_mapped : 0;
+  size_t held =
+      s->allocated_bytes > split.huge_live_bytes ? s->allocated_bytes - split.huge_live_bytes : 0;
+  split.segment_held_bytes = held < split.segment_bytes ? held : split.segment_bytes;
+  return split;
+}
+
 /* glibc's fields, filled with this allocator's figures: arena and hblkhd
  * split the mapped bytes into segments and huge mappings, uordblks is what
  * the program holds, fordblks what is mapped but not held, keepcost what is
  * free and still resident. */
 PM_PUBLIC struct mallinfo2 mallinfo2(void) {
-  pm_stats_t s;
-  _pm_stats(&s);
-  _pm_lock(&_pm_pages_lock);
-  size_t huge_mapped = _pm_pool.huge_live_bytes + _pm_pool.huge_cached_bytes;
-  size_t huge_count = _pm_pool.huge_allocations - _pm_pool.huge_frees;
-  _pm_unlock(&_pm_pages_lock);
+  pool_split_t split = pool_split();
+  const pm_stats_t *s = &split.stats;
   struct mallinfo2 info;
   memset(&info, 0, sizeof info);
-  info.arena = s.mapped_bytes > huge_mapped ? s.mapped_bytes - huge_mapped : 0;
-  info.hblks = huge_count;
-  info.hblkhd = huge_mapped;
-  info.usmblks = s.peak_allocated_bytes;
-  info.uordblks = s.allocated_bytes;
-  info.fordblks = s.mapped_bytes > s.allocated_bytes ? s.mapped_bytes - s.allocated_bytes : 0;
-  info.keepcost = s.retained_bytes;
+  info.arena = split.segment_bytes;
+  info.hblks = split.huge_count;
+  info.hblkhd = split.huge_live_bytes + split.huge_cached_bytes;
+  info.usmblks = s->peak_allocated_bytes;
+  info.uordblks = s->allocated_bytes;
+  info.fordblks = s->mapped_bytes > s->allocated_bytes ? s->mapped_bytes - s->allocated_bytes : 0;
+  info.keepcost = s->retained_bytes;
   return info;
 }
 
@@ -142,17 +164,19 @@ PM_PUBLIC void malloc_stats(void) {
   (void)_pm_stats_print(STDERR_FILENO, PM_STATS_TEXT);
 }
 
-/* glibc's XML layout (malloc_info(3)) with the figures mallinfo2 gives:
- * one heap for the whole page pool, its free bytes as "rest", huge
- * mappings as "mmap". glibc's per-size <sizes> rows and its high-water
- * marks have no counterpart here and are left out. */
+/* glibc's XML layout (malloc_info(3)): the segments as one heap, whose
+ * free bytes are "rest"; huge blocks in use as "mmap", and the huge
+ * mappings cached for reuse added to the free bytes of the totals. All of
+ * it is readable and writable, so "mprotect" equals "total". glibc's
+ * per-size <sizes> rows and its high-water mark of mapped memory
+ * (<system type="max">) are not kept here and are left out. */
 PM_PUBLIC int malloc_info(int options, FILE *stream) {
   if (options != 0 || stream == NULL) {
     errno = EINVAL;
     return -1;
   }
-  struct mallinfo2 info = mallinfo2();
-  size_t total = info.arena + info.hblkhd;
+  pool_split_t split = pool_split();
+  size_t heap = split.segment_bytes, heap_free = heap - split.segment_held_bytes;
   int written = fprintf(stream,
                         "<malloc version=\"1\">\n"
                         "<heap nr=\"0\">\n"
@@ -162,43 +186,38 @@ PM_PUBLIC int malloc_info(int options, FILE *stream) {
                         "<total type=\"rest\" count=\"0\" size=\"%zu\"/>\n"
                         "<system type=\"current\" size=\"%zu\"/>\n"
                         "<aspace type=\"total\" size=\"%zu\"/>\n"
+                        "<aspace type=\"mprotect\" size=\"%zu\"/>\n"
                         "</heap>\n"
                         "<total type=\"fast\" count=\"0\" size=\"0\"/>\n"
                         "<total type=\"rest\" count=\"0\" size=\"%zu\"/>\n"
                         "<total type=\"mmap\" count=\"%zu\" size=\"%zu\"/>\n"
                         "<system type=\"current\" size=\"%zu\"/>\n"
                         "<aspace type=\"total\" size=\"%zu\"/>\n"
+                        "<aspace type=\"mprotect\" size=\"%zu\"/>\n"
                         "</malloc>\n",
-                        info.fordblks, info.arena, info.arena, info.fordblks, info.hblks,
-                        info.hblkhd, total, total);
+                        heap_free, heap, heap, heap, heap_free + split.huge_cached_bytes,
+                        split.huge_count, split.huge_live_bytes, heap, heap, heap);
   return written < 0 ? -1 : 0;
 }
 
-/* glibc's tuning calls. M_TRIM_THRESHOLD, the free memory glibc keeps
- * before it gives memory back, sets retain_max, its counterpart here. The
- * others tune glibc's own layout (arenas, fastbins, its mmap threshold,
- * heap checks) and have no counterpart: accepted without effect, as
- * glibc accepts them with another allocator preloaded. Returns 1 on
- * success and 0 for an unknown parameter or a bad value, as glibc does. */
+/* glibc's tuning calls. M_TRIM_THRESHOLD, how much free memory glibc
+ * keeps before it gives memory back, sets retain_max, its counterpart
+ * here; -1 turns that release off, as it turns off glibc's trimming. The
+ * other parameters tune glibc's own layout (arenas, fastbins, its mmap
+ * threshold, heap checks) and have no counterpart: accepted without
+ * effect. The results are glibc 2.36's: 1, also for a parameter it does
+ * not know, and 0 only for an M_MXFAST outside 0..80 * sizeof(size_t) / 4. */
 PM_PUBLIC int mallopt(int param, int value) {
   switch (param) {
   case M_TRIM_THRESHOLD:
-    if (value < 0) return 0;
     _pm_init();
     _pm_lock(&_pm_pages_lock);
-    _pm_options.retain_max = (uint64_t)value;
+    _pm_options.retain_max = value < 0 ? UINT64_MAX : (uint64_t)value;
     _pm_unlock(&_pm_pages_lock);
     return 1;
   case M_MXFAST:
-  case M_TOP_PAD:
-  case M_MMAP_THRESHOLD:
-  case M_MMAP_MAX:
-  case M_CHECK_ACTION:
-  case M_PERTURB:
-  case M_ARENA_TEST:
-  case M_ARENA_MAX:
-    return 1;
+    return value >= 0 && (size_t)value <= 80 * sizeof(size_t) / 4;
   default:
-    return 0;
+    return 1;
   }
 }

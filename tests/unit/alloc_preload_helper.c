@@ -100,27 +100,36 @@ static int check_introspection(void) {
   char *xml = NULL;
   size_t length = 0;
   FILE *memory = open_memstream(&xml, &length);
-  CHECK(memory != NULL && malloc_info(0, memory) == 0);
+  CHECK(memory != NULL);
+  if (memory == NULL) return failures;
+  CHECK(malloc_info(0, memory) == 0);
   fclose(memory);
-  const char *current = xml ? strstr(xml, "<system type=\"current\" size=\"") : NULL;
-  CHECK(xml != NULL && strncmp(xml, "<malloc version=\"1\">", 20) == 0 &&
-        strstr(xml, "</malloc>") != NULL);
-  CHECK(current != NULL && strtoull(current + 31, NULL, 10) > 0);
+  static const char current_tag[] = "<system type=\"current\" size=\"";
+  const char *current = strstr(xml, current_tag);
+  CHECK(strncmp(xml, "<malloc version=\"1\">", 20) == 0 && strstr(xml, "</malloc>") != NULL);
+  /* The page pool maps whole 32 MiB segments. */
+  CHECK(current != NULL && strtoull(current + sizeof current_tag - 1, NULL, 10) >= (32u << 20));
   free(xml);
   errno = 0;
   CHECK(malloc_info(1, stdout) == -1 && errno == EINVAL);
 
+  /* glibc 2.36's answers: 1, but 0 for an M_MXFAST it cannot honour. */
   CHECK(mallopt(M_ARENA_MAX, 2) == 1 && mallopt(M_MMAP_THRESHOLD, 1 << 20) == 1);
-  CHECK(mallopt(12345, 1) == 0 && mallopt(M_TRIM_THRESHOLD, -1) == 0);
+  CHECK(mallopt(12345, 1) == 1 && mallopt(M_MXFAST, 1 << 20) == 0);
   char *volatile big = malloc(BIG);
   memset(big, 1, BIG);
   free(big);
-  CHECK(mallinfo2().keepcost >= BIG); /* kept for reuse by default */
+  CHECK(mallinfo2().keepcost >= BIG / 2); /* kept for reuse by default */
   CHECK(mallopt(M_TRIM_THRESHOLD, 0) == 1);
   big = malloc(BIG);
   memset(big, 1, BIG);
   free(big);
-  CHECK(mallinfo2().keepcost == 0); /* nothing kept past a threshold of 0 */
+  CHECK(mallinfo2().keepcost == 0);          /* nothing kept past a threshold of 0 */
+  CHECK(mallopt(M_TRIM_THRESHOLD, -1) == 1); /* no threshold: keep it all */
+  big = malloc(BIG);
+  memset(big, 1, BIG);
+  free(big);
+  CHECK(mallinfo2().keepcost >= BIG / 2);
   malloc_stats();
   return failures;
 }
