@@ -25,6 +25,8 @@ void *__libc_realloc(void *ptr, size_t size);
 void *__libc_memalign(size_t alignment, size_t size);
 void *__libc_valloc(size_t size);
 void *__libc_pvalloc(size_t size);
+struct mallinfo __libc_mallinfo(void);
+int __libc_mallopt(int param, int value);
 
 PM_PUBLIC void *malloc(size_t size) {
   return _pm_malloc_fast(size);
@@ -144,7 +146,8 @@ static int clamp_int(size_t value) {
   return value > (size_t)__INT_MAX__ ? __INT_MAX__ : (int)value;
 }
 
-PM_PUBLIC struct mallinfo mallinfo(void) {
+/* mallinfo2's figures in the old struct's int fields, clamped. */
+static struct mallinfo mallinfo_narrow(void) {
   struct mallinfo2 wide = mallinfo2();
   struct mallinfo info;
   memset(&info, 0, sizeof info);
@@ -156,6 +159,10 @@ PM_PUBLIC struct mallinfo mallinfo(void) {
   info.fordblks = clamp_int(wide.fordblks);
   info.keepcost = clamp_int(wide.keepcost);
   return info;
+}
+
+PM_PUBLIC struct mallinfo mallinfo(void) {
+  return mallinfo_narrow();
 }
 
 /* glibc prints its arenas' figures to stderr; these are the allocator's,
@@ -220,4 +227,12 @@ PM_PUBLIC int mallopt(int param, int value) {
   default:
     return 1;
   }
+}
+
+/* glibc's own names for the two, which it exports beside the others. */
+PM_PUBLIC struct mallinfo __libc_mallinfo(void) {
+  return mallinfo_narrow();
+}
+PM_PUBLIC int __libc_mallopt(int param, int value) {
+  return mallopt(param, value);
 }

@@ -19,6 +19,8 @@
 void *__libc_malloc(size_t size);
 void __libc_free(void *ptr);
 void *__libc_memalign(size_t alignment, size_t size);
+struct mallinfo __libc_mallinfo(void);
+int __libc_mallopt(int param, int value);
 
 static int failures;
 #define CHECK(cond)                                                                                \
@@ -116,10 +118,13 @@ static int check_introspection(void) {
   /* glibc 2.36's answers: 1, but 0 for an M_MXFAST it cannot honour. */
   CHECK(mallopt(M_ARENA_MAX, 2) == 1 && mallopt(M_MMAP_THRESHOLD, 1 << 20) == 1);
   CHECK(mallopt(12345, 1) == 1 && mallopt(M_MXFAST, 1 << 20) == 0);
+  CHECK(__libc_mallopt(M_MXFAST, 1 << 20) == 0 && __libc_mallopt(M_ARENA_MAX, 2) == 1);
   char *volatile big = malloc(BIG);
   memset(big, 1, BIG);
   free(big);
   CHECK(mallinfo2().keepcost >= BIG / 2); /* kept for reuse by default */
+  /* glibc's __libc_mallinfo would count its own, unused, arenas. */
+  CHECK(__libc_mallinfo().keepcost >= BIG / 2);
   CHECK(mallopt(M_TRIM_THRESHOLD, 0) == 1);
   big = malloc(BIG);
   memset(big, 1, BIG);
