@@ -374,6 +374,9 @@ void _pm_stats_sample_peak(void);
 /* Keeps a copy of stderr for the exit report when one is asked for. */
 void _pm_stats_init(void);
 void _pm_stats_print_at_exit(void);
+/* pm_stats, also handing back the copy of the pool's figures (all fields
+ * before orphan_frees) it was computed from, taken under one lock. */
+void _pm_stats_with_pool(pm_stats_t *out, pm_pool_stats_t *pool);
 
 /* ---- init.c ---- */
 extern bool _pm_initialized PM_HIDDEN;
@@ -392,7 +395,6 @@ PM_HIDDEN_ALIAS(pm_usable_size);
 PM_HIDDEN_ALIAS(pm_free_sized);
 PM_HIDDEN_ALIAS(pm_free_aligned_sized);
 PM_HIDDEN_ALIAS(pm_trim);
-PM_HIDDEN_ALIAS(pm_stats);
 PM_HIDDEN_ALIAS(pm_stats_print);
 
 static inline void pm_stat_add(_Atomic uint64_t *counter, uint64_t n) {

@@ -108,12 +108,11 @@ typedef struct pool_split_s {
 
 static pool_split_t pool_split(void) {
   pool_split_t split;
-  _pm_stats(&split.stats);
-  _pm_lock(&_pm_pages_lock);
-  split.huge_live_bytes = _pm_pool.huge_live_bytes;
-  split.huge_cached_bytes = _pm_pool.huge_cached_bytes;
-  split.huge_count = _pm_pool.huge_allocations - _pm_pool.huge_frees;
-  _pm_unlock(&_pm_pages_lock);
+  pm_pool_stats_t pool;
+  _pm_stats_with_pool(&split.stats, &pool);
+  split.huge_live_bytes = pool.huge_live_bytes;
+  split.huge_cached_bytes = pool.huge_cached_bytes;
+  split.huge_count = pool.huge_allocations - pool.huge_frees;
   size_t huge_mapped = split.huge_live_bytes + split.huge_cached_bytes;
   const pm_stats_t *s = &split.stats;
   split.segment_bytes = s->mapped_bytes > huge_mapped ? s->mapped_bytes - huge_mapped : 0;

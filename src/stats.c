@@ -94,14 +94,12 @@ void _pm_stats_sample_peak(void) {
   peak_raise(small_allocated(&t) + big);
 }
 
-PM_EXPORT int pm_stats(pm_stats_t *out) {
-  if (out == NULL) return -1;
+void _pm_stats_with_pool(pm_stats_t *out, pm_pool_stats_t *pool) {
   _pm_init();
   small_totals_t t;
   small_totals(&t);
   _pm_lock(&_pm_pages_lock);
-  pm_pool_stats_t pool;
-  memcpy(&pool, &_pm_pool, offsetof(pm_pool_stats_t, orphan_frees));
+  memcpy(pool, &_pm_pool, offsetof(pm_pool_stats_t, orphan_frees));
   _pm_unlock(&_pm_pages_lock);
 
   memset(out, 0, sizeof *out);
@@ -112,28 +110,34 @@ PM_EXPORT int pm_stats(pm_stats_t *out) {
     row->allocations = t.allocations[c];
     row->frees = t.frees[c];
     row->live_blocks = live_blocks(&t, c);
-    row->slabs = pool.slabs[c];
-    row->slab_bytes = pool.slabs[c] * PM_SLAB_SIZE;
+    row->slabs = pool->slabs[c];
+    row->slab_bytes = pool->slabs[c] * PM_SLAB_SIZE;
     out->total_allocations += t.allocations[c];
     out->total_frees += t.frees[c];
     small_fresh += t.fresh[c] < t.allocations[c] ? t.fresh[c] : t.allocations[c];
   }
   out->class_count = PM_CLASS_COUNT;
-  out->allocated_bytes = small_allocated(&t) + pool.large_live_bytes + pool.huge_live_bytes;
+  out->allocated_bytes = small_allocated(&t) + pool->large_live_bytes + pool->huge_live_bytes;
   peak_raise(out->allocated_bytes);
   out->peak_allocated_bytes = atomic_load_explicit(&peak_allocated, memory_order_relaxed);
-  out->mapped_bytes = pool.mapped_bytes;
-  out->released_bytes = pool.released_bytes;
-  out->retained_bytes = pool.dirty_bytes + pool.huge_cached_bytes;
-  out->total_allocations += pool.large_allocations + pool.huge_allocations;
-  out->total_frees += pool.large_frees + pool.huge_frees;
+  out->mapped_bytes = pool->mapped_bytes;
+  out->released_bytes = pool->released_bytes;
+  out->retained_bytes = pool->dirty_bytes + pool->huge_cached_bytes;
+  out->total_allocations += pool->large_allocations + pool->huge_allocations;
+  out->total_frees += pool->large_frees + pool->huge_frees;
   /* Small blocks not carved fresh were freed before: reuse. */
-  out->reuse_count = out->total_allocations - pool.large_allocations - pool.huge_allocations -
-                     small_fresh + pool.large_reuse + pool.huge_reuse;
+  out->reuse_count = out->total_allocations - pool->large_allocations - pool->huge_allocations -
+                     small_fresh + pool->large_reuse + pool->huge_reuse;
   out->reuse_rate =
       out->total_allocations ? (double)out->reuse_count / (double)out->total_allocations : 0.0;
   out->fragmentation =
       out->mapped_bytes ? 1.0 - (double)out->allocated_bytes / (double)out->mapped_bytes : 0.0;
+}
+
+PM_EXPORT int pm_stats(pm_stats_t *out) {
+  if (out == NULL) return -1;
+  pm_pool_stats_t pool;
+  _pm_stats_with_pool(out, &pool);
   return 0;
 }
 
@@ -143,7 +147,7 @@ PM_EXPORT int pm_stats_print(int fd, pm_stats_format_t format) {
     return -1;
   }
   pm_stats_t s;
-  _pm_stats(&s);
+  pm_stats(&s);
   pm_emitter_t e;
   _pm_emitter_init(&e, fd, format);
   _pm_emitter_object_begin(&e, NULL);
@@ -205,5 +209,4 @@ void _pm_stats_print_at_exit(void) {
   if (opened >= 0) _pm_prim_close(opened);
 }
 
-PM_DEFINE_HIDDEN_ALIAS(pm_stats);
 PM_DEFINE_HIDDEN_ALIAS(pm_stats_print);
