@@ -19,42 +19,54 @@ typedef enum option_type_e {
   OPTION_BOOL
 } option_type_t;
 
+/* An option's own variable is POOLMALLOC_ and its name in capitals. */
+#define OPTION_NAME_MAX 24
+#define OPTION_COUNT    8 /* entries in option_table.options; init checks each is filled */
+
 typedef struct option_s {
-  const char *name;
+  char name[OPTION_NAME_MAX];
   option_type_t type;
   uint64_t default_value;
-  const char *description;
   void *value;
   const char *choices; /* OPTION_CHOICE: "a|b|c"; "b/x" names one value twice */
 } option_t;
 
-static const option_t option_table[] = {
-    {"decay_ms", OPTION_UINT, 1000, "free memory idle this many ms is returned to the OS",
-     &_pm_options.decay_ms, NULL},
-    {"retain_max", OPTION_SIZE, (uint64_t)64 << 20,
-     "free memory kept beyond this many bytes is returned at once", &_pm_options.retain_max, NULL},
-    {"limit", OPTION_SIZE, 0, "most bytes the allocator maps (0 = no limit); past it, NULL+ENOMEM",
-     &_pm_options.limit, NULL},
-    {"background_thread", OPTION_BOOL, 1,
-     "1: a background thread returns idle memory on time, even while the program sleeps; "
-     "0: only allocation and free slow paths check decay",
-     &_pm_options.background_thread, NULL},
-    {"fail_map_after", OPTION_UINT, 0,
-     "test hook: after this many OS mappings every further one fails (0 = off)",
-     &_pm_options.fail_map_after, NULL},
-    {"stats", OPTION_CHOICE, PM_STATS_OFF, "print statistics at exit: off, text or json",
-     &_pm_options.stats, "off/0|text|json"},
-    /* never by default: under a system policy of always, huge pages doubled
-     * the RSS after the free phase of bench/wl-inference and wl-churn. */
-    {"thp", OPTION_CHOICE, PM_PRIM_THP_NEVER,
-     "transparent huge pages for the allocator's mappings: never, always, or system (the "
-     "system's policy)",
-     &_pm_options.thp, "system|always|never"},
-    {"stats_file", OPTION_PATH, 0, "write the statistics here instead of stderr; %p = pid",
-     &_pm_options.stats_file, NULL},
+/* Everything the options pass reads when a program sets no option lives in
+ * this one object, names included. It holds pointers, so it lies with the
+ * relocated data that ld.so has already paged in. Were the names string
+ * literals, the first getenv would read the read-only data segment, and the
+ * kernel's fault-around would map all of it (strings and unwind tables, 5
+ * pages) into every process for nothing. */
+static const struct {
+  char prefix[sizeof "POOLMALLOC_"];
+  char conf[sizeof "conf"]; /* POOLMALLOC_CONF: "name:value,name:value" */
+  option_t options[OPTION_COUNT];
+} option_table = {
+    "POOLMALLOC_",
+    "conf",
+    {
+        /* free memory idle this many ms is returned to the OS */
+        {"decay_ms", OPTION_UINT, 1000, &_pm_options.decay_ms, NULL},
+        /* free memory kept beyond this many bytes is returned at once */
+        {"retain_max", OPTION_SIZE, (uint64_t)64 << 20, &_pm_options.retain_max, NULL},
+        /* most bytes the allocator maps (0 = no limit); past it, NULL + ENOMEM */
+        {"limit", OPTION_SIZE, 0, &_pm_options.limit, NULL},
+        /* 1: a background thread returns idle memory on time, even while the
+         * program sleeps; 0: only allocation and free slow paths check decay */
+        {"background_thread", OPTION_BOOL, 1, &_pm_options.background_thread, NULL},
+        /* test hook: after this many OS mappings every further one fails (0 = off) */
+        {"fail_map_after", OPTION_UINT, 0, &_pm_options.fail_map_after, NULL},
+        /* print statistics at exit: off, text or json */
+        {"stats", OPTION_CHOICE, PM_STATS_OFF, &_pm_options.stats, "off/0|text|json"},
+        /* transparent huge pages for the allocator's mappings: never, always,
+         * or system (the system's policy). Never by default: under a system
+         * policy of always, huge pages doubled the RSS after the free phase
+         * of bench/wl-inference and wl-churn. */
+        {"thp", OPTION_CHOICE, PM_PRIM_THP_NEVER, &_pm_options.thp, "system|always|never"},
+        /* write the statistics here instead of stderr; %p = pid */
+        {"stats_file", OPTION_PATH, 0, &_pm_options.stats_file, NULL},
+    },
 };
-
-#define OPTION_COUNT (sizeof option_table / sizeof option_table[0])
 
 int _pm_options_parse_size(const char *text, size_t len, uint64_t *out) {
   if (len == 0) return -1;
@@ -160,7 +172,7 @@ static void option_warn(const char *what, const char *name, size_t name_len, con
 
 static void option_set(const char *name, size_t name_len, const char *value, size_t value_len) {
   for (size_t i = 0; i < OPTION_COUNT; i++) {
-    const option_t *option = &option_table[i];
+    const option_t *option = &option_table.options[i];
     if (strlen(option->name) != name_len || memcmp(option->name, name, name_len) != 0) continue;
     if (option_parse(option, value, value_len) != 0) {
       option_set_default(option);
@@ -188,19 +200,29 @@ void _pm_options_apply_conf(const char *conf) {
   }
 }
 
+/* Looks up POOLMALLOC_<NAME> for a lower-case name. */
+static const char *option_getenv(const char *name) {
+  char variable[sizeof option_table.prefix + OPTION_NAME_MAX];
+  size_t at = 0;
+  for (const char *c = option_table.prefix; *c; c++)
+    variable[at++] = *c;
+  for (const char *c = name; *c; c++)
+    variable[at++] = (char)(*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c);
+  variable[at] = '\0';
+  return _pm_prim_getenv(variable);
+}
+
 void _pm_options_init(void) {
-  for (size_t i = 0; i < OPTION_COUNT; i++)
-    option_set_default(&option_table[i]);
-  const char *conf = _pm_prim_getenv("POOLMALLOC_CONF");
+  for (size_t i = 0; i < OPTION_COUNT; i++) {
+    if (option_table.options[i].value == NULL)
+      _pm_fatal("option_table lists fewer than OPTION_COUNT options");
+    option_set_default(&option_table.options[i]);
+  }
+  const char *conf = option_getenv(option_table.conf);
   if (conf != NULL) _pm_options_apply_conf(conf);
   for (size_t i = 0; i < OPTION_COUNT; i++) {
-    char variable[64] = "POOLMALLOC_";
-    size_t at = strlen(variable);
-    for (const char *c = option_table[i].name; *c && at < sizeof variable - 1; c++)
-      variable[at++] = (char)(*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c);
-    variable[at] = '\0';
-    const char *value = _pm_prim_getenv(variable);
-    if (value != NULL)
-      option_set(option_table[i].name, strlen(option_table[i].name), value, strlen(value));
+    const char *name = option_table.options[i].name;
+    const char *value = option_getenv(name);
+    if (value != NULL) option_set(name, strlen(name), value, strlen(value));
   }
 }

@@ -16,13 +16,18 @@ static size_t class_of_computed(size_t size) {
   return _pm_class_of_spaced(size);
 }
 
+/* One loop with the formula inside: split in two, the first loop compiles
+ * to stores of vector constants, and reading those at init would page in
+ * the library's read-only data segment (see options.c) for nothing. */
+static uint32_t class_block_size(size_t c) {
+  if (c < 8) return (uint32_t)((c + 1) * PM_ALIGNMENT);
+  size_t doubling = (c - 8) / 8, step = (c - 8) % 8;
+  return (uint32_t)((9 + step) << (doubling + 4));
+}
+
 void _pm_size_class_init(void) {
-  for (size_t c = 0; c < 8; c++)
-    _pm_class_size[c] = (uint32_t)((c + 1) * PM_ALIGNMENT);
-  for (size_t c = 8; c < PM_CLASS_COUNT; c++) {
-    size_t doubling = (c - 8) / 8, step = (c - 8) % 8;
-    _pm_class_size[c] = (uint32_t)((9 + step) << (doubling + 4));
-  }
+  for (size_t c = 0; c < PM_CLASS_COUNT; c++)
+    _pm_class_size[c] = class_block_size(c);
   for (size_t i = 0; i <= PM_DIRECT_MAX / PM_ALIGNMENT; i++)
     _pm_class_table[i] = (uint8_t)class_of_computed(i * PM_ALIGNMENT);
 }
