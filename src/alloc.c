@@ -116,7 +116,7 @@ static void free_to_slab(pm_span_t *span, void *ptr, const char *func) {
     pm_stat_add(&heap->stats.frees[span->size_class], 1);
   else
     atomic_fetch_add_explicit(&_pm_pool.orphan_frees[span->size_class], 1, memory_order_relaxed);
-  _pm_slab_free_remote(span, ptr);
+  _pm_slab_free_remote(span, ptr, func);
 }
 
 size_t _pm_usable_size_checked(const void *ptr, const char *func) {

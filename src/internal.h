@@ -260,7 +260,7 @@ static inline uint32_t _pm_slab_extend_count(const pm_span_t *span) {
 uint32_t _pm_slab_reserve(pm_span_t *span);
 /* Puts the count blocks just below the frontier on the empty free list. */
 void _pm_slab_carve(pm_span_t *span, uint32_t count, pm_heap_t *heap);
-void _pm_slab_free_remote(pm_span_t *span, pm_block_t *block);
+void _pm_slab_free_remote(pm_span_t *span, pm_block_t *block, const char *func);
 /* Aborts with a message when block is already on one of span's free lists. */
 void _pm_slab_check_double_free(const pm_span_t *span, const pm_block_t *block, const char *func);
 /* For a slab whose count of blocks in use reached zero: aborts naming a

@@ -56,26 +56,35 @@ void _pm_slab_collect(pm_span_t *span) {
   pm_block_t *tail = remote;
   while (tail->next != _pm_block_encode(NULL)) {
     tail = _pm_block_decode(tail->next);
-    count++;
+    /* A block pushed twice closes the list into a loop (it links to the
+     * head its first push made): more blocks than are in use. Walking on
+     * would hang, under the pages lock when the reaper walks. */
+    if (++count > span->used) _pm_fatal_pointer("free", "double free", tail);
   }
   tail->next = _pm_block_encode(span->free);
   span->free = remote;
   span->used -= count;
 }
 
-void _pm_slab_free_remote(pm_span_t *span, pm_block_t *block) {
+void _pm_slab_free_remote(pm_span_t *span, pm_block_t *block, const char *func) {
+  /* Read before the block is published: from then on the owner may
+   * collect it, find the slab empty and give it back, and decay may unmap
+   * the segment. Heaps are never unmapped, so a stale owner only costs it
+   * one extra scan. */
+  pm_heap_t *owner = atomic_load_explicit(&span->heap, memory_order_acquire);
+  size_t size_class = span->size_class;
   pm_block_t *old = atomic_load_explicit(&span->thread_free, memory_order_relaxed);
   do {
+    /* The repeat of the latest remote free; any other repeat is caught
+     * when the list is collected. */
+    if (old == block) _pm_fatal_pointer(func, "double free", block);
     block->next = _pm_block_encode(old);
   } while (!atomic_compare_exchange_weak_explicit(&span->thread_free, &old, block,
                                                   memory_order_release, memory_order_relaxed));
-  if (old != NULL) return;
   /* First remote free since the owner last looked: tell it, in case the
-   * slab sits on a full list it does not scan otherwise. Heaps are never
-   * unmapped, so a stale owner only costs it one extra scan. */
-  pm_heap_t *owner = atomic_load_explicit(&span->heap, memory_order_acquire);
-  if (owner != NULL)
-    atomic_fetch_add_explicit(&owner->bins[span->size_class].remote_hint, 1, memory_order_relaxed);
+   * slab sits on a full list it does not scan otherwise. */
+  if (old == NULL && owner != NULL)
+    atomic_fetch_add_explicit(&owner->bins[size_class].remote_hint, 1, memory_order_relaxed);
 }
 
 static bool list_contains(const pm_block_t *list, const pm_block_t *block, uint32_t limit) {

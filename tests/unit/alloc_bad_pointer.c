@@ -1,5 +1,6 @@
 /* alloc_bad_pointer.c: bad pointers get one line on stderr naming the
  * function and the address, then abort(); never memory corruption. */
+#include <pthread.h>
 #include <sys/mman.h>
 
 #include "alloc_test.h"
@@ -196,4 +197,47 @@ Test(alloc_bad_pointer, double_free_found_when_the_slab_empties) {
   pm_test_capture(free_twice_among_others, NULL, out, sizeof out, &status);
   cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "the double free aborts");
   cr_assert(strncmp(out, "poolmalloc: free(): double free 0x", 34) == 0, "got: %s", out);
+}
+
+/* Frees from a thread that does not own the slab go on its remote list. A
+ * block pushed there twice closes the list into a loop, which the owner
+ * walked forever (under the pages lock when the reaper walked it, so every
+ * thread hung). The repeat of the latest remote free is caught at once;
+ * others when the owner collects the list. */
+typedef struct remote_frees_s {
+  void *order[3];
+  int count;
+} remote_frees_t;
+
+static void *free_in_order(void *arg) {
+  remote_frees_t *frees = arg;
+  for (int i = 0; i < frees->count; i++)
+    pm_free(frees->order[i]);
+  return NULL;
+}
+
+static void free_remotely_then_collect(void *arg) {
+  pthread_t thread;
+  pthread_create(&thread, NULL, free_in_order, arg);
+  pthread_join(thread, NULL);
+  pm_trim(0); /* collects the remote lists of this thread's slabs */
+}
+
+Test(alloc_bad_pointer, remote_double_frees) {
+  void *x = pm_malloc(48), *y = pm_malloc(48), *keep = pm_malloc(48);
+  char out[256], want[256];
+  int status;
+  remote_frees_t twice = {{x, x}, 2};
+  pm_test_capture(free_remotely_then_collect, &twice, out, sizeof out, &status);
+  snprintf(want, sizeof want, "poolmalloc: free(): double free %p\n", x);
+  cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "x, x did not abort");
+  cr_assert_str_eq(out, want);
+
+  remote_frees_t apart = {{x, y, x}, 3};
+  pm_test_capture(free_remotely_then_collect, &apart, out, sizeof out, &status);
+  cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "x, y, x did not abort");
+  cr_assert(strncmp(out, "poolmalloc: free(): double free 0x", 34) == 0, "got: %s", out);
+  pm_free(x);
+  pm_free(y);
+  pm_free(keep);
 }
