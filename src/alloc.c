@@ -86,7 +86,7 @@ PM_NOINLINE void _pm_free_generic(void *ptr, const char *func) {
   if (segment == NULL || ((uintptr_t)ptr & (PM_ALIGNMENT - 1)) != 0) {
     segment = segment_of_checked(ptr, func);
     if (segment->kind == PM_SEGMENT_HUGE) {
-      _pm_huge_free(segment);
+      _pm_huge_free(segment, func);
       return;
     }
   }

@@ -128,7 +128,9 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
   if (alignment < PM_PAGE_SIZE) alignment = PM_PAGE_SIZE;
   size_t offset = alignment > PM_HUGE_OFFSET ? alignment : PM_HUGE_OFFSET;
   size_t map_alignment = alignment > PM_SEGMENT_SIZE ? alignment : PM_SEGMENT_SIZE;
-  if (size > (size_t)PTRDIFF_MAX - offset - map_alignment) {
+  /* offset <= map_alignment, so with the first test the sum cannot wrap. */
+  if (map_alignment > (size_t)PTRDIFF_MAX / 2 ||
+      size > (size_t)PTRDIFF_MAX - offset - map_alignment) {
     errno = ENOMEM;
     return NULL;
   }
@@ -179,8 +181,12 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
   return segment->block;
 }
 
-void _pm_huge_free(pm_segment_t *segment) {
+void _pm_huge_free(pm_segment_t *segment, const char *func) {
   _pm_lock(&_pm_pages_lock);
+  if (segment->block_size == 0) { /* another thread freed it first and cached it */
+    _pm_unlock(&_pm_pages_lock);
+    _pm_fatal_pointer(func, "double free", segment->block);
+  }
   _pm_pool.huge_live_bytes -= segment->block_size;
   _pm_pool.huge_frees++;
   if (huge_cache_count < HUGE_CACHE_MAX &&
@@ -208,7 +214,7 @@ void *_pm_huge_realloc(pm_segment_t *segment, size_t size) {
    * Growing stays here (realloc moves growing runs to a mapping on purpose). */
   if (size <= PM_LARGE_MAX && size < segment->block_size) return NULL;
   size_t offset = (size_t)(segment->block - (uint8_t *)segment);
-  if (size > (size_t)PTRDIFF_MAX / 2 - offset) return NULL;
+  if (offset > (size_t)PTRDIFF_MAX / 2 || size > (size_t)PTRDIFF_MAX / 2 - offset) return NULL;
   /* Grow by at least half again so a buffer growing by appends is
    * remapped a logarithmic number of times. */
   size_t target = size;

@@ -195,6 +195,15 @@ Test(alloc_api, alignment_errors) {
   cr_assert_eq((uintptr_t)whole % 4096, 0);
   cr_assert_geq(pm_usable_size(whole), 8192);
   pm_free(whole);
+  /* Alignments near the top of the address space: no size sum may wrap. */
+  size_t top = (size_t)1 << 62;
+  cr_assert_eq(pm_posix_memalign(&out, top, 4096), ENOMEM);
+  errno = 0;
+  cr_assert_null(pm_memalign(top, SIZE_MAX - top + 1));
+  cr_assert_eq(errno, ENOMEM);
+  errno = 0;
+  cr_assert_null(pm_aligned_alloc(top, top));
+  cr_assert_eq(errno, ENOMEM);
 }
 
 Test(alloc_api, thread_cache_reuses_freed_blocks) {
