@@ -64,6 +64,7 @@ void *_pm_large_realloc_in_place(pm_span_t *span, size_t size) {
   _pm_lock(&_pm_pages_lock);
   if (pages < before) {
     _pm_span_shrink(span, pages);
+    _pm_decay_after_free(); /* the pages given back are free memory like any other */
   } else {
     /* Take a quarter more when the neighbour allows, so a buffer growing by
      * small appends does not come back for every page. */
@@ -77,5 +78,6 @@ void *_pm_large_realloc_in_place(pm_span_t *span, size_t size) {
     _pm_pool.large_live_bytes -= before * PM_PAGE_SIZE;
   }
   _pm_unlock(&_pm_pages_lock);
+  if (pages < before) _pm_background_check();
   return done ? _pm_span_start(span) : NULL;
 }

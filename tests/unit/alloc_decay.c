@@ -115,6 +115,21 @@ Test(alloc_decay, retain_max_caps_retained_memory) {
   cr_assert_geq(after.released_bytes - before.released_bytes, (size_t)16 * 500000 - (2u << 20));
 }
 
+/* Shrinking a large block in place frees its tail like any other free:
+ * with decay_ms 0 it goes back at once, past retain_max it is capped. */
+Test(alloc_decay, a_block_shrunk_in_place_gives_its_tail_back) {
+  pm_free(pm_malloc(1)); /* reads the options, which would undo the next line */
+  _pm_options.decay_ms = 0;
+  uint8_t *block = resident_block((size_t)4 << 20);
+  pm_stats_t before = pm_test_stats();
+  cr_assert_eq(pm_realloc(block, 100000), block, "shrunk in place");
+  pm_stats_t after = pm_test_stats();
+  cr_assert_geq(after.released_bytes - before.released_bytes, ((size_t)4 << 20) - 102400,
+                "released %zu bytes", after.released_bytes - before.released_bytes);
+  cr_assert_eq(after.retained_bytes, 0, "retained %zu bytes", after.retained_bytes);
+  pm_free(block);
+}
+
 Test(alloc_decay, limit_fails_with_enomem) {
   pm_stats_t now = pm_test_stats();
   _pm_options.limit = now.mapped_bytes + 2 * PM_SEGMENT_SIZE;
