@@ -208,6 +208,11 @@ void _pm_background_fork_parent(void) {
 
 void _pm_background_fork_child(void) {
   pthread_mutex_init(&background_lock, NULL);
+  /* The parent's thread was most likely waiting on the condition variable,
+   * which the child inherits in that state: POSIX leaves it undefined, and
+   * glibc's keeps counting a waiter that no longer exists (signals may wait
+   * for it to leave). A fresh one has no waiters. */
+  background_wake_init();
   if (atomic_load(&background_state) != BACKGROUND_FAILED)
     atomic_store(&background_state, BACKGROUND_NONE);
   /* Memory retained at the fork gets a thread of the child's own. */
