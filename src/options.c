@@ -214,8 +214,10 @@ static const char *option_getenv(const char *name) {
 
 void _pm_options_init(void) {
   for (size_t i = 0; i < OPTION_COUNT; i++) {
-    if (option_table.options[i].value == NULL)
-      _pm_fatal("option_table lists fewer than OPTION_COUNT options");
+    /* A name of exactly OPTION_NAME_MAX characters compiles, without its NUL. */
+    if (option_table.options[i].value == NULL ||
+        memchr(option_table.options[i].name, '\0', OPTION_NAME_MAX) == NULL)
+      _pm_fatal("option_table: fewer than OPTION_COUNT options, or a name too long");
     option_set_default(&option_table.options[i]);
   }
   const char *conf = option_getenv(option_table.conf);
