@@ -27,7 +27,10 @@ struct pm_arena_s {
   struct pm_arena_s *prev, *next; /* registry links */
   unsigned char *base;
   size_t base_alignment;
-  const pm_plan_t *plan;
+  /* The bound plan's offsets, copied: the plan belongs to its graph, which
+   * its owner may destroy while the arena lives on. Grows only, like base. */
+  uint64_t *offsets;
+  size_t tensor_count, offsets_capacity;
   arena_record_t record;
 };
 
@@ -78,6 +81,7 @@ PM_EXPORT void pm_arena_destroy(pm_arena_t *arena) {
   if (arena->record.binds > 0) retired[retired_count++ % RETIRED_MAX] = arena->record;
   pthread_mutex_unlock(&registry_lock);
   pm_free(arena->base);
+  free(arena->offsets);
   free(arena);
 }
 
@@ -86,6 +90,10 @@ PM_EXPORT int pm_arena_bind(pm_arena_t *arena, const pm_plan_t *plan) {
   size_t alignment =
       plan->max_alignment > PM_DEFAULT_ALIGNMENT ? plan->max_alignment : PM_DEFAULT_ALIGNMENT;
   size_t needed = plan->summary.planned_bytes;
+  uint64_t *grown = NULL; /* taken only once the block is had, so a failure changes nothing */
+  if (plan->tensor_count > arena->offsets_capacity &&
+      (grown = malloc(plan->tensor_count * sizeof *grown)) == NULL)
+    return PM_ERR_NOMEM;
   unsigned char *base = arena->base;
   size_t capacity = arena->record.capacity;
   if (needed > capacity || (needed != 0 && alignment > arena->base_alignment)) {
@@ -94,14 +102,24 @@ PM_EXPORT int pm_arena_bind(pm_arena_t *arena, const pm_plan_t *plan) {
     size_t rounded = (needed + alignment - 1) & ~(alignment - 1);
     if (rounded < capacity) rounded = capacity;
     base = pm_aligned_alloc(alignment, rounded);
-    if (base == NULL) return PM_ERR_NOMEM;
+    if (base == NULL) {
+      free(grown);
+      return PM_ERR_NOMEM;
+    }
     pm_free(arena->base);
     capacity = rounded;
     arena->base_alignment = alignment;
   }
   pthread_mutex_lock(&registry_lock);
   arena->base = base;
-  arena->plan = plan;
+  if (grown != NULL) {
+    free(arena->offsets);
+    arena->offsets = grown;
+    arena->offsets_capacity = plan->tensor_count;
+  }
+  if (plan->tensor_count > 0)
+    memcpy(arena->offsets, plan->offsets, plan->tensor_count * sizeof *arena->offsets);
+  arena->tensor_count = plan->tensor_count;
   arena->record.capacity = capacity;
   arena->record.bound = plan->summary;
   arena->record.binds++;
@@ -110,9 +128,8 @@ PM_EXPORT int pm_arena_bind(pm_arena_t *arena, const pm_plan_t *plan) {
 }
 
 PM_EXPORT void *pm_arena_tensor(pm_arena_t *arena, int tensor) {
-  if (arena == NULL || arena->plan == NULL) return NULL;
-  if (tensor < 0 || (size_t)tensor >= arena->plan->tensor_count) return NULL;
-  return arena->base + arena->plan->offsets[tensor];
+  if (arena == NULL || tensor < 0 || (size_t)tensor >= arena->tensor_count) return NULL;
+  return arena->base + arena->offsets[tensor];
 }
 
 PM_EXPORT size_t pm_arena_capacity(const pm_arena_t *arena) {

@@ -245,6 +245,31 @@ Test(arena, capacity_grows_only) {
   pm_graph_destroy(g);
 }
 
+/* The plan belongs to its graph; an arena bound to it keeps serving its
+ * tensors after the graph is destroyed (it used to read the freed plan). */
+Test(arena, outlives_its_graph) {
+  pm_graph_t *g = pm_graph_create("short-lived");
+  int a = pm_graph_add_interval(g, "a", 4096, 0, 0, 2);
+  int b = pm_graph_add_interval(g, "b", 4096, 0, 1, 3);
+  const pm_plan_t *plan = NULL;
+  cr_assert_eq(pm_graph_plan(g, NULL, &plan), PM_OK, "%s", pm_graph_error(g));
+  pm_arena_t *arena = pm_arena_create("outlives");
+  cr_assert_eq(pm_arena_bind(arena, plan), PM_OK);
+  unsigned char *first = pm_arena_tensor(arena, a), *second = pm_arena_tensor(arena, b);
+  pm_graph_destroy(g);
+  /* Reuse the freed plan's memory, as a program would. */
+  void *scribble[16];
+  for (int i = 0; i < 16; i++)
+    memset(scribble[i] = malloc(64), 0xff, 64);
+  cr_expect_eq(pm_arena_tensor(arena, a), first);
+  cr_expect_eq(pm_arena_tensor(arena, b), second);
+  cr_expect_null(pm_arena_tensor(arena, 2));
+  memset(second, 1, 4096);
+  for (int i = 0; i < 16; i++)
+    free(scribble[i]);
+  pm_arena_destroy(arena);
+}
+
 Test(arena, empty_plan) {
   pm_graph_t *g = pm_graph_create("empty");
   const pm_plan_t *plan = NULL;
