@@ -7,8 +7,9 @@
  * which finds it when the program runs under LD_PRELOAD=libpoolmalloc.so.
  * Without the library the wrappers fall back to a small implementation
  * here: graphs record tensors, a plan places them end to end (the naive
- * figures), and an arena gives each tensor its own malloc() block. It says
- * so once on stderr. dlsym lives in libc from glibc 2.34 on; older glibc
+ * figures), and an arena gives each tensor its own malloc() block, aligned
+ * as the tensor asks (64 bytes at least, as the planner's). It says so once
+ * on stderr. dlsym lives in libc from glibc 2.34 on; older glibc
  * needs -ldl. */
 #ifndef POOLMALLOC_RUNTIME_H
 #define POOLMALLOC_RUNTIME_H
@@ -54,25 +55,33 @@ typedef struct pm_runtime_table_s {
 } pm_runtime_table_t;
 
 /* ---- Fallback: no library loaded. ---- */
+typedef struct pm_runtime_tensor_s {
+  size_t size;
+  size_t alignment; /* a power of two, at least 64 */
+} pm_runtime_tensor_t;
+
 typedef struct pm_runtime_plan_s {
   struct pm_runtime_plan_s *next;
   size_t count;
-  size_t *sizes;
+  pm_runtime_tensor_t *tensors;
   size_t *offsets;
   pm_plan_summary_t summary;
 } pm_runtime_plan_t;
 
 typedef struct pm_runtime_graph_s {
-  size_t *sizes;
+  pm_runtime_tensor_t *tensors;
   size_t count;
   int *op_scratch;
   size_t op_count;
   pm_runtime_plan_t *plans;
 } pm_runtime_graph_t;
 
+/* Copies what it needs of the bound plan: the plan belongs to its graph,
+ * which may be destroyed while the arena lives on. */
 typedef struct pm_runtime_arena_s {
-  const pm_runtime_plan_t *plan;
+  pm_runtime_tensor_t *tensors;
   void **blocks;
+  size_t count;
   size_t capacity;
 } pm_runtime_arena_t;
 
@@ -86,12 +95,12 @@ static inline void pm_runtime_fb_graph_destroy(pm_graph_t *graph) {
   if (g == NULL) return;
   while (g->plans != NULL) {
     pm_runtime_plan_t *next = g->plans->next;
-    free(g->plans->sizes);
+    free(g->plans->tensors);
     free(g->plans->offsets);
     free(g->plans);
     g->plans = next;
   }
-  free(g->sizes);
+  free(g->tensors);
   free(g->op_scratch);
   free(g);
 }
@@ -111,11 +120,15 @@ static inline int pm_runtime_fb_grow(void **items, size_t *count, size_t elem_si
 static inline int pm_runtime_fb_graph_add_tensor(pm_graph_t *graph, const char *name, size_t size,
                                                  size_t alignment, unsigned flags) {
   pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
-  (void)name, (void)alignment, (void)flags;
+  (void)name, (void)flags;
   if (g == NULL) return PM_ERR_INVALID_ARG;
   if (size == 0 || size > SIZE_MAX / 2) return PM_ERR_BAD_SIZE;
-  int id = pm_runtime_fb_grow((void **)&g->sizes, &g->count, sizeof *g->sizes);
-  if (id >= 0) g->sizes[id] = size;
+  if ((alignment & (alignment - 1)) != 0 || alignment > SIZE_MAX / 4) return PM_ERR_BAD_ALIGNMENT;
+  int id = pm_runtime_fb_grow((void **)&g->tensors, &g->count, sizeof *g->tensors);
+  if (id >= 0) {
+    g->tensors[id].size = size;
+    g->tensors[id].alignment = alignment > 64 ? alignment : 64;
+  }
   return id;
 }
 
@@ -124,7 +137,7 @@ static inline int pm_runtime_fb_graph_set_tensor_size(pm_graph_t *graph, int ten
   if (g == NULL) return PM_ERR_INVALID_ARG;
   if (tensor < 0 || (size_t)tensor >= g->count) return PM_ERR_UNKNOWN_TENSOR;
   if (size == 0 || size > SIZE_MAX / 2) return PM_ERR_BAD_SIZE;
-  g->sizes[tensor] = size;
+  g->tensors[tensor].size = size;
   return PM_OK;
 }
 
@@ -165,17 +178,20 @@ static inline int pm_runtime_fb_graph_plan(pm_graph_t *graph, const pm_plan_opti
   if (g == NULL || out == NULL) return PM_ERR_INVALID_ARG;
   pm_runtime_plan_t *plan = (pm_runtime_plan_t *)calloc(1, sizeof *plan);
   size_t slots = g->count != 0 ? g->count : 1;
-  if (plan == NULL || (plan->sizes = (size_t *)malloc(slots * sizeof(size_t))) == NULL ||
+  if (plan == NULL ||
+      (plan->tensors = (pm_runtime_tensor_t *)malloc(slots * sizeof *plan->tensors)) == NULL ||
       (plan->offsets = (size_t *)malloc(slots * sizeof(size_t))) == NULL) {
-    if (plan != NULL) free(plan->sizes);
+    if (plan != NULL) free(plan->tensors);
     free(plan);
     return PM_ERR_NOMEM;
   }
   size_t total = 0;
   for (size_t t = 0; t < g->count; t++) {
-    plan->sizes[t] = g->sizes[t];
-    plan->offsets[t] = total;
-    total += (g->sizes[t] + 63) & ~(size_t)63;
+    size_t align = g->tensors[t].alignment;
+    plan->tensors[t] = g->tensors[t];
+    plan->offsets[t] = (total + align - 1) & ~(align - 1);
+    total =
+        plan->offsets[t] + g->tensors[t].size; /* sizes and alignments are at most SIZE_MAX / 4 */
   }
   plan->count = g->count;
   plan->summary.tensors = g->count;
@@ -213,10 +229,13 @@ static inline pm_arena_t *pm_runtime_fb_arena_create(const char *name) {
 }
 
 static inline void pm_runtime_fb_arena_release(pm_runtime_arena_t *arena) {
-  for (size_t t = 0; arena->plan != NULL && t < arena->plan->count; t++)
+  for (size_t t = 0; t < arena->count; t++)
     free(arena->blocks[t]);
   free(arena->blocks);
+  free(arena->tensors);
   arena->blocks = NULL;
+  arena->tensors = NULL;
+  arena->count = 0;
   arena->capacity = 0;
 }
 
@@ -224,19 +243,31 @@ static inline int pm_runtime_fb_arena_bind(pm_arena_t *arena, const pm_plan_t *p
   pm_runtime_arena_t *a = (pm_runtime_arena_t *)arena;
   const pm_runtime_plan_t *p = (const pm_runtime_plan_t *)plan;
   if (a == NULL || p == NULL) return PM_ERR_INVALID_ARG;
-  void **blocks = (void **)calloc(p->count != 0 ? p->count : 1, sizeof(void *));
-  if (blocks == NULL) return PM_ERR_NOMEM;
+  size_t slots = p->count != 0 ? p->count : 1;
+  void **blocks = (void **)calloc(slots, sizeof(void *));
+  pm_runtime_tensor_t *tensors = (pm_runtime_tensor_t *)malloc(slots * sizeof *tensors);
+  if (blocks == NULL || tensors == NULL) {
+    free(blocks);
+    free(tensors);
+    return PM_ERR_NOMEM;
+  }
+  if (p->count != 0) memcpy(tensors, p->tensors, p->count * sizeof *tensors);
   pm_runtime_fb_arena_release(a);
-  a->plan = p;
   a->blocks = blocks;
+  a->tensors = tensors;
+  a->count = p->count;
   return PM_OK;
 }
 
 static inline void *pm_runtime_fb_arena_tensor(pm_arena_t *arena, int tensor) {
   pm_runtime_arena_t *a = (pm_runtime_arena_t *)arena;
-  if (a == NULL || a->plan == NULL || tensor < 0 || (size_t)tensor >= a->plan->count) return NULL;
-  if (a->blocks[tensor] == NULL && (a->blocks[tensor] = malloc(a->plan->sizes[tensor])) != NULL)
-    a->capacity += a->plan->sizes[tensor];
+  if (a == NULL || tensor < 0 || (size_t)tensor >= a->count) return NULL;
+  const pm_runtime_tensor_t *t = &a->tensors[tensor];
+  /* C11's aligned_alloc wants a multiple of the alignment. */
+  size_t rounded = (t->size + t->alignment - 1) & ~(t->alignment - 1);
+  if (a->blocks[tensor] == NULL &&
+      (a->blocks[tensor] = aligned_alloc(t->alignment, rounded)) != NULL)
+    a->capacity += rounded;
   return a->blocks[tensor];
 }
 
