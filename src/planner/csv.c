@@ -126,7 +126,33 @@ static int csv_read_row(csv_reader_t *reader, char *line, const size_t column[CO
     return csv_fail(reader, "size (%llu) is too large", (unsigned long long)row->size);
   row->id = strdup(reader->fields[column[COLUMN_ID]]);
   if (row->id == NULL) return csv_fail(reader, "out of memory");
+  row->line = reader->line;
   return 0;
+}
+
+static int row_compare_ids(const void *a, const void *b) {
+  const pm_csv_row_t *x = *(const pm_csv_row_t *const *)a, *y = *(const pm_csv_row_t *const *)b;
+  int order = strcmp(x->id, y->id);
+  return order != 0 ? order : (x->line > y->line) - (x->line < y->line);
+}
+
+/* Ids name the buffers in the plan written out and in messages: each must
+ * be unique. Sorting pointers to the rows finds a repeat in n log n. */
+static int csv_check_unique_ids(csv_reader_t *reader, const pm_csv_problem_t *problem) {
+  if (problem->count < 2) return 0;
+  const pm_csv_row_t **sorted = malloc(problem->count * sizeof *sorted);
+  if (sorted == NULL) return csv_fail(reader, "out of memory");
+  for (size_t i = 0; i < problem->count; i++)
+    sorted[i] = &problem->rows[i];
+  qsort(sorted, problem->count, sizeof *sorted, row_compare_ids);
+  int status = 0;
+  for (size_t i = 1; i < problem->count && status == 0; i++)
+    if (strcmp(sorted[i - 1]->id, sorted[i]->id) == 0) {
+      reader->line = sorted[i]->line;
+      status = csv_fail(reader, "id '%s' repeats line %zu", sorted[i]->id, sorted[i - 1]->line);
+    }
+  free(sorted);
+  return status;
 }
 
 static int csv_append(csv_reader_t *reader, pm_csv_problem_t *problem, size_t *capacity) {
@@ -151,8 +177,14 @@ int _pm_csv_read_problem(const char *path, pm_csv_problem_t *out, char *error, s
   size_t line_capacity = 0, row_capacity = 0, field_count = 0;
   size_t column[COLUMN_COUNT];
   int have_header = 0, status = 0;
-  while (status == 0 && getline(&line, &line_capacity, file) >= 0) {
+  ssize_t length;
+  while (status == 0 && (length = getline(&line, &line_capacity, file)) >= 0) {
     reader.line++;
+    /* The fields are C strings: text after a NUL would be dropped unseen. */
+    if (memchr(line, '\0', (size_t)length) != NULL) {
+      status = csv_fail(&reader, "line contains a NUL byte");
+      break;
+    }
     if (*csv_trim(line) == '\0') continue;
     if (!have_header) {
       status = csv_read_header(&reader, line, column, &field_count);
@@ -165,6 +197,7 @@ int _pm_csv_read_problem(const char *path, pm_csv_problem_t *out, char *error, s
     }
   }
   if (status == 0 && ferror(file)) status = csv_fail(&reader, "read error: %s", strerror(errno));
+  if (status == 0) status = csv_check_unique_ids(&reader, out);
   if (status == 0 && !have_header) {
     snprintf(error, error_len, "%s: file is empty (expected a header id,lower,upper,size)", path);
     status = -1;

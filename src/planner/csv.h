@@ -15,6 +15,7 @@ typedef struct pm_csv_row_s {
   uint64_t lower;
   uint64_t upper;
   uint64_t size;
+  size_t line; /* where in the file, for messages */
 } pm_csv_row_t;
 
 typedef struct pm_csv_problem_s {

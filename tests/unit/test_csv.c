@@ -11,19 +11,24 @@
 
 TestSuite(csv, .timeout = 30);
 
-/* Writes text to a fresh temporary file; returns its path (static). */
-static const char *write_problem(const char *text) {
+/* Writes length bytes of text to a fresh temporary file; returns its path
+ * (static). */
+static const char *write_problem_bytes(const char *text, size_t length) {
   static char path[64];
   strcpy(path, "/tmp/test_csv_XXXXXX");
   int fd = mkstemp(path);
   cr_assert_geq(fd, 0);
-  cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  cr_assert_eq(write(fd, text, length), (ssize_t)length);
   close(fd);
   return path;
 }
 
-static void expect_rejected(const char *text, const char *line_and_message) {
-  const char *path = write_problem(text);
+static const char *write_problem(const char *text) {
+  return write_problem_bytes(text, strlen(text));
+}
+
+static void expect_rejected_bytes(const char *text, size_t length, const char *line_and_message) {
+  const char *path = write_problem_bytes(text, length);
   pm_csv_problem_t problem;
   char error[256];
   cr_expect_eq(_pm_csv_read_problem(path, &problem, error, sizeof error), -1, "accepted: %s", text);
@@ -32,6 +37,10 @@ static void expect_rejected(const char *text, const char *line_and_message) {
   cr_expect_neq(strstr(error, expected), NULL, "message '%s' lacks '%s'", error, expected);
   cr_expect_eq(problem.count, 0);
   unlink(path);
+}
+
+static void expect_rejected(const char *text, const char *line_and_message) {
+  expect_rejected_bytes(text, strlen(text), line_and_message);
 }
 
 Test(csv, minimalloc_form) {
@@ -91,6 +100,11 @@ Test(csv, malformed) {
   expect_rejected("id,lower,upper,size\n0,0,,8\n", "2: upper is empty");
   expect_rejected("id,lower,upper,size\r\n0,1,2,3\r\n\r\n7,1.5,2,3\r\n",
                   "4: lower '1.5' is not a number");
+  expect_rejected("id,lower,upper,size\nx,0,2,8\ny,0,2,8\nx,1,3,8\n", "4: id 'x' repeats line 2");
+  static const char with_nul[] = "id,lower,upper,size\na,0,1,8\0junk,9\n";
+  expect_rejected_bytes(with_nul, sizeof with_nul - 1, "2: line contains a NUL byte");
+  static const char leading_nul[] = "\0id,lower,upper,size\na,0,1,8\n";
+  expect_rejected_bytes(leading_nul, sizeof leading_nul - 1, "1: line contains a NUL byte");
 }
 
 Test(csv, empty_and_missing_files) {
