@@ -106,9 +106,13 @@ static int graph_check_size(pm_graph_t *graph, const char *what, const char *nam
 }
 
 static int graph_check_alignment(pm_graph_t *graph, const char *name, size_t alignment) {
-  if (alignment != 0 && ((alignment & (alignment - 1)) != 0 || alignment > SIZE_MAX / 4))
+  if (alignment != 0 && (alignment & (alignment - 1)) != 0)
     return _pm_graph_fail(graph, PM_ERR_BAD_ALIGNMENT,
                           "tensor '%s': alignment %zu is not a power of two", name, alignment);
+  if (alignment > SIZE_MAX / 4)
+    return _pm_graph_fail(graph, PM_ERR_BAD_ALIGNMENT,
+                          "tensor '%s': alignment %zu is too large (at most %zu)", name, alignment,
+                          (size_t)(SIZE_MAX / 4 + 1) / 2);
   return PM_OK;
 }
 

@@ -35,9 +35,13 @@ static int plan_parse_options(pm_graph_t *graph, const pm_plan_options_t *opts,
     return _pm_graph_fail(graph, PM_ERR_UNKNOWN_ALGORITHM,
                           "unknown algorithm '%s' (expected naive, greedy-size or best)", name);
   *alignment = opts != NULL && opts->alignment != 0 ? opts->alignment : PM_DEFAULT_ALIGNMENT;
-  if ((*alignment & (*alignment - 1)) != 0 || *alignment > SIZE_MAX / 4)
+  if ((*alignment & (*alignment - 1)) != 0)
     return _pm_graph_fail(graph, PM_ERR_BAD_ALIGNMENT, "plan alignment %zu is not a power of two",
                           *alignment);
+  if (*alignment > SIZE_MAX / 4)
+    return _pm_graph_fail(graph, PM_ERR_BAD_ALIGNMENT,
+                          "plan alignment %zu is too large (at most %zu)", *alignment,
+                          (size_t)(SIZE_MAX / 4 + 1) / 2);
   return PM_OK;
 }
 
@@ -137,6 +141,13 @@ static int plan_solve(pm_graph_t *graph, const pm_plan_options_t *opts, pm_algor
     pm_solve_options_t solve = {algorithm, opts != NULL ? opts->time_limit_ms : 0, 0};
     if (_pm_plan_solve(merged, count, &solve, &arena_size) != 0)
       status = _pm_graph_fail(graph, PM_ERR_NOMEM, "plan: out of memory in the solver");
+    /* Each size is checked, but the padding that mixed alignments put
+     * between buffers is not: an arena past SIZE_MAX / 2 could not be
+     * rounded up to its alignment when bound, nor mapped. */
+    else if (arena_size > SIZE_MAX / 2)
+      status = _pm_graph_fail(graph, PM_ERR_BAD_SIZE,
+                              "plan: the arena would take %llu bytes, more than can be mapped",
+                              (unsigned long long)arena_size);
   }
   if (status == PM_OK) status = plan_check(graph, merged, count, buffer_of);
   if (status == PM_OK) {

@@ -132,9 +132,25 @@ Test(graph_errors, sizes_that_only_overflow_together) {
   pm_graph_destroy(g);
 }
 
+/* The sizes add up, but the padding between buffers of mixed alignments
+ * takes the arena past SIZE_MAX / 2, which binding could not round up. */
+Test(graph_errors, padding_that_overflows_the_arena) {
+  pm_graph_t *g = pm_graph_create(NULL);
+  size_t big = (size_t)1 << (sizeof(size_t) * 8 - 3);
+  for (int i = 0; i < 5; i++)
+    cr_assert_geq(pm_graph_add_interval(g, NULL, i % 2 ? big : 1, i % 2 ? big : 1, 0, 1), 0, "%s",
+                  pm_graph_error(g));
+  pm_plan_options_t naive = {"naive", 1, 0};
+  const pm_plan_t *p = NULL;
+  expect_error(g, pm_graph_plan(g, &naive, &p), PM_ERR_BAD_SIZE, "more than can be mapped", NULL);
+  pm_graph_destroy(g);
+}
+
 Test(graph_errors, bad_alignment) {
   pm_graph_t *g = pm_graph_create(NULL);
   expect_error(g, pm_graph_add_tensor(g, "odd", 64, 48, 0), PM_ERR_BAD_ALIGNMENT, "odd", "48");
+  expect_error(g, pm_graph_add_tensor(g, "vast", 64, SIZE_MAX / 4 + 1, 0), PM_ERR_BAD_ALIGNMENT,
+               "vast", "too large");
   int a = pm_graph_add_interval(g, "a", 64, 0, 0, 1);
   cr_assert_geq(a, 0);
   pm_plan_options_t opts = {NULL, 3, 0};
