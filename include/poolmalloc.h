@@ -156,7 +156,8 @@ PM_EXPORT const char *pm_graph_error(const pm_graph_t *graph);
 PM_EXPORT int pm_graph_add_tensor(pm_graph_t *graph, const char *name, size_t size,
                                   size_t alignment, unsigned flags);
 /* Changes a tensor's size (a new shape); the next plan call consults the
- * shape cache before planning again. */
+ * shape cache before planning again. An arena keeps serving the layout it
+ * was bound to: plan and bind again before writing the new size. */
 PM_EXPORT int pm_graph_set_tensor_size(pm_graph_t *graph, int tensor, size_t size);
 
 /* Graph form: an op reads inputs and writes outputs. scratch_bytes > 0 adds
@@ -175,7 +176,10 @@ PM_EXPORT int pm_graph_add_interval(pm_graph_t *graph, const char *name, size_t 
 
 /* Plans the graph for its current tensor sizes. *out stays owned by the
  * graph (valid until pm_graph_destroy); a repeat call with sizes seen before
- * returns the cached plan. opts may be NULL. */
+ * returns the cached plan, whatever its time limit. The cache keeps every
+ * shape planned until the graph is destroyed (one offset array each): a
+ * program that sees unboundedly many shapes should recreate the graph from
+ * time to time. opts may be NULL. */
 PM_EXPORT int pm_graph_plan(pm_graph_t *graph, const pm_plan_options_t *opts,
                             const pm_plan_t **out);
 PM_EXPORT int pm_plan_summary(const pm_plan_t *plan, pm_plan_summary_t *out);
@@ -186,7 +190,9 @@ PM_EXPORT int pm_plan_lifetime(const pm_plan_t *plan, int tensor, uint64_t *firs
 
 /* Arenas. An arena takes memory from the pool allocator for a plan and
  * keeps it across runs; binding a larger plan grows it, a smaller one reuses
- * it. Arenas are independent (e.g. one per thread) and appear in stats. */
+ * it. Binding copies the plan's offsets, so the arena may outlive the graph.
+ * Arenas are independent (e.g. one per thread) and appear in stats.
+ * Destroying a graph or an arena twice is undefined, as free() twice is. */
 PM_EXPORT pm_arena_t *pm_arena_create(const char *name);
 PM_EXPORT int pm_arena_bind(pm_arena_t *arena, const pm_plan_t *plan);
 /* Pointer to a tensor of the bound plan, or NULL for an unknown id. */
