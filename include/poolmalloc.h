@@ -140,9 +140,10 @@ typedef struct pm_plan_summary_s {
   size_t lower_bound_bytes; /* peak of bytes live at one step */
   size_t planned_bytes;     /* arena size of this plan */
   double saving;            /* 1 - planned / naive */
-  double plan_time_ms;      /* time spent planning (0 when from the cache) */
-  int from_cache;           /* 1 when the shape cache answered */
-  const char *algorithm;    /* name of the algorithm that produced it */
+  /* These two describe the latest pm_graph_plan call that returned the plan. */
+  double plan_time_ms;   /* time spent planning (0 when from the cache) */
+  int from_cache;        /* 1 when the shape cache answered */
+  const char *algorithm; /* name of the algorithm that produced it */
 } pm_plan_summary_t;
 
 /* Graph construction. name may be NULL; it is used in messages and stats. */
