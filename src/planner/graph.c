@@ -105,22 +105,26 @@ static int graph_check_size(pm_graph_t *graph, const char *what, const char *nam
   return PM_OK;
 }
 
-static int graph_check_alignment(pm_graph_t *graph, const char *name, size_t alignment) {
-  if (alignment != 0 && (alignment & (alignment - 1)) != 0)
-    return _pm_graph_fail(graph, PM_ERR_BAD_ALIGNMENT,
-                          "tensor '%s': alignment %zu is not a power of two", name, alignment);
-  if (alignment > SIZE_MAX / 4)
-    return _pm_graph_fail(graph, PM_ERR_BAD_ALIGNMENT,
-                          "tensor '%s': alignment %zu is too large (at most %zu)", name, alignment,
-                          (size_t)(SIZE_MAX / 4 + 1) / 2);
-  return PM_OK;
+int _pm_graph_check_alignment(pm_graph_t *graph, const char *tensor, size_t alignment) {
+  const size_t largest = ((size_t)SIZE_MAX / 4 + 1) / 2; /* the largest power of two allowed */
+  const char *problem = (alignment & (alignment - 1)) != 0 ? "is not a power of two"
+                        : alignment > largest              ? "is too large"
+                                                           : NULL;
+  if (problem == NULL) return PM_OK; /* 0 passes: it means the default */
+  char limit[40] = "";
+  if (alignment > largest) snprintf(limit, sizeof limit, " (at most %zu)", largest);
+  if (tensor != NULL)
+    return _pm_graph_fail(graph, PM_ERR_BAD_ALIGNMENT, "tensor '%s': alignment %zu %s%s", tensor,
+                          alignment, problem, limit);
+  return _pm_graph_fail(graph, PM_ERR_BAD_ALIGNMENT, "plan alignment %zu %s%s", alignment, problem,
+                        limit);
 }
 
 static int graph_push_tensor(pm_graph_t *graph, const char *name, size_t size, size_t alignment,
                              unsigned flags) {
   char label[32];
   name = graph_name_or_id(name, graph->tensor_count, label, sizeof label);
-  int status = graph_check_alignment(graph, name, alignment);
+  int status = _pm_graph_check_alignment(graph, name, alignment);
   if (status == PM_OK) status = graph_check_size(graph, "tensor", name, size, alignment);
   if (status != PM_OK) return status;
   if (graph_reserve((void **)&graph->tensors, &graph->tensor_capacity, graph->tensor_count,

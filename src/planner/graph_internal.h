@@ -92,6 +92,10 @@ struct pm_arena_s; /* defined in arena.c */
 /* Records a one-line message on the graph; returns status for chaining. */
 int _pm_graph_fail(pm_graph_t *graph, int status, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
+/* PM_OK, or PM_ERR_BAD_ALIGNMENT with a message when alignment is not a
+ * power of two or is too large; 0 passes. tensor names it, or NULL for the
+ * plan's alignment. */
+int _pm_graph_check_alignment(pm_graph_t *graph, const char *tensor, size_t alignment);
 /* Name for messages: the tensor's name, or "#id". buf holds the fallback. */
 const char *_pm_graph_tensor_label(const pm_graph_t *graph, int id, char *buf, size_t len);
 const char *_pm_graph_op_label(const pm_graph_t *graph, int id, char *buf, size_t len);

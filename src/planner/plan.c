@@ -35,14 +35,7 @@ static int plan_parse_options(pm_graph_t *graph, const pm_plan_options_t *opts,
     return _pm_graph_fail(graph, PM_ERR_UNKNOWN_ALGORITHM,
                           "unknown algorithm '%s' (expected naive, greedy-size or best)", name);
   *alignment = opts != NULL && opts->alignment != 0 ? opts->alignment : PM_DEFAULT_ALIGNMENT;
-  if ((*alignment & (*alignment - 1)) != 0)
-    return _pm_graph_fail(graph, PM_ERR_BAD_ALIGNMENT, "plan alignment %zu is not a power of two",
-                          *alignment);
-  if (*alignment > SIZE_MAX / 4)
-    return _pm_graph_fail(graph, PM_ERR_BAD_ALIGNMENT,
-                          "plan alignment %zu is too large (at most %zu)", *alignment,
-                          (size_t)(SIZE_MAX / 4 + 1) / 2);
-  return PM_OK;
+  return _pm_graph_check_alignment(graph, NULL, *alignment);
 }
 
 static size_t plan_find_root(int *parent, size_t t) {
