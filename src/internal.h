@@ -76,6 +76,7 @@ typedef struct pm_options_s {
   uint64_t background_thread; /* 1: a thread releases idle memory on time */
   uint64_t fail_map_after;    /* test hook: OS mappings after this many fail (0 = off) */
   uint64_t thp;               /* pm_prim_thp_t: transparent huge pages for our mappings */
+  uint64_t validate_plans;    /* 1: check every plan for overlaps before it is used */
   char stats_file[256];       /* where to print them ("" = stderr); %p = pid */
 } pm_options_t;
 extern pm_options_t _pm_options PM_HIDDEN;

@@ -21,7 +21,7 @@ typedef enum option_type_e {
 
 /* An option's own variable is POOLMALLOC_ and its name in capitals. */
 #define OPTION_NAME_MAX 24
-#define OPTION_COUNT    8 /* entries in option_table.options; init checks each is filled */
+#define OPTION_COUNT    9 /* entries in option_table.options; init checks each is filled */
 
 typedef struct option_s {
   char name[OPTION_NAME_MAX];
@@ -65,6 +65,10 @@ static const struct {
         {"thp", OPTION_CHOICE, PM_PRIM_THP_NEVER, &_pm_options.thp, "system|always|never"},
         /* write the statistics here instead of stderr; %p = pid */
         {"stats_file", OPTION_PATH, 0, &_pm_options.stats_file, NULL},
+        /* 1: the planner checks every plan for overlaps and alignment before
+         * handing it out (the planner's tests turn it on; debug builds
+         * always check) */
+        {"validate_plans", OPTION_BOOL, 0, &_pm_options.validate_plans, NULL},
     },
 };
 

@@ -147,7 +147,7 @@ static void arena_record_emit(pm_emitter_t *e, const arena_record_t *record, con
   _pm_emitter_kv_u64(e, "naive_bytes", s->naive_bytes);
   _pm_emitter_kv_u64(e, "lower_bound_bytes", s->lower_bound_bytes);
   _pm_emitter_kv_u64(e, "planned_bytes", s->planned_bytes);
-  _pm_emitter_kv_double(e, "saving", s->saving);
+  _pm_emitter_kv_double(e, "saving", _pm_plan_saving(s));
   _pm_emitter_kv_str(e, "algorithm", s->algorithm != NULL ? s->algorithm : "none");
   _pm_emitter_object_end(e);
 }

@@ -84,8 +84,14 @@ struct pm_plan_s {
   uint64_t *first;
   uint64_t *last;
   size_t max_alignment;
+  /* Its doubles (saving, plan_time_ms) are left 0 and derived when read,
+   * see pm_plan_summary. */
   pm_plan_summary_t summary;
+  uint64_t plan_time_ns;
 };
+
+/* 1 - planned / naive, or 0 for an empty graph. */
+double _pm_plan_saving(const pm_plan_summary_t *summary);
 
 struct pm_arena_s; /* defined in arena.c */
 
@@ -112,9 +118,5 @@ pm_plan_t *_pm_plan_cache_find(pm_graph_t *graph, pm_algorithm_t algorithm, size
 void _pm_plan_cache_insert(pm_graph_t *graph, pm_plan_t *plan);
 void _pm_plan_cache_clear(pm_graph_t *graph);
 void _pm_plan_free(pm_plan_t *plan);
-
-/* Whether plans are checked with _pm_plan_validate: always in debug
- * builds, and when POOLMALLOC_VALIDATE_PLANS=1 (the tests set it). */
-int _pm_plan_validation_enabled(void);
 
 #endif /* PM_GRAPH_INTERNAL_H */

@@ -11,27 +11,37 @@
 #include <string.h>
 #include <time.h>
 
+#include "internal.h"
 #include "planner/graph_internal.h"
 
-int _pm_plan_validation_enabled(void) {
+/* Checked with _pm_plan_validate: always in debug builds, else when the
+ * validate_plans option is on (POOLMALLOC_VALIDATE_PLANS=1). */
+static int plan_validation_enabled(void) {
 #ifdef PM_DEBUG
   return 1;
 #else
-  const char *value = getenv("POOLMALLOC_VALIDATE_PLANS");
-  return value != NULL && strcmp(value, "1") == 0;
+  return _pm_options.validate_plans != 0;
 #endif
 }
 
-static double plan_now_ms(void) {
+/* Planning computes no floating-point figure, as a double's constant lies in
+ * the read-only data segment: one read there and the kernel's fault-around
+ * maps the whole segment (5 pages) into a process that only plans and runs
+ * (see options.c). Times are integers here, and the figures that are
+ * ratios are derived when read. */
+static uint64_t plan_now_ns(void) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
-  return (double)now.tv_sec * 1e3 + (double)now.tv_nsec / 1e6;
+  return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
 static int plan_parse_options(pm_graph_t *graph, const pm_plan_options_t *opts,
                               pm_algorithm_t *algorithm, size_t *alignment) {
-  const char *name = opts != NULL && opts->algorithm != NULL ? opts->algorithm : "best";
-  if (_pm_algorithm_parse(name, algorithm) != 0)
+  /* The default is taken without parsing its name, which would read
+   * read-only data (see plan_now_ns). */
+  const char *name = opts != NULL ? opts->algorithm : NULL;
+  *algorithm = PM_ALGORITHM_BEST;
+  if (name != NULL && _pm_algorithm_parse(name, algorithm) != 0)
     return _pm_graph_fail(graph, PM_ERR_UNKNOWN_ALGORITHM,
                           "unknown algorithm '%s' (expected naive, greedy-size or best)", name);
   *alignment = opts != NULL && opts->alignment != 0 ? opts->alignment : PM_DEFAULT_ALIGNMENT;
@@ -103,7 +113,7 @@ static int plan_make_buffers(pm_graph_t *graph, size_t alignment, pm_buffer_t *s
 static int plan_check(pm_graph_t *graph, const pm_buffer_t *merged, size_t count,
                       const int *buffer_of) {
   size_t first = 0, second = 0;
-  if (!_pm_plan_validation_enabled() || _pm_plan_validate(merged, count, &first, &second) == 0)
+  if (!plan_validation_enabled() || _pm_plan_validate(merged, count, &first, &second) == 0)
     return PM_OK;
   /* Name a tensor of each offending buffer. */
   const char *names[2] = {"?", "?"};
@@ -155,7 +165,6 @@ static int plan_solve(pm_graph_t *graph, const pm_plan_options_t *opts, pm_algor
     s->naive_bytes = _pm_plan_naive_bytes(single, n);
     s->lower_bound_bytes = _pm_plan_lower_bound(merged, count);
     s->planned_bytes = arena_size;
-    s->saving = s->naive_bytes != 0 ? 1.0 - (double)arena_size / (double)s->naive_bytes : 0.0;
     s->algorithm = _pm_algorithm_name(algorithm);
   }
   free(single);
@@ -168,7 +177,7 @@ PM_EXPORT int pm_graph_plan(pm_graph_t *graph, const pm_plan_options_t *opts,
                             const pm_plan_t **out) {
   if (graph == NULL) return PM_ERR_INVALID_ARG;
   if (out == NULL) return _pm_graph_fail(graph, PM_ERR_INVALID_ARG, "plan: out is NULL");
-  double start = plan_now_ms();
+  uint64_t start = plan_now_ns();
   pm_algorithm_t algorithm = PM_ALGORITHM_BEST;
   size_t alignment = PM_DEFAULT_ALIGNMENT;
   int status = plan_parse_options(graph, opts, &algorithm, &alignment);
@@ -178,7 +187,7 @@ PM_EXPORT int pm_graph_plan(pm_graph_t *graph, const pm_plan_options_t *opts,
   pm_plan_t *plan = _pm_plan_cache_find(graph, algorithm, alignment, hash);
   if (plan != NULL) {
     plan->summary.from_cache = 1;
-    plan->summary.plan_time_ms = 0;
+    plan->plan_time_ns = 0;
     *out = plan;
     return PM_OK;
   }
@@ -207,7 +216,7 @@ PM_EXPORT int pm_graph_plan(pm_graph_t *graph, const pm_plan_options_t *opts,
     _pm_plan_free(plan);
     return status;
   }
-  plan->summary.plan_time_ms = plan_now_ms() - start;
+  plan->plan_time_ns = plan_now_ns() - start;
   _pm_plan_cache_insert(graph, plan);
   graph->error[0] = '\0';
   *out = plan;
@@ -217,7 +226,17 @@ PM_EXPORT int pm_graph_plan(pm_graph_t *graph, const pm_plan_options_t *opts,
 PM_EXPORT int pm_plan_summary(const pm_plan_t *plan, pm_plan_summary_t *out) {
   if (plan == NULL || out == NULL) return PM_ERR_INVALID_ARG;
   *out = plan->summary;
+  out->saving = _pm_plan_saving(&plan->summary);
+  out->plan_time_ms = (double)plan->plan_time_ns / 1e6;
   return PM_OK;
+}
+
+double _pm_plan_saving(const pm_plan_summary_t *summary) {
+  if (summary->naive_bytes == 0) return 0.0;
+  /* Signed: padding between mixed alignments can make a plan larger than
+   * naive; both are at most SIZE_MAX / 2. */
+  return (double)((int64_t)summary->naive_bytes - (int64_t)summary->planned_bytes) /
+         (double)summary->naive_bytes;
 }
 
 PM_EXPORT size_t pm_plan_offset(const pm_plan_t *plan, int tensor) {

@@ -12,6 +12,9 @@
 # in the makefiles), CRITERION_CFLAGS, CRITERION_LIBS.
 set -u
 : "${SANITIZE_CC:=cc}" "${SANITIZE_JOBS:=2}" "${CRITERION_CFLAGS:=}" "${CRITERION_LIBS:=-lcriterion}"
+# The planner's tests want every plan checked (tests/unit/plan_test.h).
+POOLMALLOC_VALIDATE_PLANS=1
+export POOLMALLOC_VALIDATE_PLANS
 out="$top_builddir/tests/sanitize"
 mkdir -p "$out"
 work=$(mktemp -d "${TMPDIR:-/tmp}/pm-sanitize.XXXXXX") || exit 1

@@ -16,6 +16,9 @@
 # VALGRIND_JOBS (programs run at once).
 set -u
 : "${VALGRIND:=valgrind}" "${VALGRIND_JOBS:=2}"
+# The planner's tests want every plan checked (tests/unit/plan_test.h).
+POOLMALLOC_VALIDATE_PLANS=1
+export POOLMALLOC_VALIDATE_PLANS
 out="$top_builddir/tests/sanitize"
 mkdir -p "$out"
 

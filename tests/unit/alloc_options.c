@@ -30,8 +30,9 @@ Test(alloc_options, sizes_take_suffixes) {
 Test(alloc_options, conf_sets_every_option) {
   _pm_options_apply_conf(
       "decay_ms:250,retain_max:8M,limit:2G,stats:json,stats_file:/tmp/s.%p,background_thread:0,"
-      "thp:system");
+      "thp:system,validate_plans:1");
   cr_assert_eq(_pm_options.background_thread, 0);
+  cr_assert_eq(_pm_options.validate_plans, 1);
   cr_assert_eq(_pm_options.decay_ms, 250);
   cr_assert_eq(_pm_options.retain_max, 8u << 20);
   cr_assert_eq(_pm_options.limit, (uint64_t)2 << 30);
@@ -47,7 +48,9 @@ Test(alloc_options, environment_is_read_at_init) {
   setenv("POOLMALLOC_CONF", "decay_ms:42,limit:1G", 1);
   setenv("POOLMALLOC_STATS", "text", 1);
   setenv("POOLMALLOC_LIMIT", "3G", 1); /* the dedicated variable wins */
+  setenv("POOLMALLOC_VALIDATE_PLANS", "0", 1);
   _pm_options_init();
+  cr_assert_eq(_pm_options.validate_plans, 0, "make check sets it to 1; the test's own 0 wins");
   cr_assert_eq(_pm_options.decay_ms, 42);
   cr_assert_eq(_pm_options.limit, (uint64_t)3 << 30);
   cr_assert_eq(_pm_options.stats, PM_STATS_MODE_TEXT);

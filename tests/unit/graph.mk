@@ -15,22 +15,22 @@ graph_unit_cppflags = $(AM_CPPFLAGS) -D_GNU_SOURCE
 graph_unit_cflags = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 graph_unit_ldadd = libpoolmalloc.la $(CRITERION_LIBS) $(PTHREAD_LIBS)
 
-tests_unit_test_graph_SOURCES = tests/unit/test_graph.c
+tests_unit_test_graph_SOURCES = tests/unit/test_graph.c tests/unit/plan_test.h
 tests_unit_test_graph_CPPFLAGS = $(graph_unit_cppflags)
 tests_unit_test_graph_CFLAGS = $(graph_unit_cflags)
 tests_unit_test_graph_LDADD = $(graph_unit_ldadd)
 
-tests_unit_test_graph_errors_SOURCES = tests/unit/test_graph_errors.c
+tests_unit_test_graph_errors_SOURCES = tests/unit/test_graph_errors.c tests/unit/plan_test.h
 tests_unit_test_graph_errors_CPPFLAGS = $(graph_unit_cppflags)
 tests_unit_test_graph_errors_CFLAGS = $(graph_unit_cflags)
 tests_unit_test_graph_errors_LDADD = $(graph_unit_ldadd)
 
-tests_unit_test_graph_cache_SOURCES = tests/unit/test_graph_cache.c
+tests_unit_test_graph_cache_SOURCES = tests/unit/test_graph_cache.c tests/unit/plan_test.h
 tests_unit_test_graph_cache_CPPFLAGS = $(graph_unit_cppflags)
 tests_unit_test_graph_cache_CFLAGS = $(graph_unit_cflags)
 tests_unit_test_graph_cache_LDADD = $(graph_unit_ldadd)
 
-tests_unit_test_arena_SOURCES = tests/unit/test_arena.c
+tests_unit_test_arena_SOURCES = tests/unit/test_arena.c tests/unit/plan_test.h
 tests_unit_test_arena_CPPFLAGS = $(graph_unit_cppflags)
 tests_unit_test_arena_CFLAGS = $(graph_unit_cflags)
 tests_unit_test_arena_LDADD = $(graph_unit_ldadd)

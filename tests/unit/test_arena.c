@@ -10,13 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "plan_test.h"
 #include "poolmalloc.h"
 
-static void validate_plans(void) {
-  setenv("POOLMALLOC_VALIDATE_PLANS", "1", 1);
-}
-
-TestSuite(arena, .init = validate_plans, .timeout = 60);
+TestSuite(arena, .init = plan_test_require_validation, .timeout = 60);
 
 static uint32_t next_random(uint32_t *state) {
   *state = *state * 1664525u + 1013904223u; /* Numerical Recipes LCG */

@@ -4,13 +4,10 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 
+#include "plan_test.h"
 #include "poolmalloc.h"
 
-static void validate_plans(void) {
-  setenv("POOLMALLOC_VALIDATE_PLANS", "1", 1);
-}
-
-TestSuite(graph, .init = validate_plans, .timeout = 30);
+TestSuite(graph, .init = plan_test_require_validation, .timeout = 30);
 
 static int tensor(pm_graph_t *g, const char *name, size_t size, unsigned flags) {
   int id = pm_graph_add_tensor(g, name, size, 0, flags);

@@ -4,13 +4,10 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 
+#include "plan_test.h"
 #include "poolmalloc.h"
 
-static void validate_plans(void) {
-  setenv("POOLMALLOC_VALIDATE_PLANS", "1", 1);
-}
-
-TestSuite(graph_cache, .init = validate_plans, .timeout = 30);
+TestSuite(graph_cache, .init = plan_test_require_validation, .timeout = 30);
 
 /* input -> conv -> act -> fc -> output, activations scaled by batch. */
 typedef struct model_s {
@@ -50,6 +47,8 @@ Test(graph_cache, repeat_is_a_hit) {
   pm_plan_summary_t first, second;
   const pm_plan_t *p1 = model_plan(&m, NULL, &first);
   cr_expect_eq(first.from_cache, 0);
+  cr_expect_gt(first.plan_time_ms, 0.0, "a plan that was solved took some time");
+  cr_expect_lt(first.plan_time_ms, 60e3);
   const pm_plan_t *p2 = model_plan(&m, NULL, &second);
   cr_expect_eq(p1, p2, "same shape must give the same plan");
   cr_expect_eq(second.from_cache, 1);

@@ -6,13 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plan_test.h"
 #include "poolmalloc.h"
 
-static void validate_plans(void) {
-  setenv("POOLMALLOC_VALIDATE_PLANS", "1", 1);
-}
-
-TestSuite(graph_errors, .init = validate_plans, .timeout = 30);
+TestSuite(graph_errors, .init = plan_test_require_validation, .timeout = 30);
 
 static void expect_error(const pm_graph_t *g, int status, int expected, const char *needle1,
                          const char *needle2) {
