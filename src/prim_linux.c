@@ -195,11 +195,14 @@ _Noreturn void _pm_prim_abort(void) {
 
 static void (*abort_hook)(void);
 
-/* SA_RESETHAND puts SIGABRT back to its default before this runs, so when
- * it returns, abort() raises again and the process dies as it would have. */
+/* SA_RESETHAND puts SIGABRT back to its default before this runs. abort()
+ * would raise again once the handler returns, but a SIGABRT sent by raise()
+ * or kill would not, and the process would go on; so the handler raises it
+ * itself. It stays blocked until the handler returns, then kills the
+ * process as it would have. */
 static void abort_signal_handler(int signal_number) {
-  (void)signal_number;
   abort_hook();
+  raise(signal_number);
 }
 
 void _pm_prim_on_abort(void (*hook)(void)) {

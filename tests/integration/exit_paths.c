@@ -2,11 +2,12 @@
  * exit_paths.sh can check that POOLMALLOC_STATS reports however a program
  * ends.
  *
- *   exit_paths return | exit | abort | badfree | pthread_exit
+ *   exit_paths return | exit | abort | raise | badfree | pthread_exit
  *
  * pthread_exit also frees 6 MiB first, so the allocator has memory to give
  * back (and a background thread to do it) when the main thread leaves. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ int main(int argc, char **argv) {
     pthread_exit(NULL);
   }
   if (strcmp(argv[1], "abort") == 0) abort();
+  if (strcmp(argv[1], "raise") == 0) raise(SIGABRT); /* as kill -ABRT would */
   if (strcmp(argv[1], "badfree") == 0) {
     /* volatile: the compiler would rightly refuse a visible bad free. */
     static char not_from_malloc[64];

@@ -1,27 +1,28 @@
 #!/bin/sh
 # exit_paths.sh: POOLMALLOC_STATS output appears whether the program returns
-# from main, calls exit(), dies by abort() or its main thread leaves through
+# from main, calls exit(), dies by abort() or by a SIGABRT it did not raise
+# through abort() (which must still kill it), or its main thread leaves through
 # pthread_exit (which must not leave the process hanging on the allocator's
 # background thread), and a bad free still aborts with its message first.
 . "$top_srcdir/tests/integration/preload_lib.sh"
 pm_require_library
 
 program="$top_builddir/tests/integration/exit_paths"
-echo "1..11"
+echo "1..13"
 
 # json_allocations FILE: total_allocations of a JSON statistics file.
 json_allocations() {
   "$PM_PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["total_allocations"])' "$1"
 }
 
-for how in return exit abort pthread_exit; do
+for how in return exit abort raise pthread_exit; do
   file="$pm_tmp/$how.json"
   # SIGKILL: a process kept alive by a thread that blocks signals ignores TERM.
   timeout -s KILL 30 env LD_PRELOAD="$PM_PRELOAD" POOLMALLOC_STATS=json \
     POOLMALLOC_STATS_FILE="$file" "$program" $how 2>"$pm_tmp/$how.err"
   status=$?
   case $how in
-    abort) [ $status -eq 134 ] ;; # the shell's 128 + SIGABRT
+    abort | raise) [ $status -eq 134 ] ;; # the shell's 128 + SIGABRT
     *) [ $status -eq 0 ] ;;
   esac
   tap_result $? "$how: the program ends as it would without statistics (status $status)"
