@@ -136,7 +136,7 @@ typedef struct pm_plan_options_s {
 
 typedef struct pm_plan_summary_s {
   size_t tensors;           /* buffers planned (scratch buffers included) */
-  size_t naive_bytes;       /* sum of aligned sizes: no reuse */
+  size_t naive_bytes;       /* tensors end to end, each aligned: no reuse */
   size_t lower_bound_bytes; /* peak of bytes live at one step */
   size_t planned_bytes;     /* arena size of this plan */
   double saving;            /* 1 - planned / naive */
@@ -146,7 +146,8 @@ typedef struct pm_plan_summary_s {
   const char *algorithm; /* name of the algorithm that produced it */
 } pm_plan_summary_t;
 
-/* Graph construction. name may be NULL; it is used in messages and stats. */
+/* Graph construction. name may be NULL; a named graph's messages (see
+ * pm_graph_error) start with "graph 'name': ". */
 PM_EXPORT pm_graph_t *pm_graph_create(const char *name);
 PM_EXPORT void pm_graph_destroy(pm_graph_t *graph);
 /* One-line description of the last error on this graph ("" if none). */
@@ -164,6 +165,9 @@ PM_EXPORT int pm_graph_set_tensor_size(pm_graph_t *graph, int tensor, size_t siz
 /* Graph form: an op reads inputs and writes outputs. scratch_bytes > 0 adds
  * a buffer live only during this op (see pm_graph_op_scratch). inplace_input
  * is an index into inputs[] whose buffer the first output may reuse, or -1.
+ * The hint is a permission, taken only when the input dies at this op and
+ * neither tensor is an input, output, persistent or scratch buffer (those
+ * hold their bytes beyond this op), and only while the output fits.
  * Returns the op id (>= 0) or a negative pm_status_t. */
 PM_EXPORT int pm_graph_add_op(pm_graph_t *graph, const char *name, const int *inputs,
                               size_t input_count, const int *outputs, size_t output_count,

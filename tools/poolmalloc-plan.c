@@ -154,7 +154,8 @@ static int write_svg(const char *path, const plan_args_t *args, const pm_csv_pro
 /* Plans the problem; on success fills offsets and summary. */
 static int plan_problem(const plan_args_t *args, const pm_csv_problem_t *problem, uint64_t *offsets,
                         pm_plan_summary_t *summary) {
-  pm_graph_t *graph = pm_graph_create(args->problem_path);
+  /* Unnamed: messages already start with the problem's path. */
+  pm_graph_t *graph = pm_graph_create(NULL);
   if (graph == NULL) {
     fprintf(stderr, PROGRAM ": out of memory\n");
     return 1;

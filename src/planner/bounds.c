@@ -6,13 +6,16 @@
 
 #include <stdlib.h>
 
+/* The buffers end to end, each offset rounded up to its alignment: what
+ * the naive algorithm lays out, so its plan reports no saving. The last
+ * buffer's padding is not counted, as in every plan's size. */
 uint64_t _pm_plan_naive_bytes(const pm_buffer_t *buffers, size_t count) {
-  uint64_t total = 0, aligned;
+  uint64_t end = 0, offset;
   for (size_t i = 0; i < count; i++) {
-    if (!solver_align_up(buffers[i].size, buffers[i].alignment, &aligned)) return UINT64_MAX;
-    total = solver_add_saturated(total, aligned);
+    if (!solver_align_up(end, buffers[i].alignment, &offset)) return UINT64_MAX;
+    end = solver_add_saturated(offset, buffers[i].size);
   }
-  return total;
+  return end;
 }
 
 typedef struct live_event_s {

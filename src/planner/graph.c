@@ -27,10 +27,15 @@ static const char *graph_name_or_id(const char *name, size_t id, char *buf, size
   return buf;
 }
 
+/* A named graph's messages start with its name, for engines that run
+ * several; a long name is cut to leave room for the message. */
 int _pm_graph_fail(pm_graph_t *graph, int status, const char *format, ...) {
+  int prefix = 0;
+  if (graph->name != NULL)
+    prefix = snprintf(graph->error, sizeof graph->error, "graph '%.64s': ", graph->name);
   va_list args;
   va_start(args, format);
-  vsnprintf(graph->error, sizeof graph->error, format, args);
+  vsnprintf(graph->error + prefix, sizeof graph->error - (size_t)prefix, format, args);
   va_end(args);
   return status;
 }
@@ -145,9 +150,12 @@ static int graph_push_tensor(pm_graph_t *graph, const char *name, size_t size, s
 PM_EXPORT int pm_graph_add_tensor(pm_graph_t *graph, const char *name, size_t size,
                                   size_t alignment, unsigned flags) {
   if (graph == NULL) return PM_ERR_INVALID_ARG;
-  if ((flags & ~(unsigned)PM_TENSOR_WHOLE_RUN) != 0)
+  if ((flags & ~(unsigned)PM_TENSOR_WHOLE_RUN) != 0) {
+    char label[24]; /* an unnamed tensor by the id it would have had */
+    snprintf(label, sizeof label, "#%zu", graph->tensor_count);
     return _pm_graph_fail(graph, PM_ERR_INVALID_ARG, "tensor '%s': unknown flags 0x%x",
-                          name != NULL ? name : "?", flags);
+                          name != NULL ? name : label, flags);
+  }
   return graph_push_tensor(graph, name, size, alignment, flags);
 }
 

@@ -168,13 +168,15 @@ static void lifetimes_from_ops(pm_graph_t *graph, const uint64_t *step, pm_lifet
       lt->last[t] = lt->steps;
     }
   /* In-place candidates: the input must die at this op and be an ordinary
-   * intermediate, else the output would overwrite something still needed. */
+   * intermediate, else the output would overwrite something still needed;
+   * the output must be one too, as a whole-run output holds its bytes from
+   * step 0, while the input is still being written and read. */
   for (size_t op = 0; op < graph->op_count; op++) {
     const pm_op_t *o = &graph->ops[op];
     if (o->inplace_input < 0) continue;
     int input = o->inputs[o->inplace_input];
     int output = o->outputs[0];
-    unsigned flags = graph->tensors[input].flags;
+    unsigned flags = graph->tensors[input].flags | graph->tensors[output].flags;
     if ((flags & (PM_TENSOR_WHOLE_RUN | PM_TENSOR_SCRATCH)) == 0 && lt->last[input] == step[op] + 1)
       lt->reuse_of[output] = input;
   }

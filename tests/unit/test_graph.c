@@ -128,11 +128,12 @@ Test(graph, scratch_lives_during_its_op_only) {
 }
 
 /* t0 -> A -> t1 -> B (in place on t1) -> t2 -> C -> t3 */
-static pm_graph_t *inplace_graph(size_t t2_size, unsigned t1_flags, int t1_read_by_c, int *t) {
+static pm_graph_t *inplace_graph(size_t t2_size, unsigned t1_flags, unsigned t2_flags,
+                                 int t1_read_by_c, int *t) {
   pm_graph_t *g = pm_graph_create("inplace");
   t[0] = tensor(g, "t0", 1024, 0);
   t[1] = tensor(g, "t1", 1024, t1_flags);
-  t[2] = tensor(g, "t2", t2_size, 0);
+  t[2] = tensor(g, "t2", t2_size, t2_flags);
   t[3] = tensor(g, "t3", 1024, 0);
   op(g, "A", &t[0], 1, &t[1], 1, -1);
   op(g, "B", &t[1], 1, &t[2], 1, 0);
@@ -143,7 +144,7 @@ static pm_graph_t *inplace_graph(size_t t2_size, unsigned t1_flags, int t1_read_
 
 Test(graph, inplace_hint_honoured) {
   int t[4];
-  pm_graph_t *g = inplace_graph(512, 0, 0, t);
+  pm_graph_t *g = inplace_graph(512, 0, 0, 0, t);
   const pm_plan_t *p = plan(g);
   cr_expect_eq(pm_plan_offset(p, t[1]), pm_plan_offset(p, t[2]), "t2 should reuse t1's buffer");
   expect_lifetime(p, t[1], 0, 2);
@@ -153,7 +154,7 @@ Test(graph, inplace_hint_honoured) {
 
 Test(graph, inplace_hint_refused_when_input_read_later) {
   int t[4];
-  pm_graph_t *g = inplace_graph(512, 0, 1, t);
+  pm_graph_t *g = inplace_graph(512, 0, 0, 1, t);
   const pm_plan_t *p = plan(g);
   cr_expect_neq(pm_plan_offset(p, t[1]), pm_plan_offset(p, t[2]));
   pm_graph_destroy(g);
@@ -161,15 +162,32 @@ Test(graph, inplace_hint_refused_when_input_read_later) {
 
 Test(graph, inplace_hint_refused_for_graph_output) {
   int t[4];
-  pm_graph_t *g = inplace_graph(512, PM_TENSOR_OUTPUT, 0, t);
+  pm_graph_t *g = inplace_graph(512, PM_TENSOR_OUTPUT, 0, 0, t);
   const pm_plan_t *p = plan(g);
   cr_expect_neq(pm_plan_offset(p, t[1]), pm_plan_offset(p, t[2]));
   pm_graph_destroy(g);
 }
 
+/* A whole-run output (state kept across runs, or a graph output) holds its
+ * bytes from step 0: sharing them with t1, live over steps 0-1, would let
+ * A's result overwrite it. */
+Test(graph, inplace_hint_refused_for_whole_run_output) {
+  const unsigned whole_run[] = {PM_TENSOR_OUTPUT, PM_TENSOR_PERSISTENT};
+  for (size_t i = 0; i < sizeof whole_run / sizeof whole_run[0]; i++) {
+    int t[4];
+    pm_graph_t *g = inplace_graph(512, 0, whole_run[i], 0, t);
+    const pm_plan_t *p = plan(g);
+    expect_lifetime(p, t[2], 0, 3);
+    size_t t1 = pm_plan_offset(p, t[1]), t2 = pm_plan_offset(p, t[2]);
+    cr_expect(t1 + 1024 <= t2 || t2 + 512 <= t1, "flags %#x: t1 [%zu, +1024) and t2 [%zu, +512)",
+              whole_run[i], t1, t2);
+    pm_graph_destroy(g);
+  }
+}
+
 Test(graph, inplace_hint_follows_the_shape) {
   int t[4];
-  pm_graph_t *g = inplace_graph(2048, 0, 0, t); /* output larger than input */
+  pm_graph_t *g = inplace_graph(2048, 0, 0, 0, t); /* output larger than input */
   const pm_plan_t *p = plan(g);
   cr_expect_neq(pm_plan_offset(p, t[1]), pm_plan_offset(p, t[2]));
   cr_assert_eq(pm_graph_set_tensor_size(g, t[2], 1024), PM_OK);
@@ -197,6 +215,22 @@ Test(graph, interval_form) {
   cr_expect_eq(pm_plan_offset(p, 7), SIZE_MAX);
   uint64_t f, l;
   cr_expect_eq(pm_plan_lifetime(p, 7, &f, &l), PM_ERR_UNKNOWN_TENSOR);
+  pm_graph_destroy(g);
+}
+
+/* Naive and planned measure the same way: the naive algorithm saves 0. */
+Test(graph, naive_plan_saves_nothing) {
+  pm_graph_t *g = pm_graph_create("naive");
+  cr_assert_geq(pm_graph_add_interval(g, "a", 100, 0, 0, 2), 0);
+  cr_assert_geq(pm_graph_add_interval(g, "b", 10, 0, 2, 3), 0);
+  pm_plan_options_t opts = {"naive", 0, 0};
+  const pm_plan_t *p = NULL;
+  cr_assert_eq(pm_graph_plan(g, &opts, &p), PM_OK, "%s", pm_graph_error(g));
+  pm_plan_summary_t s;
+  cr_assert_eq(pm_plan_summary(p, &s), PM_OK);
+  cr_expect_eq(s.planned_bytes, 128 + 10);
+  cr_expect_eq(s.naive_bytes, s.planned_bytes);
+  cr_expect_float_eq(s.saving, 0.0, 1e-12);
   pm_graph_destroy(g);
 }
 

@@ -191,3 +191,17 @@ Test(graph_errors, null_arguments) {
   cr_expect_str_eq(pm_graph_error(g), "", "a new graph has no error");
   pm_graph_destroy(g);
 }
+
+/* An engine with several graphs learns which one failed; an unnamed
+ * tensor is named by the id it would have had. */
+Test(graph_errors, messages_name_the_graph_and_unknown_flags) {
+  pm_graph_t *g = pm_graph_create("encoder");
+  cr_assert_geq(pm_graph_add_tensor(g, "x", 64, 0, 0), 0);
+  cr_expect_eq(pm_graph_add_tensor(g, NULL, 64, 0, 1u << 7), PM_ERR_INVALID_ARG);
+  cr_expect_str_eq(pm_graph_error(g), "graph 'encoder': tensor '#1': unknown flags 0x80");
+  pm_graph_destroy(g);
+  g = pm_graph_create(NULL);
+  cr_expect_eq(pm_graph_add_tensor(g, "y", 64, 0, 1u << 7), PM_ERR_INVALID_ARG);
+  cr_expect_str_eq(pm_graph_error(g), "tensor 'y': unknown flags 0x80");
+  pm_graph_destroy(g);
+}
