@@ -7,6 +7,7 @@
 
 #include "emitter.h"
 #include "internal.h"
+#include "utf8.h"
 
 static void emit_flush(pm_emitter_t *e) {
   if (e->len > 0 && e->error == 0 && _pm_prim_write(e->fd, e->buffer, e->len) != 0)
@@ -37,19 +38,40 @@ static void emit_indent(pm_emitter_t *e) {
 
 static void emit_json_string(pm_emitter_t *e, const char *text) {
   emit_str(e, "\"");
-  for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+  for (const unsigned char *c = (const unsigned char *)text; *c;) {
+    size_t length = _pm_utf8_sequence_length(c);
     if (*c == '"' || *c == '\\') {
       char escaped[2] = {'\\', (char)*c};
+      emit_bytes(e, escaped, 2);
+    } else if (*c == '\n' || *c == '\t' || *c == '\r') {
+      char escaped[2] = {'\\', *c == '\n' ? 'n' : *c == '\t' ? 't' : 'r'};
       emit_bytes(e, escaped, 2);
     } else if (*c < 0x20) {
       char escaped[6] = {
           '\\', 'u', '0', '0', "0123456789abcdef"[*c >> 4], "0123456789abcdef"[*c & 15]};
       emit_bytes(e, escaped, 6);
+    } else if (length == 0) {
+      emit_str(e, "\\ufffd"); /* JSON text must be UTF-8 (RFC 8259) */
+      length = 1;
     } else {
-      emit_bytes(e, (const char *)c, 1);
+      emit_bytes(e, (const char *)c, length);
     }
+    c += length;
   }
   emit_str(e, "\"");
+}
+
+/* Whether the text format can show a string as it is: one word of
+ * printable UTF-8. Anything else (spaces, a newline, quotes, stray bytes)
+ * would split a row or forge a line, so it is shown quoted, as in JSON. */
+static bool text_is_plain(const char *text) {
+  if (*text == '\0') return false;
+  for (const unsigned char *c = (const unsigned char *)text; *c;) {
+    size_t length = _pm_utf8_sequence_length(c);
+    if (length == 0 || *c <= 0x20 || *c == 0x7f || *c == '"' || *c == '\\') return false;
+    c += length;
+  }
+  return true;
 }
 
 /* Starts an item at the current depth: separator and key, in either format. */
@@ -202,9 +224,10 @@ void _pm_emitter_kv_double(pm_emitter_t *e, const char *key, double value) {
 
 void _pm_emitter_kv_str(pm_emitter_t *e, const char *key, const char *value) {
   emit_item(e, key, false);
-  if (e->format == PM_STATS_JSON)
-    emit_json_string(e, value ? value : "");
+  if (value == NULL) value = "";
+  if (e->format == PM_STATS_JSON || !text_is_plain(value))
+    emit_json_string(e, value);
   else
-    emit_str(e, value ? value : "");
+    emit_str(e, value);
   emit_value_end(e);
 }

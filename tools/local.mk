@@ -8,6 +8,7 @@ poolmalloc_plan_SOURCES = \
 	src/planner/csv.c \
 	src/planner/csv.h \
 	src/planner/svg.c \
-	src/planner/svg.h
+	src/planner/svg.h \
+	src/utf8.h
 poolmalloc_plan_LDADD = libpoolmalloc.la
 dist_man_MANS += man/poolmalloc-plan.1

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "planner/svg.h"
+#include "utf8.h"
 
 enum {
   CANVAS_WIDTH = 1200,
@@ -37,8 +38,9 @@ static double svg_y(const svg_scale_t *scale, uint64_t bytes) {
 }
 
 static void svg_escape(FILE *out, const char *text) {
-  for (; *text != '\0'; text++) {
-    switch (*text) {
+  for (const unsigned char *c = (const unsigned char *)text; *c != '\0';) {
+    size_t length = _pm_utf8_sequence_length(c);
+    switch (*c) {
     case '<':
       fputs("&lt;", out);
       break;
@@ -52,9 +54,14 @@ static void svg_escape(FILE *out, const char *text) {
       fputs("&quot;", out);
       break;
     default:
-      /* Control characters are not allowed in XML 1.0. */
-      if ((unsigned char)*text >= 0x20 || *text == '\t') fputc(*text, out);
+      /* Control characters are not allowed in XML 1.0, and the file says
+       * it is UTF-8. */
+      if (length == 0)
+        fputs("&#xFFFD;", out);
+      else if (*c >= 0x20 || *c == '\t')
+        fwrite(c, 1, length, out);
     }
+    c += length != 0 ? length : 1;
   }
 }
 

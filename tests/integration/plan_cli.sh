@@ -35,7 +35,7 @@ bad_interval:17:upper (5) must be greater than lower (9)
 bad_zero_size:3:size must be greater than 0
 bad_fields:3:row has 3 fields, header has 4"
 
-echo "1..$((11 + $(printf '%s\n' "$malformed" | wc -l)))"
+echo "1..$((12 + $(printf '%s\n' "$malformed" | wc -l)))"
 
 # 1-4: a small problem, planned and checked independently.
 status=0
@@ -109,6 +109,22 @@ dashed = [l for l in root.iter(ns + "line") if l.get("stroke-dasharray")]
 assert len(dashed) == 2, f"{len(dashed)} dashed lines, expected lower bound and planned"
 EOF
 result $status "--svg writes a well-formed SVG with one rectangle per buffer" "$work/svg"
+
+# Ids are bytes: the SVG says UTF-8, so stray bytes become U+FFFD, markup
+# is escaped, and well-formed characters are kept.
+printf 'id,lower,upper,size\na\377<&>,0,2,10\ncaf\303\251,1,3,20\n' >"$work/odd.csv"
+status=0
+"$plan" --svg "$work/odd.svg" "$work/odd.csv" >/dev/null 2>"$work/err" || status=1
+python3 - "$work/odd.svg" >"$work/svg" 2>&1 <<'EOF' || status=1
+import sys
+import xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+root = ET.parse(sys.argv[1]).getroot()
+titles = {r.find(ns + "title").text.split(":")[0] for r in root.iter(ns + "rect")
+          if r.find(ns + "title") is not None}
+assert titles == {"a\ufffd<&>", "caf\u00e9"}, titles
+EOF
+result $status "--svg stays well-formed UTF-8 XML for ids with stray bytes and markup" "$work/svg"
 
 # A MiniMalloc benchmark problem (alignment 1, as its published figures).
 minimalloc="$top_srcdir/../shared/data/minimalloc/C.1048576.csv"

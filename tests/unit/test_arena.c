@@ -364,7 +364,8 @@ Test(arena, appears_in_stats) {
                                      "\"best\""};
   for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
     cr_expect_neq(strstr(json, keys[i]), NULL, "JSON stats lack %s:\n%s", keys[i], json);
-  cr_expect_neq(strstr(json, "8064"), NULL, "naive bytes (5056 + 3008) missing:\n%s", json);
+  cr_expect_neq(strstr(json, "\"naive_bytes\": 8056"), NULL,
+                "naive bytes (5056 + 3000) missing:\n%s", json);
   free(json);
   char *text = stats_text(PM_STATS_TEXT);
   cr_expect_neq(strstr(text, "stats-arena-1729"), NULL, "text stats lack the arena:\n%s", text);
@@ -380,4 +381,32 @@ Test(arena, appears_in_stats) {
             "a destroyed arena is not marked so:\n%s", json);
   free(json);
   pm_graph_destroy(g);
+}
+
+/* Names are bytes from the program. JSON must stay UTF-8 (a stray byte, or
+ * a character cut by the 63-byte limit, becomes U+FFFD), and a text row
+ * must stay one row: a name with spaces or a newline is shown quoted. */
+Test(arena, odd_names_in_stats) {
+  char cut[70];
+  memset(cut, 'x', 62);
+  strcpy(cut + 62, "\xc3\xa9"); /* e-acute across the limit */
+  const char *names[] = {"bad\xff\xfe", "sp ace=1\nfake: 2", cut, "caf\xc3\xa9"};
+  pm_arena_t *arenas[4];
+  for (size_t i = 0; i < 4; i++)
+    cr_assert_not_null(arenas[i] = pm_arena_create(names[i]));
+  char *json = stats_text(PM_STATS_JSON);
+  cr_expect_null(strchr(json, '\xff'), "a stray byte was copied:\n%s", json);
+  cr_expect_not_null(strstr(json, "\"bad\\ufffd\\ufffd\""), "%s", json);
+  cr_expect_not_null(strstr(json, "\"sp ace=1\\nfake: 2\""), "%s", json);
+  cr_expect_not_null(strstr(json, "xx\\ufffd\""), "the cut character: %s", json);
+  cr_expect_not_null(strstr(json, "\"caf\xc3\xa9\""), "well-formed UTF-8 is kept: %s", json);
+  free(json);
+  char *text = stats_text(PM_STATS_TEXT);
+  cr_expect_null(strstr(text, "\nfake: 2"), "a name forged a line:\n%s", text);
+  cr_expect_not_null(strstr(text, "name=\"sp ace=1\\nfake: 2\""), "%s", text);
+  cr_expect_not_null(strstr(text, "name=caf\xc3\xa9 "), "a plain name is shown as it is:\n%s",
+                     text);
+  free(text);
+  for (size_t i = 0; i < 4; i++)
+    pm_arena_destroy(arenas[i]);
 }
