@@ -187,7 +187,10 @@ int _pm_csv_read_problem(const char *path, pm_csv_problem_t *out, char *error, s
     }
     if (*csv_trim(line) == '\0') continue;
     if (!have_header) {
-      status = csv_read_header(&reader, line, column, &field_count);
+      /* Spreadsheets' "CSV UTF-8" export starts the file with a BOM. */
+      static const char bom[] = "\xef\xbb\xbf";
+      char *header = reader.line == 1 && strncmp(line, bom, 3) == 0 ? line + 3 : line;
+      status = csv_read_header(&reader, header, column, &field_count);
       have_header = 1;
     } else if ((status = csv_append(&reader, out, &row_capacity)) == 0) {
       pm_csv_row_t *row = &out->rows[out->count];

@@ -75,6 +75,22 @@ Test(csv, columns_by_name_crlf_and_blank_lines) {
   unlink(path);
 }
 
+/* Excel's "CSV UTF-8" starts the file with a byte-order mark; anywhere
+ * else those bytes are part of a field. */
+Test(csv, byte_order_mark_before_the_header) {
+  const char *path = write_problem("\xef\xbb\xbfid,lower,upper,size\r\na,0,2,10\r\n");
+  pm_csv_problem_t problem;
+  char error[256] = "";
+  cr_assert_eq(_pm_csv_read_problem(path, &problem, error, sizeof error), 0, "%s", error);
+  cr_assert_eq(problem.count, 1);
+  cr_expect_str_eq(problem.rows[0].id, "a");
+  _pm_csv_free_problem(&problem);
+  unlink(path);
+  expect_rejected("id,lower,upper,size\n\xef\xbb\xbf"
+                  "a,0,x,10\n",
+                  "2: ");
+}
+
 Test(csv, header_only_is_an_empty_problem) {
   const char *path = write_problem("id,lower,upper,size\n");
   pm_csv_problem_t problem;
