@@ -20,25 +20,41 @@ _Atomic(pm_heap_t *) _pm_heaps_all;
 static pm_heap_t *heaps_free; /* recycled; under _pm_heaps_lock */
 static uint8_t *heap_chunk;   /* bump area for new heaps; under _pm_heaps_lock */
 static size_t heap_chunk_left;
-static pm_span_t *abandoned[PM_CLASS_COUNT]; /* under _pm_pages_lock */
+static pm_span_list_t abandoned[PM_CLASS_COUNT]; /* under _pm_pages_lock */
 static _Atomic size_t abandoned_count;
 
 #define HEAP_CHUNK_BYTES ((size_t)64 << 10)
 
 /* ---- slab lists (doubly linked through next/prev) ---- */
-static void list_push(pm_span_t **list, pm_span_t *span) {
+static void list_push(pm_span_list_t *list, pm_span_t *span) {
   span->prev = NULL;
-  span->next = *list;
-  if (*list) (*list)->prev = span;
-  *list = span;
+  span->next = list->first;
+  if (list->first != NULL)
+    list->first->prev = span;
+  else
+    list->last = span;
+  list->first = span;
 }
 
-static void list_remove(pm_span_t **list, pm_span_t *span) {
+static void list_append(pm_span_list_t *list, pm_span_t *span) {
+  span->next = NULL;
+  span->prev = list->last;
+  if (list->last != NULL)
+    list->last->next = span;
+  else
+    list->first = span;
+  list->last = span;
+}
+
+static void list_remove(pm_span_list_t *list, pm_span_t *span) {
   if (span->prev)
     span->prev->next = span->next;
   else
-    *list = span->next;
-  if (span->next) span->next->prev = span->prev;
+    list->first = span->next;
+  if (span->next)
+    span->next->prev = span->prev;
+  else
+    list->last = span->prev;
   span->next = span->prev = NULL;
 }
 
@@ -79,7 +95,7 @@ pm_heap_t *_pm_heap_for_thread(void) {
   if (heap != NULL) {
     for (size_t c = 0; c < PM_CLASS_COUNT; c++) {
       bin_set_current(heap, c, &_pm_span_empty);
-      heap->bins[c].active = heap->bins[c].full = NULL;
+      heap->bins[c].active = heap->bins[c].full = (pm_span_list_t){NULL, NULL};
       heap->bins[c].remote_seen = atomic_load(&heap->bins[c].remote_hint);
       heap->bins[c].early_empties = 0;
     }
@@ -119,7 +135,7 @@ static void bin_make_full(pm_bin_t *bin, pm_span_t *span) {
 static pm_span_t *bin_adopt(pm_heap_t *heap, pm_bin_t *bin, size_t size_class) {
   if (atomic_load_explicit(&abandoned_count, memory_order_relaxed) == 0) return NULL;
   _pm_lock(&_pm_pages_lock);
-  pm_span_t *span = abandoned[size_class];
+  pm_span_t *span = abandoned[size_class].first;
   if (span != NULL) {
     list_remove(&abandoned[size_class], span);
     atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
@@ -151,7 +167,7 @@ static pm_span_t *bin_new_slab(pm_heap_t *heap, pm_bin_t *bin, size_t size_class
 static pm_span_t *bin_next_slab(pm_heap_t *heap, pm_bin_t *bin, size_t size_class) {
   if (bin->current != &_pm_span_empty) bin_make_full(bin, bin->current);
   bin_set_current(heap, size_class, &_pm_span_empty);
-  for (pm_span_t *span = bin->active, *next; span != NULL; span = next) {
+  for (pm_span_t *span = bin->active.first, *next; span != NULL; span = next) {
     next = span->next;
     if (slab_refill(span, heap)) return bin_set_current(heap, size_class, span);
     bin_make_full(bin, span);
@@ -160,7 +176,7 @@ static pm_span_t *bin_next_slab(pm_heap_t *heap, pm_bin_t *bin, size_t size_clas
   if (hint != bin->remote_seen) {
     bin->remote_seen = hint;
     pm_span_t *found = NULL;
-    for (pm_span_t *span = bin->full, *next; span != NULL; span = next) {
+    for (pm_span_t *span = bin->full.first, *next; span != NULL; span = next) {
       next = span->next;
       if (atomic_load_explicit(&span->thread_free, memory_order_relaxed) == NULL) continue;
       _pm_slab_collect(span);
@@ -215,10 +231,13 @@ PM_NOINLINE void *_pm_heap_malloc_slow(pm_heap_t *heap, size_t size) {
 
 PM_NOINLINE void _pm_heap_slab_freed(pm_heap_t *heap, pm_span_t *span) {
   pm_bin_t *bin = &heap->bins[span->size_class];
+  /* To the back: the slabs ahead of it have had longer to gather freed
+   * blocks, so the next refill finds more than this one block (with it at
+   * the front, churn refilled for one malloc in eight). */
   if (span->in_full) {
     list_remove(&bin->full, span);
     span->in_full = 0;
-    list_push(&bin->active, span);
+    list_append(&bin->active, span);
   }
   if (span->used != 0) return;
   if (span == bin->current) {
@@ -258,9 +277,9 @@ void _pm_heap_thread_exit(void *arg) {
   _pm_heap_default = &_pm_heap_empty;
   for (size_t c = 0; c < PM_CLASS_COUNT; c++) {
     pm_bin_t *bin = &heap->bins[c];
-    heap_abandon_list(bin, bin->active);
-    heap_abandon_list(bin, bin->full);
-    bin->active = bin->full = NULL;
+    heap_abandon_list(bin, bin->active.first);
+    heap_abandon_list(bin, bin->full.first);
+    bin->active = bin->full = (pm_span_list_t){NULL, NULL};
     bin_set_current(heap, c, &_pm_span_empty);
   }
   _pm_lock(&_pm_heaps_lock);
@@ -274,7 +293,7 @@ void _pm_heap_trim_current(void) {
   if (heap == &_pm_heap_empty) return;
   for (size_t c = 0; c < PM_CLASS_COUNT; c++) {
     pm_bin_t *bin = &heap->bins[c];
-    for (pm_span_t *span = bin->active, *next; span != NULL; span = next) {
+    for (pm_span_t *span = bin->active.first, *next; span != NULL; span = next) {
       next = span->next;
       _pm_slab_collect(span);
       if (span->used != 0) continue;
@@ -287,7 +306,7 @@ void _pm_heap_trim_current(void) {
 
 void _pm_heap_reap_abandoned(void) {
   for (size_t c = 0; c < PM_CLASS_COUNT; c++) {
-    for (pm_span_t *span = abandoned[c], *next; span != NULL; span = next) {
+    for (pm_span_t *span = abandoned[c].first, *next; span != NULL; span = next) {
       next = span->next;
       _pm_slab_collect(span);
       if (span->used != 0) continue;

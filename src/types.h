@@ -112,10 +112,15 @@ typedef struct pm_segment_s {
 } pm_segment_t;
 
 /* Per-class state of a thread heap. */
+/* A doubly linked list of spans through their next/prev links. */
+typedef struct pm_span_list_s {
+  pm_span_t *first, *last;
+} pm_span_list_t;
+
 typedef struct pm_bin_s {
   pm_span_t *current;           /* the fast path allocates from here */
-  pm_span_t *active;            /* slabs that may have free blocks (current first) */
-  pm_span_t *full;              /* slabs that had none at the last look */
+  pm_span_list_t active;        /* slabs that may have free blocks; back from full at the end */
+  pm_span_list_t full;          /* slabs that had none at the last look */
   _Atomic uint32_t remote_hint; /* bumped when another thread frees into a full slab */
   uint32_t remote_seen;         /* remote_hint at the last scan of the full list */
   /* The current slab while its pages past the carving frontier may be

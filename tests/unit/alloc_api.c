@@ -224,6 +224,51 @@ Test(alloc_api, thread_cache_reuses_freed_blocks) {
   cr_assert(found, "a freed block is reused within one slab's worth of allocations");
 }
 
+/* A slab that gets a block back after it went full waits behind the slabs
+ * that got theirs earlier: those have had longer to gather freed blocks, so
+ * a refill yields more than one malloc's worth. */
+Test(alloc_api, slabs_back_from_full_queue_in_order) {
+  enum { SIZE = 4000, PER_SLAB = PM_SLAB_SIZE / 4096, COUNT = 4 * PER_SLAB };
+  static void *blocks[COUNT];
+  for (int i = 0; i < COUNT; i++)
+    cr_assert_not_null(blocks[i] = pm_malloc(SIZE));
+  pm_span_t *current = _pm_heap_default->bins[_pm_class_of(SIZE)].current;
+  /* Two slabs wholly ours, other than the current one. */
+  pm_span_t *first = NULL, *second = NULL;
+  int first_at = -1, second_at = -1;
+  for (int i = 0; i + PER_SLAB <= COUNT && second == NULL; i++) {
+    pm_span_t *slab = pm_test_slab_of(blocks[i]);
+    if (slab == current || slab == first || slab->used != PER_SLAB) continue;
+    if (first == NULL)
+      first = slab, first_at = i;
+    else
+      second = slab, second_at = i;
+  }
+  cr_assert_not_null(second, "two full slabs of this test's blocks");
+  pm_free(blocks[first_at]);
+  blocks[first_at] = NULL;
+  for (int i = second_at; i < COUNT && second->used > PER_SLAB - 3; i++)
+    if (pm_test_slab_of(blocks[i]) == second) {
+      pm_free(blocks[i]);
+      blocks[i] = NULL;
+    }
+  /* Drain the current slab; the next block comes from the first slab. */
+  enum { EXTRA = PER_SLAB + 1 };
+  void *extra[EXTRA];
+  pm_span_t *next = NULL;
+  int taken = 0;
+  while (taken < EXTRA && next == NULL) {
+    extra[taken] = pm_malloc(SIZE);
+    pm_span_t *slab = pm_test_slab_of(extra[taken++]);
+    if (slab != current) next = slab;
+  }
+  cr_expect_eq(next, first, "the slab that went back first is refilled first");
+  for (int i = 0; i < taken; i++)
+    pm_free(extra[i]);
+  for (int i = 0; i < COUNT; i++)
+    pm_free(blocks[i]);
+}
+
 Test(alloc_api, slab_counts_follow_blocks) {
   size_t c = _pm_class_of(4000);
   pm_stats_t before = pm_test_stats();

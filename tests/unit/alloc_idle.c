@@ -18,10 +18,6 @@ static pm_bin_t *bin_of(size_t size) {
   return &_pm_heap_default->bins[_pm_class_of(size)];
 }
 
-static pm_span_t *slab_of(void *block) {
-  return _pm_slab_candidate(_pm_span_segment_lookup(block), block);
-}
-
 static size_t resident_pages(const pm_span_t *slab) {
   return pm_test_resident_pages(_pm_span_start(slab), PM_SLAB_PAGES);
 }
@@ -41,8 +37,8 @@ static pm_span_t *run_phase(void) {
     cr_assert_not_null(blocks[i]);
     memset(blocks[i], 0xa5, BLOCK);
   }
-  pm_span_t *slab = slab_of(blocks[0]);
-  cr_assert_eq(slab_of(blocks[PHASE_BLOCKS - 1]), slab, "the phase fits one slab");
+  pm_span_t *slab = pm_test_slab_of(blocks[0]);
+  cr_assert_eq(pm_test_slab_of(blocks[PHASE_BLOCKS - 1]), slab, "the phase fits one slab");
   for (int i = 0; i < PHASE_BLOCKS; i++)
     pm_free(blocks[i]);
   return slab;
@@ -74,7 +70,7 @@ Test(alloc_idle, a_ping_pong_soon_keeps_its_slab) {
   _pm_options.decay_ms = 60000;
   pm_trim(0);
   void *first = pm_malloc(BLOCK);
-  pm_span_t *slab = slab_of(first);
+  pm_span_t *slab = pm_test_slab_of(first);
   pm_free(first);
   for (int i = 0; i < 10; i++) {
     void *p = pm_malloc(BLOCK);
@@ -83,7 +79,7 @@ Test(alloc_idle, a_ping_pong_soon_keeps_its_slab) {
   }
   /* Given back only on its first empties: from then on the slab stays
    * current with its free list, so no lock is taken. */
-  slab = slab_of(first);
+  slab = pm_test_slab_of(first);
   cr_assert_eq(bin_of(BLOCK)->current, slab, "kept after the latest empty");
   uint32_t reserved = slab->reserved;
   cr_assert_neq(reserved, 0u, "and not started over");
@@ -112,7 +108,7 @@ Test(alloc_idle, a_rarely_used_class_gives_its_slab_back) {
       blocks[i] = pm_malloc(BLOCK);
       memset(blocks[i], 0x5a, BLOCK);
     }
-    pm_span_t *slab = slab_of(blocks[0]);
+    pm_span_t *slab = pm_test_slab_of(blocks[0]);
     cr_assert_eq(bin->current, slab, "phase %d: a slab of the class is current", phase);
     cr_assert_eq(_pm_span_segment_lookup(keeper), _pm_segment_of_span(slab), "one segment");
     for (int i = 0; i < 3; i++)
@@ -139,7 +135,7 @@ Test(alloc_idle, a_slab_carved_from_resident_pages_is_registered) {
   size_t size = 3000;
   cr_assert_eq(bin_of(size)->current, &_pm_span_empty, "class %zu unused so far", size);
   void *block = pm_malloc(size);
-  pm_span_t *slab = slab_of(block);
+  pm_span_t *slab = pm_test_slab_of(block);
   cr_assert_eq(atomic_load(&bin_of(size)->idle), slab, "registered at birth");
   cr_assert_eq(resident_pages(slab), PM_SLAB_PAGES, "all sixteen pages resident");
   size_t frontier = pm_align_up((size_t)slab->reserved * slab->block_size, PM_PAGE_SIZE);

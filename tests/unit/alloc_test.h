@@ -86,6 +86,11 @@ static inline uint8_t *pm_test_free_run_between(size_t pages, size_t fence_pages
   return run;
 }
 
+/* The slab descriptor of a small block. */
+static inline pm_span_t *pm_test_slab_of(const void *block) {
+  return _pm_slab_candidate(_pm_span_segment_lookup(block), block);
+}
+
 static inline pm_stats_t pm_test_stats(void) {
   pm_stats_t s;
   cr_assert_eq(pm_stats(&s), 0, "pm_stats failed");
