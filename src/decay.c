@@ -188,6 +188,8 @@ static void background_start(void) {
 }
 
 void _pm_background_kick(void) {
+  /* The fork handlers hold the thread's lock: kick after the fork. */
+  if (_pm_forking) return;
   atomic_store_explicit(&_pm_background_pending, false, memory_order_relaxed);
   if (!_pm_options.background_thread) return;
   /* Under the lock: a thread that is ending sets BACKGROUND_NONE there. */

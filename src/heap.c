@@ -90,6 +90,9 @@ static pm_heap_t *heap_new_locked(void) {
 
 pm_heap_t *_pm_heap_for_thread(void) {
   _pm_init();
+  /* The first init registers the fork handlers, which may allocate: that
+   * allocation made this thread's heap already. */
+  if (_pm_heap_default != &_pm_heap_empty) return _pm_heap_default;
   _pm_lock(&_pm_heaps_lock);
   pm_heap_t *heap = heap_new_locked();
   if (heap != NULL) {

@@ -165,12 +165,18 @@ static inline bool _pm_lock_try(pm_lock_t *lock) {
   return atomic_compare_exchange_strong_explicit(&lock->state, &expected, 1, memory_order_acquire,
                                                  memory_order_relaxed);
 }
-/* Uncontended: one compare-and-swap. */
+/* True in the forking thread between the fork handlers (init.c), which
+ * hold every lock: the thread passes through them, so other libraries'
+ * fork handlers may allocate. */
+extern PM_TLS bool _pm_forking PM_HIDDEN;
+/* Uncontended: one compare-and-swap (and a thread-local load). */
 static inline void _pm_lock(pm_lock_t *lock) {
+  if (pm_unlikely(_pm_forking)) return;
   if (pm_unlikely(!_pm_lock_try(lock))) _pm_lock_wait(lock);
 }
 /* Uncontended: one exchange; wakes a sleeper when one may wait. */
 static inline void _pm_unlock(pm_lock_t *lock) {
+  if (pm_unlikely(_pm_forking)) return;
   if (pm_unlikely(atomic_exchange_explicit(&lock->state, 0, memory_order_release) == 2))
     _pm_lock_wake(lock);
 }

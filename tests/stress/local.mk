@@ -24,6 +24,12 @@ tests_stress_oom_limit_CFLAGS = $(PM_NO_BUILTIN_ALLOC_CFLAGS)
 tests_stress_map_failure_SOURCES = tests/stress/map_failure.c
 tests_stress_map_failure_CFLAGS = $(PM_NO_BUILTIN_ALLOC_CFLAGS)
 tests_stress_size_sweep_SOURCES = tests/stress/size_sweep.c $(stress_util_sources)
+# A preloadable module whose fork handlers allocate (fork_busy.sh); -rpath
+# makes libtool build it shared although it is never installed.
+check_LTLIBRARIES += tests/stress/fork_alloc.la
+tests_stress_fork_alloc_la_SOURCES = tests/stress/fork_alloc.c
+tests_stress_fork_alloc_la_LDFLAGS = -module -avoid-version -rpath /nowhere
+tests_stress_fork_alloc_la_LIBADD = $(PTHREAD_LIBS)
 
 stress_tests = \
 	tests/stress/stress_threads.sh \

@@ -9,7 +9,7 @@
 EXTRA_DIST += tests/unit/alloc_preload.sh
 
 if HAVE_CRITERION
-check_LTLIBRARIES = tests/unit/libpm-whitebox.la
+check_LTLIBRARIES += tests/unit/libpm-whitebox.la
 tests_unit_libpm_whitebox_la_SOURCES = $(libpoolmalloc_la_SOURCES)
 tests_unit_libpm_whitebox_la_CFLAGS = $(libpoolmalloc_la_CFLAGS)
 
