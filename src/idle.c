@@ -80,7 +80,7 @@ static uint64_t bin_purge_idle(pm_bin_t *bin, uint64_t cutoff_ms) {
   size_t frontier = pm_align_up((size_t)pm_span_get(span, reserved) * pm_span_get(span, block_size),
                                 PM_PAGE_SIZE);
   size_t bytes = (size_t)span->page_count * PM_PAGE_SIZE - frontier;
-  if (bytes > 0) _pm_prim_purge(_pm_span_start(span) + frontier, bytes);
+  if (bytes > 0 && !_pm_prim_purge(_pm_span_start(span) + frontier, bytes)) bytes = 0;
   _pm_idle_forget(bin, span);
   return bytes;
 }

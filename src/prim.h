@@ -7,6 +7,7 @@
 #define PM_PRIM_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -34,8 +35,9 @@ void _pm_prim_unmap(void *addr, size_t size);
  * mapping untouched. */
 void *_pm_prim_remap_aligned(void *addr, size_t old_size, size_t new_size, size_t alignment);
 /* Gives the pages back to the OS but keeps the range mapped: RSS drops and
- * the next touch reads zeros. */
-void _pm_prim_purge(void *addr, size_t size);
+ * the next touch reads zeros. False when the OS refused (pages locked by
+ * mlock or mlockall): the range keeps its contents. */
+bool _pm_prim_purge(void *addr, size_t size);
 size_t _pm_prim_page_size(void);
 
 /* Monotonic milliseconds, to within a few; cheap (vDSO, no syscall). */

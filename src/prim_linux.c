@@ -98,10 +98,11 @@ void *_pm_prim_remap_aligned(void *addr, size_t old_size, size_t new_size, size_
   return moved;
 }
 
-void _pm_prim_purge(void *addr, size_t size) {
+bool _pm_prim_purge(void *addr, size_t size) {
   int saved = errno;
-  madvise(addr, size, MADV_DONTNEED);
+  bool purged = madvise(addr, size, MADV_DONTNEED) == 0;
   errno = saved;
+  return purged;
 }
 
 size_t _pm_prim_page_size(void) {

@@ -352,14 +352,21 @@ uint64_t _pm_segments_purge(uint64_t cutoff_ms, uint64_t budget) {
         pm_segment_t *segment = _pm_segment_of_span(run);
         run_unlink(run);
         size_t bytes = run->page_count * PM_PAGE_SIZE;
-        released += bytes;
         if (run->page_count == USABLE_PAGES) {
           segment_unmap(segment); /* unmapping releases as much as purging */
-        } else {
-          _pm_prim_purge(_pm_span_start(run), bytes);
+          released += bytes;
+        } else if (_pm_prim_purge(_pm_span_start(run), bytes)) {
           run->dirty = 0;
+          released += bytes;
           pm_span_t *merged = run_insert_coalesced(segment, run);
           if (merged != NULL) run_purge_header(segment, merged);
+        } else {
+          /* Locked pages keep their contents, so the run stays dirty (a
+           * calloc from it must clear it) and is tried again a decay
+           * period later. Dirty neighbours were merged when it was freed,
+           * so it goes back as it is. */
+          run->freed_at = _pm_prim_clock_ms();
+          run_link(run);
         }
       }
       run = next;

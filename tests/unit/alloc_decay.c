@@ -1,6 +1,7 @@
 /* alloc_decay.c: freed memory goes back to the OS after decay_ms of idle
  * time, at once past retain_max or on trim, and the limit option makes
  * allocation fail cleanly. */
+#include <sys/mman.h>
 #include <time.h>
 
 #include "alloc_test.h"
@@ -99,6 +100,31 @@ Test(alloc_decay, trim_releases_at_once) {
   pm_stats_t after = pm_test_stats();
   cr_assert_geq(after.released_bytes - before.released_bytes, (size_t)900 << 10);
   cr_assert_leq(after.retained_bytes + ((size_t)900 << 10), before.retained_bytes);
+}
+
+/* Locked pages (mlock, mlockall) cannot be purged: the OS refuses and they
+ * keep their contents. The run must then stay dirty, so that calloc clears
+ * it, and must not count as released. */
+Test(alloc_decay, locked_pages_stay_dirty_when_the_purge_is_refused) {
+  enum { SIZE = 900 << 10 };
+  _pm_options.decay_ms = 60000;
+  uint8_t *p = resident_block(SIZE);
+  if (mlock(p, SIZE) != 0) cr_skip_test("mlock: %s (RLIMIT_MEMLOCK too low)", strerror(errno));
+  pm_free(p);
+  pm_stats_t before = pm_test_stats();
+  pm_trim(0);
+  pm_stats_t after = pm_test_stats();
+  cr_expect_lt(after.released_bytes - before.released_bytes, (size_t)SIZE,
+               "locked pages were counted as released");
+  uint8_t *q = pm_calloc(1, SIZE);
+  cr_assert_not_null(q);
+  size_t dirty = 0;
+  for (size_t i = 0; i < SIZE; i++)
+    dirty += q[i] != 0;
+  cr_expect_eq(dirty, 0, "calloc returned %zu stale bytes (%s the locked run)", dirty,
+               q == p ? "from" : "not from");
+  munlock(p, SIZE);
+  pm_free(q);
 }
 
 Test(alloc_decay, retain_max_caps_retained_memory) {
