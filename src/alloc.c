@@ -269,8 +269,9 @@ PM_EXPORT int pm_posix_memalign(void **out, size_t alignment, size_t size) {
 }
 
 PM_EXPORT void *pm_memalign(size_t alignment, size_t size) {
-  /* glibc rounds a bad alignment up to the next power of two. */
-  if (alignment > ((size_t)1 << 62)) {
+  /* glibc rounds a bad alignment up to the next power of two, and calls
+   * one past the largest (2^63) invalid; 2^63 itself fails with ENOMEM. */
+  if (alignment > SIZE_MAX / 2 + 1) {
     errno = EINVAL;
     return NULL;
   }

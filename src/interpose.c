@@ -177,10 +177,8 @@ PM_PUBLIC void malloc_stats(void) {
  * per-size <sizes> rows and its high-water mark of mapped memory
  * (<system type="max">) are not kept here and are left out. */
 PM_PUBLIC int malloc_info(int options, FILE *stream) {
-  if (options != 0 || stream == NULL) {
-    errno = EINVAL;
-    return -1;
-  }
+  /* As glibc 2.36: the error number is returned, errno stays. */
+  if (options != 0 || stream == NULL) return EINVAL;
   pool_split_t split = pool_split();
   size_t heap = split.segment_bytes, heap_free = heap - split.segment_held_bytes;
   int written = fprintf(stream,

@@ -204,6 +204,14 @@ Test(alloc_api, alignment_errors) {
   errno = 0;
   cr_assert_null(pm_aligned_alloc(top, top));
   cr_assert_eq(errno, ENOMEM);
+  /* memalign as glibc: up to 2^63 rounds up and fails for want of memory,
+   * past it the alignment is invalid. */
+  errno = 0;
+  cr_assert_null(pm_memalign(top + 1, 16));
+  cr_assert_eq(errno, ENOMEM);
+  errno = 0;
+  cr_assert_null(pm_memalign(SIZE_MAX / 2 + 2, 16));
+  cr_assert_eq(errno, EINVAL);
 }
 
 Test(alloc_api, thread_cache_reuses_freed_blocks) {
