@@ -71,27 +71,18 @@ PM_PUBLIC void free_aligned_sized(void *ptr, size_t alignment, size_t size) {
   _pm_free_aligned_sized(ptr, alignment, size);
 }
 
-PM_PUBLIC void *__libc_malloc(size_t size) {
-  return _pm_malloc_fast(size);
-}
-PM_PUBLIC void __libc_free(void *ptr) {
-  _pm_free_fast(ptr, "free");
-}
-PM_PUBLIC void *__libc_calloc(size_t count, size_t size) {
-  return _pm_calloc(count, size);
-}
-PM_PUBLIC void *__libc_realloc(void *ptr, size_t size) {
-  return _pm_realloc(ptr, size);
-}
-PM_PUBLIC void *__libc_memalign(size_t alignment, size_t size) {
-  return _pm_memalign(alignment, size);
-}
-PM_PUBLIC void *__libc_valloc(size_t size) {
-  return _pm_valloc(size);
-}
-PM_PUBLIC void *__libc_pvalloc(size_t size) {
-  return _pm_pvalloc(size);
-}
+/* glibc's own names for the allocator functions, which it exports beside
+ * the others: aliases, so each function exists once in the library (with
+ * its target's attributes, see PM_COPY_ATTRIBUTES). */
+#define PM_GLIBC_ALIAS(name, target)                                                               \
+  PM_PUBLIC __typeof__(target) name __attribute__((alias(#target))) PM_COPY_ATTRIBUTES(target)
+PM_GLIBC_ALIAS(__libc_malloc, malloc);
+PM_GLIBC_ALIAS(__libc_free, free);
+PM_GLIBC_ALIAS(__libc_calloc, calloc);
+PM_GLIBC_ALIAS(__libc_realloc, realloc);
+PM_GLIBC_ALIAS(__libc_memalign, memalign);
+PM_GLIBC_ALIAS(__libc_valloc, valloc);
+PM_GLIBC_ALIAS(__libc_pvalloc, pvalloc);
 
 PM_PUBLIC int malloc_trim(size_t pad) {
   return _pm_trim(pad);
@@ -226,10 +217,8 @@ PM_PUBLIC int mallopt(int param, int value) {
   }
 }
 
-/* glibc's own names for the two, which it exports beside the others. */
+/* The other two glibc names: mallinfo is deprecated, so no alias names it. */
 PM_PUBLIC struct mallinfo __libc_mallinfo(void) {
   return mallinfo_narrow();
 }
-PM_PUBLIC int __libc_mallopt(int param, int value) {
-  return mallopt(param, value);
-}
+PM_GLIBC_ALIAS(__libc_mallopt, mallopt);
