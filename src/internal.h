@@ -3,6 +3,8 @@
 #ifndef PM_INTERNAL_H
 #define PM_INTERNAL_H
 
+#include "config.h" /* PM_DEBUG (configure --enable-debug) turns pm_assert on */
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>

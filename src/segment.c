@@ -336,6 +336,7 @@ void _pm_span_shrink(pm_span_t *span, size_t page_count) {
   pm_segment_t *segment = _pm_segment_of_span(span);
   size_t first = span_index(segment, span);
   pm_span_t *tail = run_make(segment, first + page_count, span->page_count - page_count, 1, 0);
+  pm_span_set(tail, kind, PM_SPAN_FREE); /* an inner page until now: its kind was stale */
   span_set_tail_offset(segment, first, page_count);
   span->page_count = (uint16_t)page_count;
   _pm_span_free(tail);
