@@ -101,6 +101,7 @@ pm_heap_t *_pm_heap_for_thread(void) {
       heap->bins[c].active = heap->bins[c].full = (pm_span_list_t){NULL, NULL};
       heap->bins[c].remote_seen = atomic_load(&heap->bins[c].remote_hint);
       heap->bins[c].early_empties = 0;
+      heap->bins[c].adopted = 0;
     }
   }
   _pm_unlock(&_pm_heaps_lock);
@@ -114,6 +115,7 @@ pm_heap_t *_pm_heap_for_thread(void) {
 
 /* Returns a slab of the heap that owns bin to the page pool. */
 static void slab_release(pm_bin_t *bin, pm_span_t *span) {
+  if (span->adopted) bin->adopted--;
   _pm_lock(&_pm_pages_lock);
   _pm_idle_forget(bin, span);
   _pm_pool.slabs[span->size_class]--;
@@ -142,10 +144,14 @@ static pm_span_t *bin_adopt(pm_heap_t *heap, pm_bin_t *bin, size_t size_class) {
   if (span != NULL) {
     list_remove(&abandoned[size_class], span);
     atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
+    span->adopted = 1;
     atomic_store_explicit(&span->heap, heap, memory_order_release);
   }
   _pm_unlock(&_pm_pages_lock);
-  if (span != NULL) list_push(&bin->active, span);
+  if (span != NULL) {
+    bin->adopted++;
+    list_push(&bin->active, span);
+  }
   return span;
 }
 
@@ -166,6 +172,22 @@ static pm_span_t *bin_new_slab(pm_heap_t *heap, pm_bin_t *bin, size_t size_class
   return span;
 }
 
+/* Moves the full slabs that other threads freed blocks into back to the
+ * active list, blocks collected; returns the last one, or NULL. */
+static pm_span_t *bin_take_remote_frees(pm_bin_t *bin) {
+  pm_span_t *found = NULL;
+  for (pm_span_t *span = bin->full.first, *next; span != NULL; span = next) {
+    next = span->next;
+    if (atomic_load_explicit(&span->thread_free, memory_order_relaxed) == NULL) continue;
+    _pm_slab_collect(span);
+    list_remove(&bin->full, span);
+    span->in_full = 0;
+    list_push(&bin->active, span);
+    found = span;
+  }
+  return found;
+}
+
 /* The current slab ran dry: find the next one with blocks to give. */
 static pm_span_t *bin_next_slab(pm_heap_t *heap, pm_bin_t *bin, size_t size_class) {
   if (bin->current != &_pm_span_empty) bin_make_full(bin, bin->current);
@@ -175,25 +197,25 @@ static pm_span_t *bin_next_slab(pm_heap_t *heap, pm_bin_t *bin, size_t size_clas
     if (slab_refill(span, heap)) return bin_set_current(heap, size_class, span);
     bin_make_full(bin, span);
   }
-  uint32_t hint = atomic_load_explicit(&bin->remote_hint, memory_order_relaxed);
-  if (hint != bin->remote_seen) {
+  /* Acquire: pairs with the remote freer's release, so the blocks behind
+   * the hint are seen. */
+  uint32_t hint = atomic_load_explicit(&bin->remote_hint, memory_order_acquire);
+  bool scanned = hint != bin->remote_seen;
+  if (scanned) {
     bin->remote_seen = hint;
-    pm_span_t *found = NULL;
-    for (pm_span_t *span = bin->full.first, *next; span != NULL; span = next) {
-      next = span->next;
-      if (atomic_load_explicit(&span->thread_free, memory_order_relaxed) == NULL) continue;
-      _pm_slab_collect(span);
-      list_remove(&bin->full, span);
-      span->in_full = 0;
-      list_push(&bin->active, span);
-      found = span;
-    }
+    pm_span_t *found = bin_take_remote_frees(bin);
     if (found != NULL) return bin_set_current(heap, size_class, found);
   }
   pm_span_t *span;
   while ((span = bin_adopt(heap, bin, size_class)) != NULL) {
     if (slab_refill(span, heap)) return bin_set_current(heap, size_class, span);
     bin_make_full(bin, span);
+  }
+  /* A free into an adopted slab may have told no one (slab.c): before
+   * mapping new memory, look at the full list anyway. */
+  if (!scanned && bin->adopted != 0) {
+    pm_span_t *found = bin_take_remote_frees(bin);
+    if (found != NULL) return bin_set_current(heap, size_class, found);
   }
   span = bin_new_slab(heap, bin, size_class);
   if (span == NULL || !slab_refill(span, heap)) return NULL;
@@ -265,6 +287,8 @@ static void heap_abandon_list(pm_bin_t *bin, pm_span_t *list) {
       slab_release(bin, span);
       continue;
     }
+    if (span->adopted) bin->adopted--;
+    span->adopted = 0;
     _pm_lock(&_pm_pages_lock);
     _pm_idle_forget(bin, span);
     atomic_store_explicit(&span->heap, NULL, memory_order_release);

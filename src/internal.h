@@ -184,9 +184,12 @@ static inline void _pm_unlock(pm_lock_t *lock) {
 }
 /* Tries for up to about ms milliseconds; 0 if the lock was taken. */
 int _pm_lock_within(pm_lock_t *lock, unsigned ms);
-/* In a forked child: locks other threads held at the fork are freed. */
+/* In a forked child: locks other threads held at the fork are freed. A
+ * thread that a child fork handler started before ours may sleep on one
+ * already: it is woken, or no unlock ever would. */
 static inline void _pm_lock_reset(pm_lock_t *lock) {
   atomic_store_explicit(&lock->state, 0, memory_order_relaxed);
+  _pm_lock_wake(lock);
 }
 
 /* ---- segment.c: page runs inside segments, under _pm_pages_lock ---- */

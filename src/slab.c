@@ -22,6 +22,7 @@ void _pm_slab_init(pm_span_t *span, size_t size_class, pm_heap_t *heap) {
   pm_span_set(span, capacity, (uint16_t)(span->page_count * PM_PAGE_SIZE / block_size));
   pm_span_set(span, reserved, 0);
   pm_span_set(span, started_over, 0);
+  span->adopted = 0;
   span->used = 0;
   span->in_full = 0;
   span->free = NULL;
@@ -82,9 +83,13 @@ void _pm_slab_free_remote(pm_span_t *span, pm_block_t *block, const char *func) 
   } while (!atomic_compare_exchange_weak_explicit(&span->thread_free, &old, block,
                                                   memory_order_release, memory_order_relaxed));
   /* First remote free since the owner last looked: tell it, in case the
-   * slab sits on a full list it does not scan otherwise. */
+   * slab sits on a full list it does not scan otherwise. Release: an owner
+   * that sees the new hint sees the block on the list too. An owner read
+   * while the slab was abandoned (NULL) or just before its thread exited
+   * is told nothing; the slab's adopter rescans its full list for that
+   * (bin_next_slab). */
   if (old == NULL && owner != NULL)
-    atomic_fetch_add_explicit(&owner->bins[size_class].remote_hint, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&owner->bins[size_class].remote_hint, 1, memory_order_release);
 }
 
 static bool list_contains(const pm_block_t *list, const pm_block_t *block, uint32_t limit) {

@@ -89,6 +89,7 @@ typedef struct pm_span_s {
   uint8_t in_full;                   /* slab sits on its bin's full list */
   uint8_t dirty;                     /* free run: resident (used before, not released) */
   uint8_t started_over;              /* slab: emptied and started over (idle.c) */
+  uint8_t adopted;                   /* slab: taken over from an exited thread (heap.c) */
 } pm_span_t;
 _Static_assert(sizeof(pm_span_t) == 64, "a span descriptor fills one cache line");
 _Static_assert(PM_SLAB_SIZE / PM_ALIGNMENT <= UINT16_MAX, "slab block counts fit in 16 bits");
@@ -123,6 +124,7 @@ typedef struct pm_bin_s {
   pm_span_list_t full;          /* slabs that had none at the last look */
   _Atomic uint32_t remote_hint; /* bumped when another thread frees into a full slab */
   uint32_t remote_seen;         /* remote_hint at the last scan of the full list */
+  uint32_t adopted;             /* adopted slabs the bin holds: its full list is rescanned */
   /* The current slab while its pages past the carving frontier may be
    * resident and unused, waiting for decay to purge them (idle.c); written
    * under the pages lock, read by the owner without it. */

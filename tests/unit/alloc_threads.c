@@ -1,6 +1,7 @@
 /* alloc_threads.c: frees from other threads, and what a thread's exit
  * does with its memory. */
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "alloc_test.h"
 
@@ -69,6 +70,64 @@ Test(alloc_threads, exit_returns_empty_slabs_and_abandons_the_rest) {
                 exited.classes[c].slabs);
   for (int i = 0; i < BLOCKS; i++)
     pm_free(blocks[i]);
+}
+
+/* A remote free reads the slab's owner, then publishes the block. If the
+ * slab was abandoned at the read and has since been adopted and filled by
+ * another thread, nobody is told (slab.c). The adopter must still find the
+ * block before it maps a new slab. The stale read is staged by clearing the
+ * owner around the free. */
+enum { STRAND_SIZE = 5000, STRAND_PER_SLAB = PM_SLAB_SIZE / 5120 };
+static void *stranded[STRAND_PER_SLAB];
+
+static void *fill_a_slab_and_exit(void *arg) {
+  (void)arg;
+  for (int i = 0; i < STRAND_PER_SLAB; i++)
+    stranded[i] = pm_malloc(STRAND_SIZE);
+  return NULL;
+}
+
+static void *free_block(void *block) {
+  pm_free(block);
+  return NULL;
+}
+
+Test(alloc_threads, a_free_into_an_adopted_full_slab_is_found) {
+  cr_assert_eq(_pm_class_size[_pm_class_of(STRAND_SIZE)], 5120);
+  pthread_t thread;
+  pthread_create(&thread, NULL, fill_a_slab_and_exit, NULL);
+  pthread_join(thread, NULL);
+  pm_span_t *slab = pm_test_slab_of(stranded[0]);
+  for (int i = 0; i < STRAND_PER_SLAB; i++)
+    cr_assert_eq(pm_test_slab_of(stranded[i]), slab, "the exited thread filled one slab");
+  /* Allocate until this thread adopts it (full, so onto the full list). */
+  enum { MINE = 2 * STRAND_PER_SLAB };
+  void *mine[MINE];
+  int count = 0;
+  while (count < MINE && atomic_load(&slab->heap) != _pm_heap_default)
+    mine[count++] = pm_malloc(STRAND_SIZE);
+  pm_heap_t *heap = _pm_heap_default;
+  cr_assert_eq(atomic_load(&slab->heap), heap, "the abandoned slab was adopted");
+  cr_assert(slab->in_full, "and found full");
+  atomic_store(&slab->heap, NULL); /* as the freeing thread saw it */
+  pthread_create(&thread, NULL, free_block, stranded[0]);
+  pthread_join(thread, NULL);
+  atomic_store(&slab->heap, heap);
+  bool found = false;
+  enum { MORE = STRAND_PER_SLAB + 1 };
+  void *more[MORE];
+  int taken = 0;
+  while (taken < MORE && !found) {
+    more[taken] = pm_malloc(STRAND_SIZE);
+    found = more[taken++] == stranded[0];
+  }
+  cr_expect(found, "the block freed into the adopted slab was not reused before a new slab");
+  for (int i = 0; i < taken; i++)
+    pm_free(more[i]);
+  for (int i = 0; i < count; i++)
+    pm_free(mine[i]);
+  for (int i = 1; i < STRAND_PER_SLAB; i++)
+    pm_free(stranded[i]);
 }
 
 /* A size no libc internals use, so their allocations do not blur counts. */
