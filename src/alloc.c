@@ -294,16 +294,24 @@ PM_EXPORT void *pm_pvalloc(size_t size) {
   return _pm_alloc_aligned(PM_PAGE_SIZE, rounded, false);
 }
 
+/* free's fast path, not inlined, for the rarely used ways to free
+ * (cfree, the C23 sized frees): each inlined copy would take a few hundred
+ * bytes of code, and the library's code pages are resident in every
+ * process. */
+PM_NOINLINE void _pm_free_named(void *ptr, const char *func) {
+  _pm_free_fast(ptr, func);
+}
+
 PM_EXPORT void pm_free_sized(void *ptr, size_t size) {
   (void)size; /* the block knows its size; the hint is not needed */
-  _pm_free_fast(ptr, "free_sized");
+  _pm_free_named(ptr, "free_sized");
 }
 
 PM_EXPORT void pm_free_aligned_sized(void *ptr, size_t alignment, size_t size) {
   (void)size;
   if (ptr != NULL && pm_is_power_of_two(alignment) && ((uintptr_t)ptr & (alignment - 1)) != 0)
     invalid_pointer("free_aligned_sized", ptr);
-  _pm_free_fast(ptr, "free_aligned_sized");
+  _pm_free_named(ptr, "free_aligned_sized");
 }
 
 PM_EXPORT size_t pm_usable_size(const void *ptr) {

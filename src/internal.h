@@ -404,6 +404,8 @@ PM_HIDDEN_ALIAS(pm_memalign);
 PM_HIDDEN_ALIAS(pm_valloc);
 PM_HIDDEN_ALIAS(pm_pvalloc);
 PM_HIDDEN_ALIAS(pm_usable_size);
+/* free under another name (cfree, free_sized, ...), named in errors */
+void _pm_free_named(void *ptr, const char *func);
 PM_HIDDEN_ALIAS(pm_free_sized);
 PM_HIDDEN_ALIAS(pm_free_aligned_sized);
 PM_HIDDEN_ALIAS(pm_trim);

@@ -35,7 +35,7 @@ PM_PUBLIC void free(void *ptr) {
   _pm_free_fast(ptr, "free");
 }
 PM_PUBLIC void cfree(void *ptr) {
-  _pm_free_fast(ptr, "cfree");
+  _pm_free_named(ptr, "cfree");
 }
 PM_PUBLIC void *calloc(size_t count, size_t size) {
   return _pm_calloc(count, size);
