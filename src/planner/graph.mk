@@ -9,3 +9,8 @@ libpoolmalloc_la_SOURCES += \
 	src/planner/plan_cache.c \
 	src/planner/arena.c
 include_HEADERS += include/poolmalloc_runtime.h
+
+# Built for size, as the run-once files of the core (src/local.mk): an
+# engine plans once per shape, and the solvers, which do the work, keep -O2.
+PM_PLANNER_BUILT_FOR_SIZE = graph lifetime plan plan_cache arena
+$(PM_PLANNER_BUILT_FOR_SIZE:%=src/planner/libpoolmalloc_la-%.lo): CFLAGS += -Os
