@@ -112,12 +112,12 @@ typedef struct pm_segment_s {
   pm_span_t spans[] __attribute__((aligned(64)));
 } pm_segment_t;
 
-/* Per-class state of a thread heap. */
 /* A doubly linked list of spans through their next/prev links. */
 typedef struct pm_span_list_s {
   pm_span_t *first, *last;
 } pm_span_list_t;
 
+/* Per-class state of a thread heap. */
 typedef struct pm_bin_s {
   pm_span_t *current;           /* the fast path allocates from here */
   pm_span_list_t active;        /* slabs that may have free blocks; back from full at the end */

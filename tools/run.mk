@@ -9,12 +9,13 @@ CLEANFILES += tools/poolmalloc-run
 EXTRA_DIST += tools/poolmalloc-run.in
 dist_man_MANS += man/poolmalloc.3 man/poolmalloc-run.1
 
+# The one substitution, for the build tree's copy and the installed one.
+poolmalloc_run_generate = sed -e 's|@libdir[@]|$(libdir)|g' $(top_srcdir)/tools/poolmalloc-run.in
+
 install-exec-hook:
-	sed -e 's|@libdir[@]|$(libdir)|g' $(top_srcdir)/tools/poolmalloc-run.in \
-	  > '$(DESTDIR)$(bindir)/poolmalloc-run'
+	$(poolmalloc_run_generate) > '$(DESTDIR)$(bindir)/poolmalloc-run'
 	chmod +x '$(DESTDIR)$(bindir)/poolmalloc-run'
 
 tools/poolmalloc-run: $(top_srcdir)/tools/poolmalloc-run.in Makefile
-	$(AM_V_GEN)$(MKDIR_P) tools && \
-	sed -e 's|@libdir[@]|$(libdir)|g' $(top_srcdir)/tools/poolmalloc-run.in > $@.tmp && \
+	$(AM_V_GEN)$(MKDIR_P) tools && $(poolmalloc_run_generate) > $@.tmp && \
 	chmod +x $@.tmp && mv $@.tmp $@

@@ -151,10 +151,9 @@ PM_EXPORT int pm_graph_add_tensor(pm_graph_t *graph, const char *name, size_t si
                                   size_t alignment, unsigned flags) {
   if (graph == NULL) return PM_ERR_INVALID_ARG;
   if ((flags & ~(unsigned)PM_TENSOR_WHOLE_RUN) != 0) {
-    char label[24]; /* an unnamed tensor by the id it would have had */
-    snprintf(label, sizeof label, "#%zu", graph->tensor_count);
+    char label[32]; /* an unnamed tensor by the id it would have had */
     return _pm_graph_fail(graph, PM_ERR_INVALID_ARG, "tensor '%s': unknown flags 0x%x",
-                          name != NULL ? name : label, flags);
+                          graph_name_or_id(name, graph->tensor_count, label, sizeof label), flags);
   }
   return graph_push_tensor(graph, name, size, alignment, flags);
 }
