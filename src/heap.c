@@ -11,8 +11,9 @@
 #include "internal.h"
 
 pm_span_t _pm_span_empty;
-pm_heap_t _pm_heap_empty = {.direct = {[0 ... PM_DIRECT_MAX / PM_ALIGNMENT] = &_pm_span_empty},
-                            .bins = {[0 ... PM_CLASS_COUNT - 1] = {.current = &_pm_span_empty}}};
+/* Only the direct table is set: the slow path recognises the sentinel
+ * before it looks at a bin. */
+pm_heap_t _pm_heap_empty = {.direct = {[0 ... PM_DIRECT_MAX / PM_ALIGNMENT] = &_pm_span_empty}};
 PM_TLS pm_heap_t *_pm_heap_default = &_pm_heap_empty;
 pm_lock_t _pm_heaps_lock = PM_LOCK_INIT;
 _Atomic(pm_heap_t *) _pm_heaps_all;
@@ -24,6 +25,8 @@ static pm_span_list_t abandoned[PM_CLASS_COUNT]; /* under _pm_pages_lock */
 static _Atomic size_t abandoned_count;
 
 #define HEAP_CHUNK_BYTES ((size_t)64 << 10)
+_Static_assert(offsetof(pm_heap_t, bins) + 25 * sizeof(pm_bin_t) <= PM_PAGE_SIZE,
+               "the bins of blocks up to 576 bytes share the heap's first page (types.h)");
 
 /* ---- slab lists (doubly linked through next/prev) ---- */
 static void list_push(pm_span_list_t *list, pm_span_t *span) {
@@ -58,13 +61,14 @@ static void list_remove(pm_span_list_t *list, pm_span_t *span) {
   span->next = span->prev = NULL;
 }
 
-/* Makes span the class's current slab, in the bin and the direct table. */
+/* Makes span (NULL: none) the class's current slab, in the bin and the
+ * direct table. */
 static pm_span_t *bin_set_current(pm_heap_t *heap, size_t size_class, pm_span_t *span) {
   heap->bins[size_class].current = span;
   size_t last = _pm_class_size[size_class] / PM_ALIGNMENT;
   size_t first = size_class == 0 ? 0 : _pm_class_size[size_class - 1] / PM_ALIGNMENT + 1;
   for (size_t i = first; i <= last && i <= PM_DIRECT_MAX / PM_ALIGNMENT; i++)
-    heap->direct[i] = span;
+    heap->direct[i] = span != NULL ? span : &_pm_span_empty;
   return span;
 }
 
@@ -74,7 +78,7 @@ static pm_heap_t *heap_new_locked(void) {
     heaps_free = heap->next_free;
     return heap;
   }
-  size_t size = pm_align_up(sizeof(pm_heap_t), 64);
+  size_t size = pm_align_up(sizeof(pm_heap_t), PM_PAGE_SIZE); /* each starts a page */
   if (heap_chunk_left < size) {
     heap_chunk = _pm_prim_map_aligned(HEAP_CHUNK_BYTES, _pm_prim_page_size());
     if (heap_chunk == NULL) return NULL;
@@ -96,12 +100,20 @@ pm_heap_t *_pm_heap_for_thread(void) {
   _pm_lock(&_pm_heaps_lock);
   pm_heap_t *heap = heap_new_locked();
   if (heap != NULL) {
+    /* A new heap is zeroed memory and an exited thread's heap was emptied
+     * (_pm_heap_thread_exit): the bins need writing only where they still
+     * differ, so that the pages of classes this thread never uses stay
+     * untouched. */
+    for (size_t i = 0; i <= PM_DIRECT_MAX / PM_ALIGNMENT; i++)
+      heap->direct[i] = &_pm_span_empty;
     for (size_t c = 0; c < PM_CLASS_COUNT; c++) {
-      bin_set_current(heap, c, &_pm_span_empty);
-      heap->bins[c].active = heap->bins[c].full = (pm_span_list_t){NULL, NULL};
-      heap->bins[c].remote_seen = atomic_load(&heap->bins[c].remote_hint);
-      heap->bins[c].early_empties = 0;
-      heap->bins[c].adopted = 0;
+      pm_bin_t *bin = &heap->bins[c];
+      uint32_t hint = atomic_load_explicit(&bin->remote_hint, memory_order_relaxed);
+      if (bin->remote_seen != hint) bin->remote_seen = hint;
+      if (bin->early_empties != 0) bin->early_empties = 0;
+      pm_assert(bin->current == NULL && bin->active.first == NULL && bin->full.first == NULL &&
+                    bin->adopted == 0,
+                "a heap is reused only when its bins are empty");
     }
   }
   _pm_unlock(&_pm_heaps_lock);
@@ -190,8 +202,8 @@ static pm_span_t *bin_take_remote_frees(pm_bin_t *bin) {
 
 /* The current slab ran dry: find the next one with blocks to give. */
 static pm_span_t *bin_next_slab(pm_heap_t *heap, pm_bin_t *bin, size_t size_class) {
-  if (bin->current != &_pm_span_empty) bin_make_full(bin, bin->current);
-  bin_set_current(heap, size_class, &_pm_span_empty);
+  if (bin->current != NULL) bin_make_full(bin, bin->current);
+  bin_set_current(heap, size_class, NULL);
   for (pm_span_t *span = bin->active.first, *next; span != NULL; span = next) {
     next = span->next;
     if (slab_refill(span, heap)) return bin_set_current(heap, size_class, span);
@@ -225,7 +237,7 @@ static pm_span_t *bin_next_slab(pm_heap_t *heap, pm_bin_t *bin, size_t size_clas
 void *_pm_heap_malloc_small(pm_heap_t *heap, size_t size_class) {
   pm_bin_t *bin = &heap->bins[size_class];
   pm_span_t *span = bin->current;
-  if (span == &_pm_span_empty || (span->free == NULL && !slab_refill(span, heap))) {
+  if (span == NULL || (span->free == NULL && !slab_refill(span, heap))) {
     span = bin_next_slab(heap, bin, size_class);
     if (span == NULL) {
       errno = ENOMEM;
@@ -267,7 +279,7 @@ PM_NOINLINE void _pm_heap_slab_freed(pm_heap_t *heap, pm_span_t *span) {
   if (span->used != 0) return;
   if (span == bin->current) {
     if (_pm_idle_keep_emptied(bin, span)) return;
-    bin_set_current(heap, span->size_class, &_pm_span_empty);
+    bin_set_current(heap, span->size_class, NULL);
   }
   /* Hardening: a block freed twice shows up when its slab empties. */
   if (PM_HARDENING) _pm_slab_check_empty(span);
@@ -304,10 +316,12 @@ void _pm_heap_thread_exit(void *arg) {
   _pm_heap_default = &_pm_heap_empty;
   for (size_t c = 0; c < PM_CLASS_COUNT; c++) {
     pm_bin_t *bin = &heap->bins[c];
+    /* Bins the thread never used are left unwritten (not made resident). */
+    if (bin->current == NULL && bin->active.first == NULL && bin->full.first == NULL) continue;
     heap_abandon_list(bin, bin->active.first);
     heap_abandon_list(bin, bin->full.first);
     bin->active = bin->full = (pm_span_list_t){NULL, NULL};
-    bin_set_current(heap, c, &_pm_span_empty);
+    bin_set_current(heap, c, NULL);
   }
   _pm_lock(&_pm_heaps_lock);
   heap->next_free = heaps_free;
@@ -324,7 +338,7 @@ void _pm_heap_trim_current(void) {
       next = span->next;
       _pm_slab_collect(span);
       if (span->used != 0) continue;
-      if (span == bin->current) bin_set_current(heap, c, &_pm_span_empty);
+      if (span == bin->current) bin_set_current(heap, c, NULL);
       list_remove(&bin->active, span);
       slab_release(bin, span);
     }

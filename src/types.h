@@ -119,7 +119,7 @@ typedef struct pm_span_list_s {
 
 /* Per-class state of a thread heap. */
 typedef struct pm_bin_s {
-  pm_span_t *current;           /* the fast path allocates from here */
+  pm_span_t *current;           /* the fast path allocates from here; NULL when none */
   pm_span_list_t active;        /* slabs that may have free blocks; back from full at the end */
   pm_span_list_t full;          /* slabs that had none at the last look */
   _Atomic uint32_t remote_hint; /* bumped when another thread frees into a full slab */
@@ -143,14 +143,21 @@ typedef struct pm_heap_stats_s {
   _Atomic uint64_t fresh[PM_CLASS_COUNT]; /* blocks carved from never-used slab memory */
 } pm_heap_stats_t;
 
+/* A heap touches memory only for the classes a thread uses: a new heap is
+ * zeroed memory in which only the direct table is written, and the fields
+ * every malloc and free write (the direct table, the counters) come first,
+ * then the bins from the smallest class up. A heap starts on a page, so a
+ * thread whose blocks are at most 576 bytes (the first 25 classes) keeps
+ * its heap in one resident page of the two (heap.c checks this). */
 typedef struct pm_heap_s {
   /* The current slab for each size up to PM_DIRECT_MAX in 16-byte steps:
-   * the malloc fast path's one lookup (mimalloc's pages_free_direct). */
+   * the malloc fast path's one lookup (mimalloc's pages_free_direct). An
+   * entry of a class without a current slab points to _pm_span_empty. */
   pm_span_t *direct[PM_DIRECT_MAX / PM_ALIGNMENT + 1];
-  pm_bin_t bins[PM_CLASS_COUNT];
   pm_heap_stats_t stats;
   struct pm_heap_s *next_all;  /* every heap ever made; heaps are recycled, never unmapped */
   struct pm_heap_s *next_free; /* heaps of exited threads, ready for reuse */
+  pm_bin_t bins[PM_CLASS_COUNT];
 } pm_heap_t;
 
 /* 0 free, 1 held, 2 held with sleepers possible (lock.c). */

@@ -5,6 +5,7 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,6 +58,20 @@ static inline size_t pm_test_resident_pages(const void *start, size_t pages) {
       resident += vector[i] & 1;
   }
   return resident;
+}
+
+/* Whether this process wrote the page at addr: present and mapped by it
+ * alone. A page that was only read maps the shared zero page, which is
+ * neither, and counts in no one's RSS. */
+static inline bool pm_test_page_written(const void *addr) {
+  int fd = open("/proc/self/pagemap", O_RDONLY);
+  cr_assert_geq(fd, 0, "cannot open /proc/self/pagemap");
+  uint64_t entry = 0;
+  off_t at = (off_t)((uintptr_t)addr / PM_PAGE_SIZE * sizeof entry);
+  ssize_t n = pread(fd, &entry, sizeof entry, at);
+  close(fd);
+  cr_assert_eq(n, (ssize_t)sizeof entry, "cannot read /proc/self/pagemap");
+  return (entry >> 63 & 1) != 0 && (entry >> 56 & 1) != 0;
 }
 
 /* Reads the options, then postpones decay and releases what is retained:

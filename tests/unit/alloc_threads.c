@@ -17,6 +17,29 @@ static void *free_all(void *arg) {
   return NULL;
 }
 
+/* Allocates and frees one block of each class up to 576 bytes. */
+static void *allocate_small_classes(void *arg) {
+  (void)arg;
+  for (size_t size = 16; size <= 576; size += 16)
+    pm_free(pm_malloc(size));
+  return _pm_heap_default;
+}
+
+/* A heap is written only where the classes its thread uses keep their
+ * state (types.h), and a thread's exit writes only the bins it used. */
+Test(alloc_threads, a_thread_of_small_blocks_writes_one_page_of_its_heap) {
+  pthread_t thread;
+  void *result = NULL;
+  cr_assert_eq(pthread_create(&thread, NULL, allocate_small_classes, NULL), 0);
+  pthread_join(thread, &result);
+  pm_heap_t *heap = result;
+  cr_assert_neq(heap, &_pm_heap_empty, "the thread made a heap");
+  cr_assert_eq((uintptr_t)heap % PM_PAGE_SIZE, 0, "a heap starts a page");
+  cr_assert(pm_test_page_written(heap), "the direct table and the small bins were written");
+  cr_assert_not(pm_test_page_written((uint8_t *)heap + PM_PAGE_SIZE),
+                "the bins of larger classes were never written");
+}
+
 Test(alloc_threads, remote_frees_return_to_the_owner) {
   size_t c = _pm_class_of(64);
   pm_stats_t before = pm_test_stats();
