@@ -6,6 +6,9 @@ PM_CORE_SOURCES = \
 	src/lock.c src/segment.c src/slab.c src/idle.c src/heap.c src/large.c src/huge.c src/decay.c \
 	src/stats.c src/emitter.c src/alloc.c src/init.c
 libpoolmalloc_la_SOURCES += $(PM_CORE_SOURCES) src/interpose.c
+# The linker script of COLD_LDFLAGS (configure.ac): a change relinks.
+EXTRA_DIST += src/cold.ld
+EXTRA_libpoolmalloc_la_DEPENDENCIES = src/cold.ld
 
 # Code that runs once per program or only on request (options, statistics
 # and their emitter, error reports, the planner's API) is built for size:
