@@ -3,8 +3,8 @@
  * Each option can be set in POOLMALLOC_CONF ("decay_ms:1000,limit:2G") or
  * through its own variable POOLMALLOC_<NAME> (POOLMALLOC_STATS=json); the
  * dedicated variable wins. A bad name or value gets a one-line warning and
- * the default stays. getenv does not allocate, so this is safe inside the
- * first malloc. */
+ * is ignored: the option keeps its default, or the value set before it. getenv does not allocate,
+ * so this is safe inside the first malloc. */
 #include <string.h>
 
 #include "internal.h"
@@ -156,7 +156,7 @@ static void option_set_default(const option_t *option) {
     *(uint64_t *)option->value = option->default_value;
 }
 
-/* what + "name" or "name:value" + "; keeping the default" on one line. */
+/* what + "name" or "name:value" + "; ignored" on one line. */
 static void option_warn(const char *what, const char *name, size_t name_len, const char *value,
                         size_t value_len) {
   char quoted[160];
@@ -171,17 +171,16 @@ static void option_warn(const char *what, const char *name, size_t name_len, con
     len += value_len;
   }
   quoted[len] = '\0';
-  _pm_warn(what, quoted, "; keeping the default");
+  _pm_warn(what, quoted, "; ignored");
 }
 
 static void option_set(const char *name, size_t name_len, const char *value, size_t value_len) {
   for (size_t i = 0; i < OPTION_COUNT; i++) {
     const option_t *option = &option_table.options[i];
     if (strlen(option->name) != name_len || memcmp(option->name, name, name_len) != 0) continue;
-    if (option_parse(option, value, value_len) != 0) {
-      option_set_default(option);
+    /* option_parse writes nothing when it fails */
+    if (option_parse(option, value, value_len) != 0)
       option_warn("invalid value for option ", name, name_len, value, value_len);
-    }
     return;
   }
   option_warn("unknown option ", name, name_len, NULL, 0);

@@ -70,22 +70,43 @@ static void expect_warning(const char *conf, const char *line) {
   cr_assert_str_eq(out, line);
 }
 
-Test(alloc_options, invalid_input_warns_once_and_keeps_defaults) {
-  expect_warning("decay_ms:soon",
-                 "poolmalloc: invalid value for option decay_ms:soon; keeping the default\n");
-  expect_warning("colour:blue", "poolmalloc: unknown option colour; keeping the default\n");
-  expect_warning("limit", "poolmalloc: option without a value (want name:value) limit; keeping the "
-                          "default\n");
+Test(alloc_options, invalid_input_warns_once_and_is_ignored) {
+  expect_warning("decay_ms:soon", "poolmalloc: invalid value for option decay_ms:soon; ignored\n");
+  expect_warning("colour:blue", "poolmalloc: unknown option colour; ignored\n");
+  expect_warning("limit", "poolmalloc: option without a value (want name:value) limit; ignored\n");
   expect_warning("background_thread:yes",
-                 "poolmalloc: invalid value for option background_thread:yes; keeping the "
-                 "default\n");
-  expect_warning("stats:yaml",
-                 "poolmalloc: invalid value for option stats:yaml; keeping the default\n");
-  expect_warning("thp:madvise",
-                 "poolmalloc: invalid value for option thp:madvise; keeping the default\n");
+                 "poolmalloc: invalid value for option background_thread:yes; ignored\n");
+  expect_warning("stats:yaml", "poolmalloc: invalid value for option stats:yaml; ignored\n");
+  expect_warning("thp:madvise", "poolmalloc: invalid value for option thp:madvise; ignored\n");
   _pm_options_apply_conf("decay_ms:77");
   _pm_options_apply_conf("decay_ms:-5");
-  cr_assert_eq(_pm_options.decay_ms, 1000, "a bad value restores the default");
+  cr_assert_eq(_pm_options.decay_ms, 77, "a bad value leaves the earlier setting");
+}
+
+/* In the capturing child: reads the environment, exits 3 unless the
+ * POOLMALLOC_CONF values survived. */
+static void init_options_keeping_conf(void *unused) {
+  (void)unused;
+  _pm_options_init();
+  if (_pm_options.decay_ms != 77 || _pm_options.stats != PM_STATS_MODE_JSON ||
+      strcmp(_pm_options.stats_file, "/tmp/s.%p") != 0)
+    _exit(3);
+}
+
+/* A bad POOLMALLOC_<NAME> leaves what POOLMALLOC_CONF set, whichever value
+ * type it has. */
+Test(alloc_options, a_bad_variable_keeps_the_conf_value) {
+  setenv("POOLMALLOC_CONF", "decay_ms:77,stats:json,stats_file:/tmp/s.%p", 1);
+  setenv("POOLMALLOC_DECAY_MS", "soon", 1);
+  setenv("POOLMALLOC_STATS", "yaml", 1);
+  setenv("POOLMALLOC_STATS_FILE", "", 1);
+  char out[512];
+  int status;
+  pm_test_capture(init_options_keeping_conf, NULL, out, sizeof out, &status);
+  cr_assert_str_eq(out, "poolmalloc: invalid value for option decay_ms:soon; ignored\n"
+                        "poolmalloc: invalid value for option stats:yaml; ignored\n"
+                        "poolmalloc: invalid value for option stats_file:; ignored\n");
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the POOLMALLOC_CONF values stay");
 }
 
 /* The VmFlags line of the mapping that holds p, from /proc/self/smaps. */
