@@ -181,11 +181,18 @@ PM_EXPORT int pm_stats_print(int fd, pm_stats_format_t format) {
   return _pm_emitter_finish(&e);
 }
 
-/* Opens the stats_file option with %p replaced by the pid; -1 if unusable. */
+/* Opens the stats_file option with %p replaced by the pid; -1 if unusable.
+ * A path that no longer fits once expanded is refused, not cut short: the
+ * statistics would land in a file of another name. */
 static int stats_open_file(const char *pattern) {
   char path[sizeof _pm_options.stats_file + 24];
   size_t len = 0;
-  for (const char *c = pattern; *c && len < sizeof path - 24; c++) {
+  for (const char *c = pattern; *c; c++) {
+    if (len + 20 >= sizeof path) { /* room for a pid's 20 digits and the NUL */
+      _pm_warn("the stats file path is too long once %p is replaced: ", pattern,
+               "; writing to stderr");
+      return -1;
+    }
     if (c[0] == '%' && c[1] == 'p') {
       len += _pm_format_u64(path + len, (uint64_t)_pm_prim_getpid());
       c++;

@@ -112,3 +112,28 @@ Test(alloc_stats, peak_covers_small_blocks) {
                 before.allocated_bytes + (size_t)COUNT * 112, "peak %zu",
                 after.peak_allocated_bytes);
 }
+
+static void print_at_exit(void *unused) {
+  (void)unused;
+  _pm_stats_print_at_exit();
+}
+
+/* A stats_file pattern whose %p expansions overflow the path is refused
+ * with a warning, and the statistics go to stderr. */
+Test(alloc_stats, an_overlong_stats_file_path_falls_back_to_stderr) {
+  _pm_options.stats = PM_STATS_MODE_TEXT;
+  size_t len = 0;
+  while (len + 2 < sizeof _pm_options.stats_file) {
+    memcpy(_pm_options.stats_file + len, "%p", 2);
+    len += 2;
+  }
+  _pm_options.stats_file[len] = '\0';
+  char out[8192];
+  int status;
+  pm_test_capture(print_at_exit, NULL, out, sizeof out, &status);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  const char *warning = "poolmalloc: the stats file path is too long once %p is replaced: %p%p";
+  cr_assert_eq(strncmp(out, warning, strlen(warning)), 0, "got: %.200s", out);
+  cr_assert_not_null(strstr(out, "; writing to stderr\n"));
+  cr_assert_not_null(strstr(out, "mapped"), "the statistics follow on stderr");
+}
