@@ -134,10 +134,17 @@ static pm_heap_t *heap_ready(void) {
   return heap;
 }
 
+/* Whether blocks can be had from the page pool: the allocator is set up,
+ * by this thread's first request or an earlier thread's. A thread past
+ * its exit hook has no heap (_pm_thread_exited) but still uses the pool. */
+static bool pool_ready(void) {
+  return _pm_thread_exited || heap_ready() != NULL;
+}
+
 void *_pm_alloc_aligned(size_t alignment, size_t size, bool zero) {
   if (alignment <= PM_ALIGNMENT) return zero ? _pm_alloc_zeroed(size) : _pm_malloc_fast(size);
   void *block;
-  if (size <= PM_SMALL_MAX && alignment <= PM_PAGE_SIZE) {
+  if (size <= PM_SMALL_MAX && alignment <= PM_PAGE_SIZE && !_pm_thread_exited) {
     /* Slabs start on a page, so a class whose block size is a multiple of
      * the alignment aligns every block; the power-of-two classes always do. */
     size_t size_class = _pm_class_of(size < alignment ? alignment : size);
@@ -152,7 +159,7 @@ void *_pm_alloc_aligned(size_t alignment, size_t size, bool zero) {
     if (block != NULL && zero) memset(block, 0, size);
     return block;
   }
-  if (heap_ready() == NULL) {
+  if (!pool_ready()) {
     errno = ENOMEM;
     return NULL;
   }
@@ -169,7 +176,7 @@ void *_pm_alloc_zeroed(size_t size) {
     if (block != NULL) memset(block, 0, size);
     return block;
   }
-  if (heap_ready() == NULL) {
+  if (!pool_ready()) {
     errno = ENOMEM;
     return NULL;
   }

@@ -15,6 +15,7 @@ pm_span_t _pm_span_empty;
  * before it looks at a bin. */
 pm_heap_t _pm_heap_empty = {.direct = {[0 ... PM_DIRECT_MAX / PM_ALIGNMENT] = &_pm_span_empty}};
 PM_TLS pm_heap_t *_pm_heap_default = &_pm_heap_empty;
+PM_TLS bool _pm_thread_exited;
 pm_lock_t _pm_heaps_lock = PM_LOCK_INIT;
 _Atomic(pm_heap_t *) _pm_heaps_all;
 
@@ -93,6 +94,7 @@ static pm_heap_t *heap_new_locked(void) {
 }
 
 pm_heap_t *_pm_heap_for_thread(void) {
+  if (pm_unlikely(_pm_thread_exited)) return NULL;
   _pm_init();
   /* The first init registers the fork handlers, which may allocate: that
    * allocation made this thread's heap already. */
@@ -252,8 +254,15 @@ void *_pm_heap_malloc_small(pm_heap_t *heap, size_t size_class) {
 }
 
 PM_NOINLINE void *_pm_heap_malloc_slow(pm_heap_t *heap, size_t size) {
+  /* A thread whose exit hook has run gets no heap: glibc runs the
+   * thread-specific destructors in up to four rounds, and a heap made by a
+   * destructor in the last one would outlive the thread with its slabs,
+   * never handed back. Its blocks come from the shared page pool instead,
+   * a page or more each: a rare case, which the pool serves unowned. */
+  bool exited = false;
   if (pm_unlikely(heap == &_pm_heap_empty)) {
-    heap = _pm_heap_for_thread();
+    exited = _pm_thread_exited;
+    if (!exited) heap = _pm_heap_for_thread();
     if (heap == NULL) {
       errno = ENOMEM;
       return NULL;
@@ -261,7 +270,8 @@ PM_NOINLINE void *_pm_heap_malloc_slow(pm_heap_t *heap, size_t size) {
   }
   _pm_decay_tick_lazy();
   _pm_background_check();
-  if (size <= PM_SMALL_MAX) return _pm_heap_malloc_small(heap, _pm_class_of(size));
+  if (size <= PM_SMALL_MAX && !exited) return _pm_heap_malloc_small(heap, _pm_class_of(size));
+  if (size == 0) size = 1; /* from the pool, still a block of its own */
   if (size <= PM_LARGE_MAX) return _pm_large_alloc(size, PM_PAGE_SIZE, false);
   return _pm_huge_alloc(size, PM_PAGE_SIZE, false);
 }
@@ -314,6 +324,7 @@ void _pm_heap_thread_exit(void *arg) {
   pm_heap_t *heap = arg;
   if (heap == NULL || heap == &_pm_heap_empty) return;
   _pm_heap_default = &_pm_heap_empty;
+  _pm_thread_exited = true;
   for (size_t c = 0; c < PM_CLASS_COUNT; c++) {
     pm_bin_t *bin = &heap->bins[c];
     /* Bins the thread never used are left unwritten (not made resident). */

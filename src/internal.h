@@ -292,7 +292,12 @@ PM_NOINLINE void *_pm_heap_malloc_slow(pm_heap_t *heap, size_t size);
 /* Called by the local free path when a slab became empty or left its full list. */
 PM_NOINLINE void _pm_heap_slab_freed(pm_heap_t *heap, pm_span_t *span);
 void *_pm_heap_malloc_small(pm_heap_t *heap, size_t size_class);
+/* The calling thread's heap, made on its first call; NULL when out of
+ * memory, and also once the thread's exit hook has run (_pm_thread_exited). */
 pm_heap_t *_pm_heap_for_thread(void);
+/* Set by the thread's exit hook: a thread-specific destructor that runs
+ * after it and allocates must not make a heap (heap.c). */
+extern PM_TLS bool _pm_thread_exited PM_HIDDEN;
 void _pm_heap_thread_exit(void *heap);
 /* Returns empty slabs of the calling thread's heap to the page pool. */
 void _pm_heap_trim_current(void);

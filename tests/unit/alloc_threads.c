@@ -1,5 +1,6 @@
 /* alloc_threads.c: frees from other threads, and what a thread's exit
  * does with its memory. */
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -38,6 +39,55 @@ Test(alloc_threads, a_thread_of_small_blocks_writes_one_page_of_its_heap) {
   cr_assert(pm_test_page_written(heap), "the direct table and the small bins were written");
   cr_assert_not(pm_test_page_written((uint8_t *)heap + PM_PAGE_SIZE),
                 "the bins of larger classes were never written");
+}
+
+static pthread_key_t late_key;
+static void *late_block;
+static _Atomic int late_rounds;
+
+/* A thread-specific destructor that allocates in every round glibc runs
+ * (it sets its key again each time), after the allocator's exit hook. */
+static void allocate_in_every_round(void *previous) {
+  pm_free(previous);
+  late_block = pm_malloc(24);
+  if (late_block == NULL) abort();
+  memset(late_block, 0x5a, 24);
+  atomic_fetch_add(&late_rounds, 1);
+  pthread_setspecific(late_key, late_block);
+}
+
+static void *start_late_allocations(void *arg) {
+  (void)arg;
+  pm_free(pm_malloc(64)); /* the thread's heap */
+  pthread_setspecific(late_key, pm_malloc(24));
+  return NULL;
+}
+
+static size_t heaps_made(void) {
+  size_t count = 0;
+  for (pm_heap_t *heap = atomic_load(&_pm_heaps_all); heap != NULL; heap = heap->next_all)
+    count++;
+  return count;
+}
+
+/* A destructor that allocates in the last round, after the allocator's
+ * exit hook, would make a heap that no hook hands back: one lost per
+ * thread. Such blocks come from the page pool, and the heaps stay few. */
+Test(alloc_threads, allocations_after_the_exit_hook_leave_no_heap) {
+  pm_free(pm_malloc(1)); /* the allocator's key comes first, so its hook runs first */
+  cr_assert_eq(pthread_key_create(&late_key, allocate_in_every_round), 0);
+  size_t before = heaps_made();
+  for (int t = 0; t < 4; t++) {
+    pthread_t thread;
+    cr_assert_eq(pthread_create(&thread, NULL, start_late_allocations, NULL), 0);
+    pthread_join(thread, NULL);
+    cr_assert_geq(pm_usable_size(late_block), 24);
+    for (size_t i = 0; i < 24; i++)
+      cr_assert_eq(((unsigned char *)late_block)[i], 0x5a, "the last round's block is intact");
+    pm_free(late_block); /* freed by another thread, as a program might */
+  }
+  cr_assert_eq(atomic_load(&late_rounds), 4 * PTHREAD_DESTRUCTOR_ITERATIONS);
+  cr_assert_leq(heaps_made() - before, 1, "%zu heaps made for four threads", heaps_made() - before);
 }
 
 Test(alloc_threads, remote_frees_return_to_the_owner) {
