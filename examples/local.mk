@@ -1,7 +1,12 @@
 # examples/local.mk: the infer example (LeNet-5 on Fashion-MNIST on a planned
 # arena, and shape-only plans of published networks), its tests, and the
 # demo and train-weights targets. Included by the top-level Makefile.am.
-noinst_PROGRAMS += examples/infer/infer
+# Built by make check and make demo (not by a plain make), and only with
+# zlib, which reads the gzipped dataset.
+if HAVE_ZLIB
+check_PROGRAMS += examples/infer/infer
+demo_programs = examples/infer/infer
+endif
 examples_infer_infer_SOURCES = \
 	examples/infer/main.c \
 	examples/infer/error.c examples/infer/error.h \
@@ -32,13 +37,16 @@ infer_tests = \
 	tests/integration/infer_accuracy.sh \
 	tests/integration/infer_bad_input.sh \
 	tests/integration/infer_models.sh
+if HAVE_ZLIB
 TESTS += $(infer_tests)
+endif
 EXTRA_DIST += $(infer_tests) tests/integration/infer_common.sh
 
 # make demo: LeNet-5 on the Fashion-MNIST test set with the library
 # preloaded (its statistics on exit), then the plans of the four published
 # networks at batch 1 and 8.
-demo: libpoolmalloc.la examples/infer/infer
+demo: libpoolmalloc.la $(demo_programs)
+	@test -n '$(demo_programs)' || { echo 'make demo: the infer example needs zlib: apt-get install zlib1g-dev, then ./configure again' >&2; exit 1; }
 	LD_PRELOAD='$(abs_top_builddir)/.libs/libpoolmalloc.so' POOLMALLOC_STATS=text \
 	  ./examples/infer/infer
 	LD_PRELOAD='$(abs_top_builddir)/.libs/libpoolmalloc.so' ./examples/infer/infer --model all
