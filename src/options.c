@@ -140,8 +140,8 @@ static int option_parse(const option_t *option, const char *text, size_t len) {
     if (len != 1 || (text[0] != '0' && text[0] != '1')) return -1;
     *(uint64_t *)option->value = (uint64_t)(text[0] - '0');
     return 0;
-  case OPTION_PATH:
-    if (len == 0 || len >= sizeof _pm_options.stats_file) return -1;
+  case OPTION_PATH: /* empty: the default (stats_file: stderr) */
+    if (len >= sizeof _pm_options.stats_file) return -1;
     memcpy(option->value, text, len);
     ((char *)option->value)[len] = '\0';
     return 0;

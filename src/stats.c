@@ -182,23 +182,25 @@ PM_EXPORT int pm_stats_print(int fd, pm_stats_format_t format) {
 }
 
 /* Opens the stats_file option with %p replaced by the pid; -1 if unusable.
- * A path that no longer fits once expanded is refused, not cut short: the
- * statistics would land in a file of another name. */
+ * The expanded name has the option's own limit (255 bytes): a longer one
+ * is refused, not cut short, which would send the statistics to a file of
+ * another name. */
 static int stats_open_file(const char *pattern) {
-  char path[sizeof _pm_options.stats_file + 24];
+  char path[sizeof _pm_options.stats_file];
+  char pid[24];
+  size_t pid_len = _pm_format_u64(pid, (uint64_t)_pm_prim_getpid());
   size_t len = 0;
   for (const char *c = pattern; *c; c++) {
-    if (len + 20 >= sizeof path) { /* room for a pid's 20 digits and the NUL */
+    bool is_pid = c[0] == '%' && c[1] == 'p';
+    size_t n = is_pid ? pid_len : 1;
+    if (len + n >= sizeof path) {
       _pm_warn("the stats file path is too long once %p is replaced: ", pattern,
                "; writing to stderr");
       return -1;
     }
-    if (c[0] == '%' && c[1] == 'p') {
-      len += _pm_format_u64(path + len, (uint64_t)_pm_prim_getpid());
-      c++;
-    } else {
-      path[len++] = *c;
-    }
+    memcpy(path + len, is_pid ? pid : c, n);
+    len += n;
+    c += is_pid;
   }
   path[len] = '\0';
   int fd = _pm_prim_open_for_write(path);

@@ -99,13 +99,18 @@ Test(alloc_options, a_bad_variable_keeps_the_conf_value) {
   setenv("POOLMALLOC_CONF", "decay_ms:77,stats:json,stats_file:/tmp/s.%p", 1);
   setenv("POOLMALLOC_DECAY_MS", "soon", 1);
   setenv("POOLMALLOC_STATS", "yaml", 1);
-  setenv("POOLMALLOC_STATS_FILE", "", 1);
+  char overlong[300];
+  memset(overlong, 'x', sizeof overlong - 1);
+  overlong[sizeof overlong - 1] = '\0';
+  setenv("POOLMALLOC_STATS_FILE", overlong, 1);
   char out[512];
   int status;
   pm_test_capture(init_options_keeping_conf, NULL, out, sizeof out, &status);
   cr_assert_str_eq(out, "poolmalloc: invalid value for option decay_ms:soon; ignored\n"
                         "poolmalloc: invalid value for option stats:yaml; ignored\n"
-                        "poolmalloc: invalid value for option stats_file:; ignored\n");
+                        "poolmalloc: invalid value for option stats_file:"
+                        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                        "; ignored\n");
   cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the POOLMALLOC_CONF values stay");
 }
 
@@ -155,4 +160,22 @@ Test(alloc_options, thp_advises_new_mappings) {
     pm_free(huge);
     pm_trim(0); /* no cached mapping for the next mode */
   }
+}
+
+static void init_options_with_empty_file(void *unused) {
+  (void)unused;
+  _pm_options_init();
+  if (_pm_options.stats_file[0] != '\0') _exit(3);
+}
+
+/* An empty POOLMALLOC_STATS_FILE is the default, stderr, even over a file
+ * named in POOLMALLOC_CONF. */
+Test(alloc_options, an_empty_stats_file_means_stderr) {
+  setenv("POOLMALLOC_CONF", "stats_file:/tmp/s.%p", 1);
+  setenv("POOLMALLOC_STATS_FILE", "", 1);
+  char out[512];
+  int status;
+  pm_test_capture(init_options_with_empty_file, NULL, out, sizeof out, &status);
+  cr_assert_str_eq(out, "", "no warning");
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "stats_file is empty");
 }
