@@ -1,11 +1,12 @@
 /* heap.c: per-thread heaps and the small-allocation slow path.
  *
  * Each thread allocates small blocks from slabs its heap owns, without
- * locks. A new thread starts on _pm_heap_empty, a sentinel whose bins hold
- * an empty slab, so its first malloc falls into the slow path, which makes
- * the real heap (mimalloc's trick: the fast path needs no "initialized?"
- * test). A thread's exit returns its empty slabs and abandons the others;
- * other threads adopt abandoned slabs before asking for new pages. */
+ * locks. A new thread starts on _pm_heap_empty, a sentinel whose direct
+ * table leads to an empty slab, so its first malloc falls into the slow
+ * path, which makes the real heap (mimalloc's trick: the fast path needs
+ * no "initialized?" test). A thread's exit returns its empty slabs and
+ * abandons the others; other threads adopt abandoned slabs before asking
+ * for new pages. */
 #include <string.h>
 
 #include "internal.h"

@@ -51,6 +51,9 @@ static void fork_parent(void) {
  * survive keep their slabs; blocks freed into them wait on remote lists. */
 static void fork_child(void) {
   _pm_forking = false;
+  /* A thread-specific destructor that forks: the child's only thread is not
+   * exiting (heap.c). */
+  _pm_thread_exited = false;
   _pm_lock_reset(&_pm_heaps_lock);
   _pm_segments_after_fork_child();
   _pm_background_fork_child();

@@ -45,10 +45,43 @@ static pthread_key_t late_key;
 static void *late_block;
 static _Atomic int late_rounds;
 
+static _Atomic int late_failures;
+
+/* Counts a failure unless block is a whole-page block from the page pool,
+ * aligned to alignment; then frees it. */
+static void expect_pool_block(void *block, size_t alignment) {
+  if (block == NULL || (uintptr_t)block % alignment != 0 || pm_usable_size(block) % PM_PAGE_SIZE)
+    atomic_fetch_add(&late_failures, 1);
+  pm_free(block);
+}
+
+/* Every allocating entry point, after the exit hook: each gives a working
+ * block from the pool. */
+static void allocate_every_way(void) {
+  unsigned char *zeroed = pm_calloc(3, 8);
+  for (int i = 0; zeroed != NULL && i < 24; i++)
+    if (zeroed[i] != 0) atomic_fetch_add(&late_failures, 1);
+  expect_pool_block(zeroed, 16);
+  expect_pool_block(pm_malloc(0), 16);
+  expect_pool_block(pm_aligned_alloc(64, 24), 64);
+  expect_pool_block(pm_aligned_alloc(8192, 24), 8192);
+  void *aligned = NULL;
+  if (pm_posix_memalign(&aligned, 256, 100) != 0) atomic_fetch_add(&late_failures, 1);
+  expect_pool_block(aligned, 256);
+  unsigned char *moving = pm_malloc(24);
+  if (moving != NULL) memset(moving, 7, 24);
+  moving = pm_realloc(moving, 5000);
+  if (moving == NULL || moving[23] != 7) atomic_fetch_add(&late_failures, 1);
+  moving = pm_realloc(moving, 100);
+  if (moving == NULL || moving[23] != 7) atomic_fetch_add(&late_failures, 1);
+  expect_pool_block(moving, 16);
+}
+
 /* A thread-specific destructor that allocates in every round glibc runs
  * (it sets its key again each time), after the allocator's exit hook. */
 static void allocate_in_every_round(void *previous) {
   pm_free(previous);
+  allocate_every_way();
   late_block = pm_malloc(24);
   if (late_block == NULL) abort();
   memset(late_block, 0x5a, 24);
@@ -87,6 +120,7 @@ Test(alloc_threads, allocations_after_the_exit_hook_leave_no_heap) {
     pm_free(late_block); /* freed by another thread, as a program might */
   }
   cr_assert_eq(atomic_load(&late_rounds), 4 * PTHREAD_DESTRUCTOR_ITERATIONS);
+  cr_assert_eq(atomic_load(&late_failures), 0, "every late block is a whole-page pool block");
   cr_assert_leq(heaps_made() - before, 1, "%zu heaps made for four threads", heaps_made() - before);
 }
 
