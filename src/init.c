@@ -51,8 +51,10 @@ static void fork_parent(void) {
  * survive keep their slabs; blocks freed into them wait on remote lists. */
 static void fork_child(void) {
   _pm_forking = false;
-  /* A thread-specific destructor that forks: the child's only thread is not
-   * exiting (heap.c). */
+  /* A thread-specific destructor that forks: the child's thread runs the
+   * remaining destructor rounds and then ends the process, so a heap it
+   * makes is handed back by a later round or goes with the process; its
+   * blocks need not each take pages from the pool (heap.c). */
   _pm_thread_exited = false;
   _pm_lock_reset(&_pm_heaps_lock);
   _pm_segments_after_fork_child();

@@ -33,7 +33,8 @@ static void stats_print_at_abort(void) {
 void _pm_stats_init(void) {
   if (_pm_options.stats == PM_STATS_OFF) return;
   _pm_prim_on_abort(stats_print_at_abort);
-  if (_pm_options.stats_file[0] != '\0') return;
+  /* Also with a stats_file: when it cannot be opened at exit, the
+   * statistics fall back to this copy of stderr. */
   int copy = _pm_prim_dup_high(2);
   if (copy >= 0) stats_stderr = copy;
 }
