@@ -5,6 +5,8 @@
 
 #include "internal.h"
 
+int _pm_stderr_fd = 2;
+
 #define PM_MESSAGE_MAX 512
 
 size_t _pm_format_hex(char *out, uintptr_t value) {
@@ -47,7 +49,7 @@ static void line_append(line_t *line, const char *text) {
 
 static void line_emit(line_t *line) {
   line->text[line->len++] = '\n';
-  (void)_pm_prim_write(2, line->text, line->len);
+  (void)_pm_prim_write(_pm_stderr_fd, line->text, line->len);
 }
 
 void _pm_warn(const char *part1, const char *part2, const char *part3) {

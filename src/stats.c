@@ -12,9 +12,6 @@
 #include "internal.h"
 
 static _Atomic uint64_t peak_allocated;
-/* Where statistics go at exit when no file is named: a copy of stderr
- * taken at start-up, since some programs (coreutils) close stderr on exit. */
-static int stats_stderr = 2;
 
 /* A program that dies by abort() skips the destructor, but its statistics
  * matter most then. The abort may come from inside the allocator (a bad
@@ -23,7 +20,7 @@ static int stats_stderr = 2;
 static void stats_print_at_abort(void) {
   if (_pm_lock_within(&_pm_pages_lock, 100) != 0) {
     static const char note[] = "poolmalloc: statistics skipped: abort inside the allocator\n";
-    _pm_prim_write(stats_stderr, note, sizeof note - 1);
+    _pm_prim_write(_pm_stderr_fd, note, sizeof note - 1);
     return;
   }
   _pm_unlock(&_pm_pages_lock);
@@ -33,10 +30,10 @@ static void stats_print_at_abort(void) {
 void _pm_stats_init(void) {
   if (_pm_options.stats == PM_STATS_OFF) return;
   _pm_prim_on_abort(stats_print_at_abort);
-  /* Also with a stats_file: when it cannot be opened at exit, the
-   * statistics fall back to this copy of stderr. */
+  /* Also with a stats_file: when it cannot be opened at exit, the warning
+   * and the statistics fall back to this copy of stderr. */
   int copy = _pm_prim_dup_high(2);
-  if (copy >= 0) stats_stderr = copy;
+  if (copy >= 0) _pm_stderr_fd = copy;
 }
 
 typedef struct small_totals_s {
@@ -211,7 +208,7 @@ static int stats_open_file(const char *pattern) {
 
 void _pm_stats_print_at_exit(void) {
   if (_pm_options.stats == PM_STATS_OFF) return;
-  int fd = stats_stderr;
+  int fd = _pm_stderr_fd;
   int opened = -1;
   if (_pm_options.stats_file[0] != '\0') opened = stats_open_file(_pm_options.stats_file);
   if (opened >= 0) fd = opened;

@@ -9,7 +9,7 @@ tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 n=0
 failed=0
-echo "1..11"
+echo "1..12"
 result() { # result STATUS NAME
   n=$((n + 1))
   if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
@@ -62,6 +62,12 @@ result $? "POOLMALLOC_STATS=text prints the listing to stderr at exit"
 POOLMALLOC_STATS=text preload "$helper" close-stderr 2>"$tmp/text"
 grep -q '^  total_allocations: [0-9]*$' "$tmp/text"
 result $? "the exit report reaches stderr even when the program closed it"
+
+POOLMALLOC_STATS=text POOLMALLOC_STATS_FILE=/nonexistent/stats preload "$helper" reuse-stderr \
+  "$tmp/theirs" 2>"$tmp/text"
+[ ! -s "$tmp/theirs" ] && grep -q 'cannot open the stats file /nonexistent/stats' "$tmp/text" &&
+  grep -q '^  total_allocations: [0-9]*$' "$tmp/text"
+result $? "an unusable stats file falls back to stderr, not to a file that took fd 2"
 
 POOLMALLOC_CONF='decay_ms:fast,colour:blue' preload "$helper" exit 2>"$tmp/err"
 [ "$(wc -l <"$tmp/err")" -eq 2 ] && grep -q 'invalid value for option decay_ms:fast' "$tmp/err" &&

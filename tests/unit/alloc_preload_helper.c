@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -209,6 +210,11 @@ int main(int argc, char **argv) {
     close(2);
     return 0;
   }
-  fprintf(stderr, "usage: %s family|fork|introspect|bad-free|exit|close-stderr\n", argv[0]);
+  if (strcmp(mode, "reuse-stderr") == 0 && argc > 2) { /* fd 2 becomes a file of ours */
+    close(2);
+    return open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0600) == 2 ? 0 : 3;
+  }
+  fprintf(stderr, "usage: %s family|fork|introspect|bad-free|exit|close-stderr|reuse-stderr FILE\n",
+          argv[0]);
   return 2;
 }
