@@ -3,8 +3,8 @@
  * Each option can be set in POOLMALLOC_CONF ("decay_ms:1000,limit:2G") or
  * through its own variable POOLMALLOC_<NAME> (POOLMALLOC_STATS=json); the
  * dedicated variable wins. A bad name or value gets a one-line warning and
- * is ignored: the option keeps its default, or the value set before it. getenv does not allocate,
- * so this is safe inside the first malloc. */
+ * is ignored: the option keeps its default, or the value set before it.
+ * getenv does not allocate, so this is safe inside the first malloc. */
 #include <string.h>
 
 #include "internal.h"
