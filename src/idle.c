@@ -51,6 +51,7 @@ bool _pm_idle_keep_emptied(pm_bin_t *bin, pm_span_t *span) {
   span->free = NULL;
   pm_span_set(span, reserved, 0);
   pm_span_set(span, started_over, 1);
+  span->dirty = 1; /* the pages below the old frontier are past the new one */
   _pm_idle_register(bin, span);
   _pm_unlock(&_pm_pages_lock);
   _pm_background_check();
@@ -77,10 +78,12 @@ bool _pm_idle_extend(pm_heap_t *heap, pm_bin_t *bin, pm_span_t *span) {
 static uint64_t bin_purge_idle(pm_bin_t *bin, uint64_t cutoff_ms) {
   pm_span_t *span = atomic_load_explicit(&bin->idle, memory_order_relaxed);
   if (span == NULL || bin->idle_since > cutoff_ms) return 0;
-  size_t frontier = pm_align_up((size_t)pm_span_get(span, reserved) * pm_span_get(span, block_size),
-                                PM_PAGE_SIZE);
+  size_t frontier = _pm_slab_frontier(span);
   size_t bytes = (size_t)span->page_count * PM_PAGE_SIZE - frontier;
   if (bytes > 0 && !_pm_prim_purge(_pm_span_start(span) + frontier, bytes)) bytes = 0;
+  /* Pages past the frontier read as zero now: a release of the slab
+   * returns them as a clean run (_pm_slab_resident_pages). */
+  if (bytes > 0) span->dirty = 0;
   _pm_idle_forget(bin, span);
   return bytes;
 }

@@ -220,10 +220,14 @@ typedef struct pm_pool_stats_s {
 } pm_pool_stats_t;
 extern pm_pool_stats_t _pm_pool PM_HIDDEN;
 /* A span of page_count pages whose start is aligned to align_pages pages,
- * marked kind; *reused says whether it was resident free memory. NULL when
- * out of memory. */
-pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t kind, bool *reused);
-void _pm_span_free(pm_span_t *span);
+ * marked kind; its first *resident_pages pages may hold old contents, the
+ * rest read as zero. NULL when out of memory. */
+pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t kind,
+                          size_t *resident_pages);
+/* Returns a span to the free runs. Its first resident_pages pages may be
+ * resident (retained until decay); the rest are clean (never touched, or
+ * purged) and become a clean run. */
+void _pm_span_free(pm_span_t *span, size_t resident_pages);
 /* Pages lock held. The span whose pages hold ptr (NULL for a header page),
  * found by walking the segment's spans head to head: exact where
  * head_offsets may be stale (inner pages of a large block), but O(spans),
@@ -274,6 +278,11 @@ static inline uint32_t _pm_slab_extend_count(const pm_span_t *span) {
 /* Moves the carving frontier (reserved) past up to _pm_slab_extend_count
  * never-used blocks; returns how many (0: the slab is wholly carved). */
 uint32_t _pm_slab_reserve(pm_span_t *span);
+/* Offset of the first page past the carving frontier (no block there). */
+size_t _pm_slab_frontier(const pm_span_t *span);
+/* Pages lock held. Pages of a slab that may be resident: up to its
+ * frontier, or all of them when its dirty flag says those past it may be. */
+size_t _pm_slab_resident_pages(const pm_span_t *span);
 /* Puts the count blocks just below the frontier on the empty free list. */
 void _pm_slab_carve(pm_span_t *span, uint32_t count, pm_heap_t *heap);
 void _pm_slab_free_remote(pm_span_t *span, pm_block_t *block, const char *func);

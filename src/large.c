@@ -20,13 +20,14 @@ bool _pm_large_fits_segment(size_t size, size_t alignment) {
 void *_pm_large_alloc(size_t size, size_t alignment, bool zero) {
   if (!_pm_large_fits_segment(size, alignment)) return _pm_huge_alloc(size, alignment, zero);
   size_t pages = pages_of(size), align_pages = align_pages_of(alignment);
-  bool reused = false, new_high = false;
+  size_t resident = 0;
+  bool new_high = false;
   _pm_lock(&_pm_pages_lock);
-  pm_span_t *span = _pm_span_alloc(pages, align_pages, PM_SPAN_LARGE, &reused);
+  pm_span_t *span = _pm_span_alloc(pages, align_pages, PM_SPAN_LARGE, &resident);
   if (span != NULL) {
     _pm_pool.large_live_bytes += pages * PM_PAGE_SIZE;
     _pm_pool.large_allocations++;
-    _pm_pool.large_reuse += reused;
+    _pm_pool.large_reuse += resident > 0;
     new_high = _pm_big_live_new_high();
   }
   _pm_unlock(&_pm_pages_lock);
@@ -37,7 +38,7 @@ void *_pm_large_alloc(size_t size, size_t alignment, bool zero) {
   if (new_high) _pm_stats_sample_peak();
   uint8_t *block = _pm_span_start(span);
   /* Clean pages (fresh or purged) already read as zero. */
-  if (zero && reused) memset(block, 0, pages * PM_PAGE_SIZE);
+  if (zero) memset(block, 0, resident * PM_PAGE_SIZE);
   return block;
 }
 
@@ -50,7 +51,7 @@ void _pm_large_free(pm_span_t *span, const void *ptr, const char *func) {
   _pm_pool.large_live_bytes -= span->page_count * PM_PAGE_SIZE;
   _pm_pool.large_frees++;
   pm_span_set(span, kind, PM_SPAN_FREE);
-  _pm_span_free(span);
+  _pm_span_free(span, span->page_count);
   _pm_decay_after_free();
   _pm_unlock(&_pm_pages_lock);
   _pm_background_check();

@@ -65,7 +65,7 @@ static void run_link(pm_span_t *run) {
   nonempty_bins[run->dirty] |= (uint64_t)1 << bin;
   span_set_tail_offset(segment, span_index(segment, run), run->page_count);
   segment->free_pages += run->page_count;
-  if (run->dirty) _pm_pool.dirty_bytes += run->page_count * PM_PAGE_SIZE;
+  _pm_pool.dirty_bytes += run->resident_pages * PM_PAGE_SIZE;
 }
 
 static void run_unlink(pm_span_t *run) {
@@ -77,7 +77,7 @@ static void run_unlink(pm_span_t *run) {
   if (run->next) run->next->prev = run->prev;
   if (free_bins[run->dirty][bin] == NULL) nonempty_bins[run->dirty] &= ~((uint64_t)1 << bin);
   _pm_segment_of_span(run)->free_pages -= run->page_count;
-  if (run->dirty) _pm_pool.dirty_bytes -= run->page_count * PM_PAGE_SIZE;
+  _pm_pool.dirty_bytes -= run->resident_pages * PM_PAGE_SIZE;
 }
 
 static void segment_unmap(pm_segment_t *segment) {
@@ -103,20 +103,33 @@ static pm_segment_t *segment_map(void) {
   _pm_pool.mapped_bytes += PM_SEGMENT_SIZE;
   pm_span_t *run = &segment->spans[HEADER_PAGES];
   run->page_count = USABLE_PAGES;
-  run->dirty = 0; /* fresh pages cost nothing until touched */
+  run->resident_pages = 0; /* fresh pages cost nothing until touched */
+  run->dirty = 0;
   run_link(run);
   return segment;
 }
 
-/* Makes pages [index, index + pages) a run headed at index. */
-static pm_span_t *run_make(pm_segment_t *segment, size_t index, size_t pages, uint8_t dirty,
+/* Makes pages [index, index + pages) a run headed at index, whose first
+ * resident pages may be resident and the rest are clean (read as zero).
+ * Keeping the resident pages a prefix of the run is what makes the count
+ * exact across carving: any piece of the run starts with its share. */
+static pm_span_t *run_make(pm_segment_t *segment, size_t index, size_t pages, size_t resident,
                            uint64_t freed_at) {
+  pm_assert(resident <= pages, "a run's resident pages lie inside it");
   pm_span_t *run = &segment->spans[index];
   run->page_count = (uint16_t)pages;
   segment->head_offsets[index] = 0;
-  run->dirty = dirty;
+  run->resident_pages = (uint16_t)resident;
+  run->dirty = resident > 0;
   run->freed_at = freed_at;
   return run;
+}
+
+/* Resident pages of the piece [from, from + pages) of a run whose first
+ * resident pages may be resident; from counts from the run's head. */
+static size_t piece_resident(size_t resident, size_t from, size_t pages) {
+  if (resident <= from) return 0;
+  return resident - from < pages ? resident - from : pages;
 }
 
 /* The age of two merged runs, weighted by their pages. Taking the newer
@@ -133,13 +146,17 @@ static uint64_t merged_freed_at(uint64_t a, size_t a_pages, uint64_t b, size_t b
 static pm_span_t *run_insert_coalesced(pm_segment_t *segment, pm_span_t *run) {
   size_t first = span_index(segment, run);
   size_t pages = run->page_count;
+  size_t resident = run->resident_pages;
   uint64_t freed_at = run->freed_at;
   pm_span_set(run, kind, PM_SPAN_FREE);
+  /* Merged runs keep a resident prefix: exact unless the first run has
+   * clean pages and the second resident ones, which then count as well. */
   if (first + pages < PM_SEGMENT_PAGES) {
     pm_span_t *after = &segment->spans[first + pages];
     if (pm_span_get(after, kind) == PM_SPAN_FREE && after->dirty == run->dirty) {
       run_unlink(after);
       freed_at = merged_freed_at(freed_at, pages, after->freed_at, after->page_count);
+      if (after->resident_pages > 0) resident = pages + after->resident_pages;
       pages += after->page_count;
     }
   }
@@ -149,11 +166,12 @@ static pm_span_t *run_insert_coalesced(pm_segment_t *segment, pm_span_t *run) {
       run_unlink(before);
       pm_span_set(run, kind, PM_SPAN_FREE);
       freed_at = merged_freed_at(freed_at, pages, before->freed_at, before->page_count);
+      resident = resident > 0 ? before->page_count + resident : before->resident_pages;
       pages += before->page_count;
       first = span_index(segment, before);
     }
   }
-  run = run_make(segment, first, pages, run->dirty, freed_at);
+  run = run_make(segment, first, pages, resident, freed_at);
   if (pages == USABLE_PAGES && !run->dirty) {
     segment_unmap(segment); /* wholly free and already released */
     return NULL;
@@ -244,22 +262,28 @@ static pm_span_t *run_carve(pm_span_t *run, size_t at, size_t pages) {
   pm_segment_t *segment = _pm_segment_of_span(run);
   size_t first = span_index(segment, run);
   size_t end = first + run->page_count;
-  uint8_t dirty = run->dirty;
+  size_t resident = run->resident_pages;
   uint64_t freed_at = run->freed_at;
   pm_assert(at >= first && at + pages <= end, "the carved pages lie inside the free run");
-  if (at > first && at + pages == end && bin_of(at - first) == bin_of(run->page_count)) {
+  size_t before_resident = piece_resident(resident, 0, at - first);
+  if (at > first && at + pages == end && bin_of(at - first) == bin_of(run->page_count) &&
+      (before_resident > 0) == run->dirty) {
     /* The end of a run that stays in its bin: no relinking. */
     run->page_count = (uint16_t)(at - first);
+    run->resident_pages = (uint16_t)before_resident;
     span_set_tail_offset(segment, first, at - first);
     segment->free_pages -= pages;
-    if (dirty) _pm_pool.dirty_bytes -= pages * PM_PAGE_SIZE;
+    _pm_pool.dirty_bytes -= (resident - before_resident) * PM_PAGE_SIZE;
   } else {
     run_unlink(run);
-    if (at > first) run_link(run_make(segment, first, at - first, dirty, freed_at));
-    if (at + pages < end)
-      run_link(run_make(segment, at + pages, end - at - pages, dirty, freed_at));
+    if (at > first) run_link(run_make(segment, first, at - first, before_resident, freed_at));
+    if (at + pages < end) {
+      size_t after_resident = piece_resident(resident, at + pages - first, end - at - pages);
+      run_link(run_make(segment, at + pages, end - at - pages, after_resident, freed_at));
+    }
   }
-  pm_span_t *span = run_make(segment, at, pages, dirty, freed_at);
+  pm_span_t *span =
+      run_make(segment, at, pages, piece_resident(resident, at - first, pages), freed_at);
   /* Inner descriptors are not written: a descriptor only reads as a live
    * slab (kind and owner, which the free paths test first) while it heads
    * one, since freeing a span clears both. */
@@ -268,7 +292,7 @@ static pm_span_t *run_carve(pm_span_t *run, size_t at, size_t pages) {
 }
 
 pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t kind,
-                          bool *reused) {
+                          size_t *resident_pages) {
   if (page_count > USABLE_PAGES) return NULL;
   size_t at = 0;
   pm_span_t *run = run_find(1, page_count, align_pages, &at);
@@ -287,8 +311,8 @@ pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t 
     if (run == NULL && mapped) run = run_find(0, page_count, align_pages, &at);
     if (run == NULL) return NULL;
   }
-  *reused = run->dirty;
   pm_span_t *span = run_carve(run, at, page_count);
+  *resident_pages = span->resident_pages;
   if (kind == PM_SPAN_SLAB) span_set_inner_offsets(_pm_segment_of_span(span), at, page_count);
   span->used = 0;
   span->in_full = 0;
@@ -297,11 +321,13 @@ pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t 
   return span;
 }
 
-void _pm_span_free(pm_span_t *span) {
+void _pm_span_free(pm_span_t *span, size_t resident_pages) {
   pm_assert(span->kind != PM_SPAN_HEADER, "a segment header page is never freed");
+  pm_assert(resident_pages <= span->page_count, "a span's resident pages lie inside it");
   pm_segment_t *segment = _pm_segment_of_span(span);
   atomic_store_explicit(&span->heap, NULL, memory_order_relaxed);
-  span->dirty = 1;
+  span->resident_pages = (uint16_t)resident_pages;
+  span->dirty = resident_pages > 0;
   span->freed_at = _pm_prim_clock_ms();
   run_insert_coalesced(segment, span);
 }
@@ -335,11 +361,12 @@ bool _pm_span_grow(pm_span_t *span, size_t page_count) {
 void _pm_span_shrink(pm_span_t *span, size_t page_count) {
   pm_segment_t *segment = _pm_segment_of_span(span);
   size_t first = span_index(segment, span);
-  pm_span_t *tail = run_make(segment, first + page_count, span->page_count - page_count, 1, 0);
+  size_t tail_pages = span->page_count - page_count;
+  pm_span_t *tail = run_make(segment, first + page_count, tail_pages, tail_pages, 0);
   pm_span_set(tail, kind, PM_SPAN_FREE); /* an inner page until now: its kind was stale */
   span_set_tail_offset(segment, first, page_count);
   span->page_count = (uint16_t)page_count;
-  _pm_span_free(tail);
+  _pm_span_free(tail, tail->page_count);
 }
 
 uint64_t _pm_segments_purge(uint64_t cutoff_ms, uint64_t budget) {
@@ -352,11 +379,14 @@ uint64_t _pm_segments_purge(uint64_t cutoff_ms, uint64_t budget) {
       if (run->freed_at <= cutoff_ms) {
         pm_segment_t *segment = _pm_segment_of_span(run);
         run_unlink(run);
-        size_t bytes = run->page_count * PM_PAGE_SIZE;
+        /* Only the resident prefix needs the system call; the bytes count
+         * what leaves the resident set. */
+        size_t bytes = run->resident_pages * PM_PAGE_SIZE;
         if (run->page_count == USABLE_PAGES) {
           segment_unmap(segment); /* unmapping releases as much as purging */
           released += bytes;
         } else if (_pm_prim_purge(_pm_span_start(run), bytes)) {
+          run->resident_pages = 0;
           run->dirty = 0;
           released += bytes;
           pm_span_t *merged = run_insert_coalesced(segment, run);

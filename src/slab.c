@@ -38,6 +38,15 @@ uint32_t _pm_slab_reserve(pm_span_t *span) {
   return count;
 }
 
+size_t _pm_slab_frontier(const pm_span_t *span) {
+  size_t carved = (size_t)pm_span_get(span, reserved) * pm_span_get(span, block_size);
+  return pm_align_up(carved, PM_PAGE_SIZE);
+}
+
+size_t _pm_slab_resident_pages(const pm_span_t *span) {
+  return span->dirty ? span->page_count : _pm_slab_frontier(span) / PM_PAGE_SIZE;
+}
+
 void _pm_slab_carve(pm_span_t *span, uint32_t count, pm_heap_t *heap) {
   uint8_t *first = _pm_span_start(span) + (size_t)(span->reserved - count) * span->block_size;
   pm_block_t *tail = (pm_block_t *)(first + (size_t)(count - 1) * span->block_size);

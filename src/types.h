@@ -56,8 +56,9 @@ struct pm_heap_s;
 
 /* Page descriptor, valid in a span's first page (the segment's
  * head_offsets[] lead from any page to it). One cache line: a span's start
- * follows from the descriptor's place in the header (_pm_span_start), and a
- * free run's age shares the word of a slab's free list. */
+ * follows from the descriptor's place in the header (_pm_span_start), a
+ * free run's age shares the word of a slab's free list, and its count of
+ * resident pages that of a slab's blocks in use. */
 /* Span descriptors are read without the pages lock on the free paths, to
  * learn cheaply whether a pointer heads a live slab, while a thread that
  * holds the lock may be rewriting the same descriptor (a neighbouring run
@@ -80,16 +81,20 @@ typedef struct pm_span_s {
   struct pm_span_s *next, *prev;     /* bin list, free-run list or abandoned list */
   uint32_t block_size;               /* slab block size, or large block bytes / pages */
   uint32_t magic;                    /* ceil(2^32 / block_size): offset -> index */
-  uint16_t used;                     /* blocks handed out and not yet seen freed */
-  uint16_t reserved;                 /* blocks carved so far (fresh memory past this) */
-  uint16_t capacity;                 /* blocks that fit in the slab */
-  uint16_t page_count;               /* pages in the span */
-  uint8_t kind;                      /* pm_span_kind_t */
-  uint8_t size_class;                /* slab class */
-  uint8_t in_full;                   /* slab sits on its bin's full list */
-  uint8_t dirty;                     /* free run: resident (used before, not released) */
-  uint8_t started_over;              /* slab: emptied and started over (idle.c) */
-  uint8_t adopted;                   /* slab: taken over from an exited thread (heap.c) */
+  union {
+    uint16_t used;           /* slab: blocks handed out and not yet seen freed */
+    uint16_t resident_pages; /* free run: its first pages that may be resident */
+  };
+  uint16_t reserved;    /* blocks carved so far (fresh memory past this) */
+  uint16_t capacity;    /* blocks that fit in the slab */
+  uint16_t page_count;  /* pages in the span */
+  uint8_t kind;         /* pm_span_kind_t */
+  uint8_t size_class;   /* slab class */
+  uint8_t in_full;      /* slab sits on its bin's full list */
+  uint8_t dirty;        /* free run: resident_pages > 0; slab: its pages
+                         * past the carving frontier may be resident */
+  uint8_t started_over; /* slab: emptied and started over (idle.c) */
+  uint8_t adopted;      /* slab: taken over from an exited thread (heap.c) */
 } pm_span_t;
 _Static_assert(sizeof(pm_span_t) == 64, "a span descriptor fills one cache line");
 _Static_assert(PM_SLAB_SIZE / PM_ALIGNMENT <= UINT16_MAX, "slab block counts fit in 16 bits");

@@ -2,8 +2,9 @@
  * OS (idle.c): after a phase that carved several pages and freed every
  * block, and when the slab was carved from resident memory; a rarely used
  * class gives its emptied slab back, the owner's ping-pong soon keeps its
- * slab and stays lock-free, and a purge racing with the owner's carving
- * loses no block. */
+ * slab and stays lock-free, a purge racing with the owner's carving
+ * loses no block, and a slab that leaves the heap counts as retained only
+ * the pages it may have used. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -119,6 +120,77 @@ Test(alloc_idle, a_rarely_used_class_gives_its_slab_back) {
     pm_trim(0);
     cr_assert_eq(resident_pages(slab), 0u, "phase %d: and it is purged", phase);
   }
+  pm_free(keeper);
+}
+
+/* Fills three blocks of a class nothing used yet, which take the first
+ * page of a slab carved from clean pages, and frees them: the slab, empty
+ * inside its first extension, leaves the heap. Returns its start. */
+static uint8_t *release_a_one_page_slab(uint8_t fill) {
+  void *blocks[3];
+  for (int i = 0; i < 3; i++) {
+    blocks[i] = pm_malloc(BLOCK);
+    memset(blocks[i], fill, BLOCK);
+  }
+  pm_span_t *slab = pm_test_slab_of(blocks[0]);
+  cr_assert_eq(slab->reserved * BLOCK, PM_PAGE_SIZE, "one page of blocks carved");
+  for (int i = 0; i < 3; i++)
+    pm_free(blocks[i]);
+  cr_assert_null(bin_of(BLOCK)->current, "the empty slab left the heap");
+  return _pm_span_start(slab);
+}
+
+/* A slab leaving a heap counts as retained only the pages it may have
+ * made resident: those up to its carving frontier. */
+Test(alloc_idle, a_released_slab_retains_only_its_carved_pages) {
+  pm_free(pm_malloc(1));
+  _pm_options.decay_ms = 60000;
+  void *keeper = pm_malloc(BLOCK * 4);
+  pm_trim(0);
+  cr_assert_eq(pm_test_stats().retained_bytes, 0u, "nothing retained after the trim");
+  release_a_one_page_slab(0x5a);
+  cr_assert_eq(pm_test_stats().retained_bytes, PM_PAGE_SIZE, "its one used page is retained");
+  pm_free(keeper);
+}
+
+/* The run a released slab leaves has one resident page and fifteen clean
+ * ones; calloc clears just the first, and the whole block reads as zero. */
+Test(alloc_idle, calloc_over_a_released_slab_clears_its_used_page) {
+  pm_free(pm_malloc(1));
+  _pm_options.decay_ms = 60000;
+  void *keeper = pm_malloc(BLOCK * 4);
+  pm_trim(0);
+  uint8_t *slab_start = release_a_one_page_slab(0xee);
+  uint8_t *block = pm_calloc(1, PM_SLAB_SIZE);
+  cr_assert_eq(block, slab_start, "the slab's run is the only resident one");
+  size_t stale = 0;
+  for (size_t i = 0; i < PM_SLAB_SIZE; i++)
+    stale += block[i] != 0;
+  cr_assert_eq(stale, 0u, "calloc returned %zu stale bytes", stale);
+  pm_free(block);
+  pm_free(keeper);
+}
+
+static void *purged_slab_leaves_with_the_thread(void *slab_out) {
+  pm_span_t *slab = run_phase(); /* eight pages carved, then started over */
+  cr_assert_eq(purge_idle_now(), PM_SLAB_SIZE, "the whole slab is past the frontier");
+  pm_free(pm_malloc(BLOCK)); /* one page carved again */
+  *(pm_span_t **)slab_out = slab;
+  return NULL;
+}
+
+Test(alloc_idle, a_purged_slab_retains_only_what_was_carved_since) {
+  pm_free(pm_malloc(1));
+  _pm_options.decay_ms = 60000;
+  void *keeper = pm_malloc(BLOCK * 4);
+  pm_trim(0);
+  pm_span_t *slab = NULL;
+  pthread_t thread;
+  cr_assert_eq(pthread_create(&thread, NULL, purged_slab_leaves_with_the_thread, &slab), 0);
+  pthread_join(thread, NULL);
+  cr_assert_eq(slab->kind, PM_SPAN_FREE, "the thread's exit returned the empty slab");
+  cr_assert_eq(pm_test_stats().retained_bytes, PM_PAGE_SIZE,
+               "the page carved after the purge is retained, the purged ones are not");
   pm_free(keeper);
 }
 
