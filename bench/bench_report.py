@@ -1,6 +1,7 @@
 """bench_report.py: turns the benchmark runs into figures: the CSV of every
 run, the medians per workload and allocator, their ratios against glibc and
-jemalloc with geometric means, and the libpoolmalloc targets."""
+jemalloc with geometric means, the spread of the wall times, and the
+libpoolmalloc targets."""
 
 import collections
 import csv
@@ -40,7 +41,8 @@ def write_csv(path, results):
 
 
 def summarize(results, workloads, allocators):
-    """Medians per (workload, allocator); a cell with any failed run is FAIL."""
+    """Medians per (workload, allocator), and the fastest and slowest wall
+    time; a cell with any failed run is FAIL."""
     runs = collections.defaultdict(list)
     for r in results:
         runs[(r.workload, r.allocator)].append(r)
@@ -53,6 +55,8 @@ def summarize(results, workloads, allocators):
         cell = {"status": "ok", "note": ""}
         for field in ("wall_s", *RSS_FIELDS):
             cell[field] = statistics.median(getattr(r, field) for r in group)
+        cell["wall_s_fastest"] = min(r.wall_s for r in group)
+        cell["wall_s_slowest"] = max(r.wall_s for r in group)
         cells[key] = cell
     return {"workloads": workloads, "allocators": allocators, "cells": cells,
             "runs": max((r.run for r in results), default=0)}
@@ -118,6 +122,31 @@ def format_metric_table(summary, field, title, divisor, value_format):
                 format_ratio(geomean_ratio(summary, name, "jemalloc", field))]
     rows.append(geo)
     return f"== {title}\n" + align(rows, group=3)
+
+
+def format_spread_table(summary):
+    """How far the wall times of one cell spread on this machine: the
+    fastest run, its ratio to glibc's fastest, and the slowest run over the
+    fastest. A median ratio near 1 whose cells spread widely says nothing
+    about which allocator is faster; the fastest runs, least disturbed by
+    other load, come closer to what each allocator costs."""
+    rows = [["workload"] + [name for name in summary["allocators"] for _ in range(3)],
+            [""] + [label for _ in summary["allocators"]
+                    for label in ("fastest", "xglibc", "spread")]]
+    for workload in summary["workloads"]:
+        row = [workload]
+        for name in summary["allocators"]:
+            fastest = cell_value(summary, workload, name, "wall_s_fastest")
+            slowest = cell_value(summary, workload, name, "wall_s_slowest")
+            if fastest is None or slowest is None or fastest <= 0:
+                row += ["-", "-", "-"]
+                continue
+            row += [f"{fastest:.3f}",
+                    format_ratio(ratio(summary, workload, name, "glibc", "wall_s_fastest")),
+                    f"{slowest / fastest:.2f}"]
+        rows.append(row)
+    return ("== wall time spread (s; fastest run, its ratio to glibc's fastest, slowest / "
+            "fastest)\n" + align(rows, group=3))
 
 
 def format_split_table(summary):
@@ -200,7 +229,9 @@ def target_lines(summary, candidate="libpoolmalloc"):
         for w in workloads:
             value = ratio(summary, w, candidate, reference, field)
             if value is not None and value > limit:
-                misses.append(f"{w} {value:.2f}")
+                fastest = ratio(summary, w, candidate, reference, "wall_s_fastest")
+                misses.append(f"{w} {value:.2f}" if field != "wall_s" or fastest is None else
+                              f"{w} {value:.2f} (fastest runs {fastest:.2f})")
         detail = ", ".join(misses) if misses else "every workload"
         lines.append(f"{verdict(not misses)} {label} <= {limit:.2f}: {detail}")
     failed = [w for w in workloads
@@ -217,6 +248,8 @@ def format_tables(summary, runs, scale, skipped):
              + "; ratios are value / glibc and value / jemalloc (lower is better)\n"]
     for field, title, divisor, value_format in METRICS:
         parts.append(format_metric_table(summary, field, title, divisor, value_format))
+        if field == "wall_s":
+            parts.append(format_spread_table(summary))
     split = format_split_table(summary)
     if split:
         parts.append(split)

@@ -7,8 +7,9 @@ allocator preloaded. The wall time comes from time.perf_counter around the
 child; the peak RSS (VmHWM) and the RSS after the free phase (VmRSS) from the
 workload's own report, with os.wait4's ru_maxrss as the fallback for a
 workload that died before reporting (ru_maxrss also counts the runner's
-pages the child held between fork and exec). The medians go to a table on
-stdout, a CSV and an SVG chart (see bench/README.md).
+pages the child held between fork and exec). The medians, and how far each
+cell's wall times spread, go to tables on stdout, a CSV and an SVG chart
+(see bench/README.md).
 
 Environment: BENCH_RUNS (default 5), BENCH_FILTER (comma-separated workload
 substrings), BENCH_ALLOCATORS (comma-separated allocator names), BENCH_QUICK=1

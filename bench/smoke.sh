@@ -35,9 +35,9 @@ missing=""
 for workload in $workloads; do
   echo "$table" | grep -q "^$workload " || missing="$missing $workload"
 done
-if echo "$table" | grep -q "^== wall time" && echo "$table" | grep -q "^geomean" &&
-  [ -z "$missing" ]; then
-  echo "ok $n - the table has a row per workload and a geomean row"
+if echo "$table" | grep -q "^== wall time (s)" && echo "$table" | grep -q "^geomean" &&
+  echo "$table" | grep -q "^== wall time spread" && [ -z "$missing" ]; then
+  echo "ok $n - the tables have a row per workload, a geomean row and the spread"
 else
   echo "not ok $n - table incomplete (missing:${missing:-none})"
 fi
