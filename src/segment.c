@@ -141,38 +141,46 @@ static uint64_t merged_freed_at(uint64_t a, size_t a_pages, uint64_t b, size_t b
   return (a * a_pages + b * b_pages) / (a_pages + b_pages);
 }
 
+/* Makes one run of two neighbouring free runs in the same state, first
+ * before second. The merged run keeps a resident prefix: exact unless the
+ * first has clean pages and the second resident ones, which then count as
+ * resident as well. */
+static pm_span_t *run_merge(pm_segment_t *segment, pm_span_t *first, pm_span_t *second) {
+  size_t pages = first->page_count;
+  size_t resident =
+      second->resident_pages > 0 ? pages + second->resident_pages : first->resident_pages;
+  uint64_t freed_at = merged_freed_at(first->freed_at, pages, second->freed_at, second->page_count);
+  return run_make(segment, span_index(segment, first), pages + second->page_count, resident,
+                  freed_at);
+}
+
+/* Merges into an unlinked run the free run right after it when both are in
+ * the same state. Runs in the same state are never left side by side: so a
+ * freed run finds every free neighbour in one step each way, and a wholly
+ * free segment is one run (and is unmapped). */
+static pm_span_t *run_absorb_next(pm_segment_t *segment, pm_span_t *run) {
+  size_t end = span_index(segment, run) + run->page_count;
+  if (end >= PM_SEGMENT_PAGES) return run;
+  pm_span_t *next = &segment->spans[end];
+  if (pm_span_get(next, kind) != PM_SPAN_FREE || next->dirty != run->dirty) return run;
+  run_unlink(next);
+  return run_merge(segment, run, next);
+}
+
 /* Adds a free run, merging it with free neighbours in the same state;
  * returns the merged run, or NULL when that freed the whole segment. */
 static pm_span_t *run_insert_coalesced(pm_segment_t *segment, pm_span_t *run) {
-  size_t first = span_index(segment, run);
-  size_t pages = run->page_count;
-  size_t resident = run->resident_pages;
-  uint64_t freed_at = run->freed_at;
   pm_span_set(run, kind, PM_SPAN_FREE);
-  /* Merged runs keep a resident prefix: exact unless the first run has
-   * clean pages and the second resident ones, which then count as well. */
-  if (first + pages < PM_SEGMENT_PAGES) {
-    pm_span_t *after = &segment->spans[first + pages];
-    if (pm_span_get(after, kind) == PM_SPAN_FREE && after->dirty == run->dirty) {
-      run_unlink(after);
-      freed_at = merged_freed_at(freed_at, pages, after->freed_at, after->page_count);
-      if (after->resident_pages > 0) resident = pages + after->resident_pages;
-      pages += after->page_count;
-    }
-  }
+  run = run_absorb_next(segment, run);
+  size_t first = span_index(segment, run);
   if (first > HEADER_PAGES) {
     pm_span_t *before = &segment->spans[first - 1 - segment->head_offsets[first - 1]];
     if (pm_span_get(before, kind) == PM_SPAN_FREE && before->dirty == run->dirty) {
       run_unlink(before);
-      pm_span_set(run, kind, PM_SPAN_FREE);
-      freed_at = merged_freed_at(freed_at, pages, before->freed_at, before->page_count);
-      resident = resident > 0 ? before->page_count + resident : before->resident_pages;
-      pages += before->page_count;
-      first = span_index(segment, before);
+      run = run_merge(segment, before, run);
     }
   }
-  run = run_make(segment, first, pages, resident, freed_at);
-  if (pages == USABLE_PAGES && !run->dirty) {
+  if (run->page_count == USABLE_PAGES && !run->dirty) {
     segment_unmap(segment); /* wholly free and already released */
     return NULL;
   }
@@ -265,9 +273,10 @@ static pm_span_t *run_carve(pm_span_t *run, size_t at, size_t pages) {
   size_t resident = run->resident_pages;
   uint64_t freed_at = run->freed_at;
   pm_assert(at >= first && at + pages <= end, "the carved pages lie inside the free run");
+  /* A piece before the carved pages starts the run, so it keeps the run's
+   * state; only the piece after them can turn clean. */
   size_t before_resident = piece_resident(resident, 0, at - first);
-  if (at > first && at + pages == end && bin_of(at - first) == bin_of(run->page_count) &&
-      (before_resident > 0) == run->dirty) {
+  if (at > first && at + pages == end && bin_of(at - first) == bin_of(run->page_count)) {
     /* The end of a run that stays in its bin: no relinking. */
     run->page_count = (uint16_t)(at - first);
     run->resident_pages = (uint16_t)before_resident;
@@ -279,7 +288,9 @@ static pm_span_t *run_carve(pm_span_t *run, size_t at, size_t pages) {
     if (at > first) run_link(run_make(segment, first, at - first, before_resident, freed_at));
     if (at + pages < end) {
       size_t after_resident = piece_resident(resident, at + pages - first, end - at - pages);
-      run_link(run_make(segment, at + pages, end - at - pages, after_resident, freed_at));
+      pm_span_t *after = run_make(segment, at + pages, end - at - pages, after_resident, freed_at);
+      if (after->dirty != run->dirty) after = run_absorb_next(segment, after);
+      run_link(after);
     }
   }
   pm_span_t *span =

@@ -1,6 +1,7 @@
 /* alloc_decay.c: freed memory goes back to the OS after decay_ms of idle
- * time, at once past retain_max or on trim, and the limit option makes
- * allocation fail cleanly. */
+ * time, at once past retain_max or on trim, the limit option makes
+ * allocation fail cleanly, and free runs know which of their pages may be
+ * resident. */
 #include <sys/mman.h>
 #include <time.h>
 
@@ -314,4 +315,76 @@ Test(alloc_decay, a_purged_run_takes_its_head_offset_pages_along) {
   cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%s", out);
   cr_assert(strstr(out, "invalid pointer") != NULL, "%s", out);
   pm_free(fence);
+}
+
+/* ---- resident prefixes of free runs (segment.c) ---- */
+
+/* A span of pages carved from clean memory, taken directly from the pool. */
+static pm_span_t *clean_span(size_t pages) {
+  size_t resident = 0;
+  _pm_lock(&_pm_pages_lock);
+  pm_span_t *span = _pm_span_alloc(pages, 1, PM_SPAN_LARGE, &resident);
+  _pm_unlock(&_pm_pages_lock);
+  cr_assert(span != NULL && resident == 0, "a span of clean pages");
+  return span;
+}
+
+static void span_free(pm_span_t *span, size_t resident_pages) {
+  _pm_lock(&_pm_pages_lock);
+  _pm_span_free(span, resident_pages);
+  _pm_unlock(&_pm_pages_lock);
+}
+
+/* A run with one resident page merges with a written run after it: the
+ * merged run counts the second run's pages as resident too, so calloc over
+ * both clears them (a sum of the two counts, 17, would leave the end of
+ * the written pages as they were). */
+Test(alloc_decay, calloc_over_merged_runs_returns_zeroes) {
+  pm_test_no_free_runs();
+  enum { PAGES = 32, HALF = PAGES / 2 };
+  pm_span_t *span = clean_span(PAGES);
+  uint8_t *start = _pm_span_start(span);
+  memset(start, 0xee, PM_PAGE_SIZE);                              /* its first page */
+  memset(start + HALF * PM_PAGE_SIZE, 0xee, HALF * PM_PAGE_SIZE); /* its second half */
+  _pm_lock(&_pm_pages_lock);
+  _pm_span_shrink(span, HALF); /* the written half: a run of resident pages */
+  _pm_unlock(&_pm_pages_lock);
+  span_free(span, 1); /* merges with it */
+  size_t size = PAGES * PM_PAGE_SIZE;
+  uint8_t *block = pm_calloc(1, size);
+  cr_assert_eq(block, start, "the merged run is the only resident one");
+  size_t stale = 0;
+  for (size_t i = 0; i < size; i++)
+    stale += block[i] != 0;
+  cr_assert_eq(stale, 0u, "calloc returned %zu stale bytes", stale);
+  pm_free(block);
+}
+
+/* Carving the start of a run whose resident pages are few leaves a clean
+ * rest next to the clean run after it: the two become one, as every two
+ * free neighbours in the same state do (or a wholly free segment could
+ * stay in pieces and never be unmapped). */
+Test(alloc_decay, the_clean_rest_of_a_carved_run_joins_its_clean_neighbour) {
+  pm_test_no_free_runs();
+  enum { PAGES = 48, KEPT = 32, TAKEN = 5 };
+  pm_span_t *span = clean_span(PAGES);
+  _pm_lock(&_pm_pages_lock);
+  _pm_span_shrink(span, KEPT);
+  _pm_unlock(&_pm_pages_lock);
+  pm_trim(0); /* the tail, purged, is clean and joins what follows */
+  pm_segment_t *segment = _pm_segment_of_span(span);
+  pm_span_t *after = span + KEPT;
+  cr_assert(after->kind == PM_SPAN_FREE && !after->dirty, "a clean run follows the span");
+  size_t clean_pages = after->page_count;
+  span_free(span, 1);
+  cr_assert(span->kind == PM_SPAN_FREE && span->dirty && span->page_count == KEPT,
+            "a run with one resident page, apart from the clean one");
+  uint8_t *block = pm_malloc(TAKEN * PM_PAGE_SIZE);
+  cr_assert_eq(block, _pm_span_start(span), "resident runs are taken first");
+  pm_span_t *rest = span + TAKEN;
+  cr_assert_eq(_pm_segment_of_span(rest), segment);
+  cr_assert(rest->kind == PM_SPAN_FREE && !rest->dirty, "the rest of the run is clean");
+  cr_assert_eq(rest->page_count, KEPT - TAKEN + clean_pages,
+               "and one run with the clean run after it");
+  pm_free(block);
 }
