@@ -2,11 +2,13 @@
  *
  * A segment's header holds one descriptor per page. Allocated spans (slabs,
  * large blocks) and free runs are ranges of pages; free runs coalesce with
- * neighbours in the same state and wait in bins by page count. "Dirty" runs
- * are resident (freed but not yet given back); "clean" ones were purged or
- * never touched. Allocation prefers dirty runs (warm memory, no page
- * faults), and decay turns dirty runs clean after a delay, as jemalloc's
- * extents do. A segment that is wholly clean and free is unmapped.
+ * neighbours in the same state and wait in bins by page count. A "dirty"
+ * run's first resident_pages pages may be resident (freed but not yet
+ * given back) and the rest read as zero; "clean" runs were purged or never
+ * touched. Allocation prefers dirty runs (warm memory, no page faults), and
+ * decay turns dirty runs clean after a delay, as jemalloc's extents do. A
+ * segment that is wholly clean and free is unmapped (except a fresh one,
+ * mapped for the request at hand).
  *
  * Everything here runs under _pm_pages_lock. */
 #include <string.h>
