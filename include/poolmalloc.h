@@ -180,13 +180,19 @@ PM_EXPORT int pm_graph_add_interval(pm_graph_t *graph, const char *name, size_t 
                                     size_t alignment, uint64_t first, uint64_t last);
 
 /* Plans the graph for its current tensor sizes. *out stays owned by the
- * graph (valid until pm_graph_destroy); a repeat call with sizes seen before
- * returns the cached plan, whatever its time limit. The cache keeps every
- * shape planned until the graph is destroyed (one offset array each): a
- * program that sees unboundedly many shapes should recreate the graph from
- * time to time. opts may be NULL. */
+ * graph; a repeat call with sizes seen before returns the cached plan,
+ * whatever its time limit. By default the cache keeps every shape planned
+ * (one offset array each) and a plan stays valid until pm_graph_destroy.
+ * opts may be NULL. */
 PM_EXPORT int pm_graph_plan(pm_graph_t *graph, const pm_plan_options_t *opts,
                             const pm_plan_t **out);
+/* Bounds the graph's plan cache to max_plans plans (0: no bound, the
+ * default), for a program that sees unboundedly many shapes. Past the
+ * bound the least recently returned plans are freed, at once and by later
+ * pm_graph_plan calls on this graph: a plan pointer is then valid only
+ * until one of those calls frees it (the plan a call returns never is).
+ * Arenas copy what they need when bound, so they are not affected. */
+PM_EXPORT int pm_graph_set_plan_cache_limit(pm_graph_t *graph, size_t max_plans);
 PM_EXPORT int pm_plan_summary(const pm_plan_t *plan, pm_plan_summary_t *out);
 /* Byte offset of a tensor in the arena, or SIZE_MAX for an unknown id. */
 PM_EXPORT size_t pm_plan_offset(const pm_plan_t *plan, int tensor);

@@ -7,7 +7,8 @@
  * which finds it when the program runs under LD_PRELOAD=libpoolmalloc.so.
  * Without the library the wrappers fall back to a small implementation
  * here: graphs record tensors, a plan places them end to end (the naive
- * figures), and an arena gives each tensor its own malloc() block, aligned
+ * figures; kept per shape as the library's are, within the same optional
+ * bound), and an arena gives each tensor its own malloc() block, aligned
  * as the tensor asks (64 bytes at least, as the planner's). It says so once
  * on stderr. dlsym lives in libc from glibc 2.34 on; older glibc
  * needs -ldl. */
@@ -44,6 +45,7 @@ typedef struct pm_runtime_table_s {
   int (*graph_op_scratch)(const pm_graph_t *, int);
   int (*graph_add_interval)(pm_graph_t *, const char *, size_t, size_t, uint64_t, uint64_t);
   int (*graph_plan)(pm_graph_t *, const pm_plan_options_t *, const pm_plan_t **);
+  int (*graph_set_plan_cache_limit)(pm_graph_t *, size_t);
   int (*plan_summary)(const pm_plan_t *, pm_plan_summary_t *);
   size_t (*plan_offset)(const pm_plan_t *, int);
   int (*plan_lifetime)(const pm_plan_t *, int, uint64_t *, uint64_t *);
@@ -73,7 +75,9 @@ typedef struct pm_runtime_graph_s {
   size_t count;
   int *op_scratch;
   size_t op_count;
-  pm_runtime_plan_t *plans;
+  pm_runtime_plan_t *plans; /* most recently used first */
+  size_t plan_count;
+  size_t plan_limit; /* 0: keep every plan */
 } pm_runtime_graph_t;
 
 /* Copies what it needs of the bound plan: the plan belongs to its graph,
@@ -90,16 +94,27 @@ static inline pm_graph_t *pm_runtime_fb_graph_create(const char *name) {
   return (pm_graph_t *)calloc(1, sizeof(pm_runtime_graph_t));
 }
 
+/* Frees the least recently used plans until at most keep remain. */
+static inline void pm_runtime_fb_plans_keep(pm_runtime_graph_t *g, size_t keep) {
+  pm_runtime_plan_t **link = &g->plans;
+  for (size_t kept = 0; kept < keep && *link != NULL; kept++)
+    link = &(*link)->next;
+  pm_runtime_plan_t *plan = *link;
+  *link = NULL;
+  while (plan != NULL) {
+    pm_runtime_plan_t *next = plan->next;
+    free(plan->tensors);
+    free(plan->offsets);
+    free(plan);
+    g->plan_count--;
+    plan = next;
+  }
+}
+
 static inline void pm_runtime_fb_graph_destroy(pm_graph_t *graph) {
   pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
   if (g == NULL) return;
-  while (g->plans != NULL) {
-    pm_runtime_plan_t *next = g->plans->next;
-    free(g->plans->tensors);
-    free(g->plans->offsets);
-    free(g->plans);
-    g->plans = next;
-  }
+  pm_runtime_fb_plans_keep(g, 0);
   free(g->tensors);
   free(g->op_scratch);
   free(g);
@@ -170,13 +185,34 @@ static inline int pm_runtime_fb_graph_add_interval(pm_graph_t *graph, const char
   return pm_runtime_fb_graph_add_tensor(graph, name, size, alignment, 0);
 }
 
+/* The plan made for exactly these tensors, moved to the front; or NULL. */
+static inline pm_runtime_plan_t *pm_runtime_fb_plan_find(pm_runtime_graph_t *g) {
+  for (pm_runtime_plan_t **link = &g->plans; *link != NULL; link = &(*link)->next) {
+    pm_runtime_plan_t *plan = *link;
+    if (plan->count != g->count ||
+        (g->count != 0 && memcmp(plan->tensors, g->tensors, g->count * sizeof *g->tensors) != 0))
+      continue;
+    *link = plan->next;
+    plan->next = g->plans;
+    g->plans = plan;
+    return plan;
+  }
+  return NULL;
+}
+
 /* End to end, 64-byte aligned: the naive plan, which needs no lifetimes. */
 static inline int pm_runtime_fb_graph_plan(pm_graph_t *graph, const pm_plan_options_t *opts,
                                            const pm_plan_t **out) {
   pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
   (void)opts;
   if (g == NULL || out == NULL) return PM_ERR_INVALID_ARG;
-  pm_runtime_plan_t *plan = (pm_runtime_plan_t *)calloc(1, sizeof *plan);
+  pm_runtime_plan_t *plan = pm_runtime_fb_plan_find(g);
+  if (plan != NULL) {
+    plan->summary.from_cache = 1;
+    *out = (const pm_plan_t *)plan;
+    return PM_OK;
+  }
+  plan = (pm_runtime_plan_t *)calloc(1, sizeof *plan);
   size_t slots = g->count != 0 ? g->count : 1;
   if (plan == NULL ||
       (plan->tensors = (pm_runtime_tensor_t *)malloc(slots * sizeof *plan->tensors)) == NULL ||
@@ -201,7 +237,17 @@ static inline int pm_runtime_fb_graph_plan(pm_graph_t *graph, const pm_plan_opti
   plan->summary.algorithm = "fallback";
   plan->next = g->plans;
   g->plans = plan;
+  if (++g->plan_count > g->plan_limit && g->plan_limit != 0)
+    pm_runtime_fb_plans_keep(g, g->plan_limit);
   *out = (const pm_plan_t *)plan;
+  return PM_OK;
+}
+
+static inline int pm_runtime_fb_graph_set_plan_cache_limit(pm_graph_t *graph, size_t max_plans) {
+  pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
+  if (g == NULL) return PM_ERR_INVALID_ARG;
+  g->plan_limit = max_plans;
+  if (max_plans != 0) pm_runtime_fb_plans_keep(g, max_plans);
   return PM_OK;
 }
 
@@ -304,6 +350,7 @@ static inline const pm_runtime_table_t *pm_runtime_table(void) {
                                       "pm_graph_op_scratch",
                                       "pm_graph_add_interval",
                                       "pm_graph_plan",
+                                      "pm_graph_set_plan_cache_limit",
                                       "pm_plan_summary",
                                       "pm_plan_offset",
                                       "pm_plan_lifetime",
@@ -326,6 +373,7 @@ static inline const pm_runtime_table_t *pm_runtime_table(void) {
                                  pm_runtime_fb_graph_op_scratch,
                                  pm_runtime_fb_graph_add_interval,
                                  pm_runtime_fb_graph_plan,
+                                 pm_runtime_fb_graph_set_plan_cache_limit,
                                  pm_runtime_fb_plan_summary,
                                  pm_runtime_fb_plan_offset,
                                  pm_runtime_fb_plan_lifetime,
@@ -381,6 +429,9 @@ static inline int pm_runtime_graph_plan(pm_graph_t *graph, const pm_plan_options
                                         const pm_plan_t **out) {
   return pm_runtime_table()->graph_plan(graph, opts, out);
 }
+static inline int pm_runtime_graph_set_plan_cache_limit(pm_graph_t *graph, size_t max_plans) {
+  return pm_runtime_table()->graph_set_plan_cache_limit(graph, max_plans);
+}
 static inline int pm_runtime_plan_summary(const pm_plan_t *plan, pm_plan_summary_t *out) {
   return pm_runtime_table()->plan_summary(plan, out);
 }
@@ -411,22 +462,23 @@ static inline void pm_runtime_arena_destroy(pm_arena_t *arena) {
 }
 #endif
 
-#define pm_graph_create          pm_runtime_graph_create
-#define pm_graph_destroy         pm_runtime_graph_destroy
-#define pm_graph_error           pm_runtime_graph_error
-#define pm_graph_add_tensor      pm_runtime_graph_add_tensor
-#define pm_graph_set_tensor_size pm_runtime_graph_set_tensor_size
-#define pm_graph_add_op          pm_runtime_graph_add_op
-#define pm_graph_op_scratch      pm_runtime_graph_op_scratch
-#define pm_graph_add_interval    pm_runtime_graph_add_interval
-#define pm_graph_plan            pm_runtime_graph_plan
-#define pm_plan_summary          pm_runtime_plan_summary
-#define pm_plan_offset           pm_runtime_plan_offset
-#define pm_plan_lifetime         pm_runtime_plan_lifetime
-#define pm_arena_create          pm_runtime_arena_create
-#define pm_arena_bind            pm_runtime_arena_bind
-#define pm_arena_tensor          pm_runtime_arena_tensor
-#define pm_arena_capacity        pm_runtime_arena_capacity
-#define pm_arena_destroy         pm_runtime_arena_destroy
+#define pm_graph_create               pm_runtime_graph_create
+#define pm_graph_destroy              pm_runtime_graph_destroy
+#define pm_graph_error                pm_runtime_graph_error
+#define pm_graph_add_tensor           pm_runtime_graph_add_tensor
+#define pm_graph_set_tensor_size      pm_runtime_graph_set_tensor_size
+#define pm_graph_add_op               pm_runtime_graph_add_op
+#define pm_graph_op_scratch           pm_runtime_graph_op_scratch
+#define pm_graph_add_interval         pm_runtime_graph_add_interval
+#define pm_graph_plan                 pm_runtime_graph_plan
+#define pm_graph_set_plan_cache_limit pm_runtime_graph_set_plan_cache_limit
+#define pm_plan_summary               pm_runtime_plan_summary
+#define pm_plan_offset                pm_runtime_plan_offset
+#define pm_plan_lifetime              pm_runtime_plan_lifetime
+#define pm_arena_create               pm_runtime_arena_create
+#define pm_arena_bind                 pm_runtime_arena_bind
+#define pm_arena_tensor               pm_runtime_arena_tensor
+#define pm_arena_capacity             pm_runtime_arena_capacity
+#define pm_arena_destroy              pm_runtime_arena_destroy
 
 #endif /* POOLMALLOC_RUNTIME_H */

@@ -66,7 +66,9 @@ struct pm_graph_s {
   uint64_t generation;
   pm_lifetimes_t lifetimes;
   uint64_t lifetimes_generation; /* generation + 1 when valid, 0 = none */
-  pm_plan_t *plans;              /* shape cache, newest first */
+  pm_plan_t *plans;              /* shape cache, most recently used first */
+  size_t plan_count;
+  size_t plan_limit; /* most plans kept (pm_graph_set_plan_cache_limit); 0 = all */
   char error[PM_ERROR_MAX];
 };
 
@@ -115,6 +117,7 @@ void _pm_lifetimes_free(pm_lifetimes_t *lifetimes);
 uint64_t _pm_plan_cache_hash(const pm_graph_t *graph);
 pm_plan_t *_pm_plan_cache_find(pm_graph_t *graph, pm_algorithm_t algorithm, size_t alignment,
                                uint64_t hash);
+/* Adds a plan, then frees the least recently used ones past the limit. */
 void _pm_plan_cache_insert(pm_graph_t *graph, pm_plan_t *plan);
 void _pm_plan_cache_clear(pm_graph_t *graph);
 void _pm_plan_free(pm_plan_t *plan);

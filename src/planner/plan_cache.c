@@ -1,10 +1,13 @@
 /* plan_cache.c: plans kept per shape.
  *
  * Inference servers see a handful of shapes (batch sizes, sequence
- * lengths) over and over, so a graph keeps every plan it made, keyed by
+ * lengths) over and over, so a graph keeps the plans it made, keyed by
  * (structure generation, algorithm, default alignment, tensor sizes), and
- * answers a repeat without solving again. Plans live until the graph is
- * destroyed, so pointers handed out stay valid. */
+ * answers a repeat without solving again. By default plans live until the
+ * graph is destroyed, so pointers handed out stay valid. A server that
+ * sees unboundedly many shapes sets a limit: the list is kept in order of
+ * use, and the plans at its end (plans of an older structure, which no
+ * lookup can match, sink there too) are freed once it grows past it. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -27,7 +30,8 @@ uint64_t _pm_plan_cache_hash(const pm_graph_t *graph) {
 
 pm_plan_t *_pm_plan_cache_find(pm_graph_t *graph, pm_algorithm_t algorithm, size_t alignment,
                                uint64_t hash) {
-  for (pm_plan_t *plan = graph->plans; plan != NULL; plan = plan->next) {
+  for (pm_plan_t **link = &graph->plans; *link != NULL; link = &(*link)->next) {
+    pm_plan_t *plan = *link;
     if (plan->generation != graph->generation || plan->algorithm != algorithm ||
         plan->alignment != alignment || plan->sizes_hash != hash ||
         plan->tensor_count != graph->tensor_count)
@@ -35,14 +39,44 @@ pm_plan_t *_pm_plan_cache_find(pm_graph_t *graph, pm_algorithm_t algorithm, size
     size_t t = 0;
     while (t < plan->tensor_count && plan->sizes[t] == graph->tensors[t].size)
       t++;
-    if (t == plan->tensor_count) return plan;
+    if (t < plan->tensor_count) continue;
+    /* Most recently used first: a limit drops the plans at the end. */
+    *link = plan->next;
+    plan->next = graph->plans;
+    graph->plans = plan;
+    return plan;
   }
   return NULL;
+}
+
+/* Frees the least recently used plans until at most limit remain. */
+static void cache_evict_beyond(pm_graph_t *graph, size_t limit) {
+  if (limit == 0 || graph->plan_count <= limit) return;
+  pm_plan_t **link = &graph->plans;
+  for (size_t kept = 0; kept < limit; kept++)
+    link = &(*link)->next;
+  pm_plan_t *plan = *link;
+  *link = NULL;
+  while (plan != NULL) {
+    pm_plan_t *next = plan->next;
+    _pm_plan_free(plan);
+    graph->plan_count--;
+    plan = next;
+  }
 }
 
 void _pm_plan_cache_insert(pm_graph_t *graph, pm_plan_t *plan) {
   plan->next = graph->plans;
   graph->plans = plan;
+  graph->plan_count++;
+  cache_evict_beyond(graph, graph->plan_limit);
+}
+
+PM_EXPORT int pm_graph_set_plan_cache_limit(pm_graph_t *graph, size_t max_plans) {
+  if (graph == NULL) return PM_ERR_INVALID_ARG;
+  graph->plan_limit = max_plans;
+  cache_evict_beyond(graph, max_plans);
+  return PM_OK;
 }
 
 void _pm_plan_free(pm_plan_t *plan) {
@@ -62,4 +96,5 @@ void _pm_plan_cache_clear(pm_graph_t *graph) {
     plan = next;
   }
   graph->plans = NULL;
+  graph->plan_count = 0;
 }

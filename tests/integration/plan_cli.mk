@@ -1,17 +1,21 @@
 # tests/integration/plan_cli.mk: poolmalloc-plan end to end (plan_cli.sh
-# with its fixtures and an independent plan validator) and the
-# runtime-linked example (runtime_link.sh), included by the top-level
-# Makefile.am.
+# with its fixtures and an independent plan validator), the runtime-linked
+# example (runtime_link.sh) and the plan cache's contract with and without
+# the library (plan_cache_limit.sh), included by the top-level Makefile.am.
 
-# Built against the header alone: no libpoolmalloc on its link line.
-check_PROGRAMS += examples/runtime_link/runtime_link
+# Built against the header alone: no libpoolmalloc on their link lines.
+check_PROGRAMS += examples/runtime_link/runtime_link tests/integration/plan_cache_limit
 examples_runtime_link_runtime_link_SOURCES = examples/runtime_link/runtime_link.c
 examples_runtime_link_runtime_link_CPPFLAGS = -I$(top_srcdir)/include
 examples_runtime_link_runtime_link_LDADD =
+tests_integration_plan_cache_limit_SOURCES = tests/integration/plan_cache_limit.c
+tests_integration_plan_cache_limit_CPPFLAGS = -I$(top_srcdir)/include
+tests_integration_plan_cache_limit_LDADD =
 
 plan_cli_tests = \
 	tests/integration/plan_cli.sh \
-	tests/integration/runtime_link.sh
+	tests/integration/runtime_link.sh \
+	tests/integration/plan_cache_limit.sh
 TESTS += $(plan_cli_tests)
 EXTRA_DIST += $(plan_cli_tests) \
 	tests/integration/plan_check.py \

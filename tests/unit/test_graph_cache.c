@@ -1,5 +1,6 @@
 /* test_graph_cache.c: the shape cache answers repeats with the very same
- * plan, keeps one plan per shape, and never answers across a change of
+ * plan, keeps one plan per shape (within a limit, if one is set, dropping
+ * the least recently used), and never answers across a change of
  * algorithm, alignment or graph structure. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -105,5 +106,33 @@ Test(graph_cache, structure_change_is_a_miss) {
   cr_expect_neq(before, after);
   cr_expect_eq(s.from_cache, 0);
   cr_expect_eq(s.tensors, 5);
+  pm_graph_destroy(m.graph);
+}
+
+Test(graph_cache, a_limit_drops_the_least_recently_used_plans) {
+  model_t m = model_create();
+  pm_plan_summary_t s;
+  cr_assert_eq(pm_graph_set_plan_cache_limit(m.graph, 2), PM_OK);
+  const pm_plan_t *batch1 = model_plan(&m, NULL, &s);
+  model_set_batch(&m, 2);
+  const pm_plan_t *batch2 = model_plan(&m, NULL, &s);
+  model_set_batch(&m, 1);
+  cr_expect_eq(model_plan(&m, NULL, &s), batch1, "a hit, now the most recently used");
+  model_set_batch(&m, 4);
+  model_plan(&m, NULL, &s); /* batch 2's plan is dropped */
+  model_set_batch(&m, 1);
+  cr_expect_eq(model_plan(&m, NULL, &s), batch1, "kept");
+  cr_expect_eq(s.from_cache, 1);
+  model_set_batch(&m, 2);
+  model_plan(&m, NULL, &s);
+  cr_expect_eq(s.from_cache, 0, "batch 2 is planned again (plan %p was freed)", (void *)batch2);
+  /* A lower limit drops plans at once: only batch 2's stays. */
+  cr_assert_eq(pm_graph_set_plan_cache_limit(m.graph, 1), PM_OK);
+  model_plan(&m, NULL, &s);
+  cr_expect_eq(s.from_cache, 1);
+  model_set_batch(&m, 1);
+  model_plan(&m, NULL, &s);
+  cr_expect_eq(s.from_cache, 0);
+  cr_expect_eq(pm_graph_set_plan_cache_limit(NULL, 1), PM_ERR_INVALID_ARG);
   pm_graph_destroy(m.graph);
 }

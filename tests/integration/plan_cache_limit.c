@@ -1,0 +1,90 @@
+/* plan_cache_limit.c: the plan cache's contract, as a program built against
+ * poolmalloc.h alone (POOLMALLOC_RUNTIME_LINK), so that the same checks run
+ * against the library (preloaded) and against the header's fallback (not
+ * preloaded): a shape seen before is answered from the cache, and with a
+ * limit the least recently used plans are the ones dropped. Prints TAP
+ * lines named after argv[1] and numbered after argv[2] (the plan line comes
+ * from plan_cache_limit.sh, which runs it once each way). */
+#define POOLMALLOC_RUNTIME_LINK
+#include <poolmalloc.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define TENSORS 3
+
+static const char *mode = "";
+static int test_number;
+static int failures;
+
+static void check(int ok, const char *what) {
+  test_number++;
+  failures += !ok;
+  printf("%sok %d - %s: %s\n", ok ? "" : "not ", test_number, mode, what);
+}
+
+typedef struct chain_s {
+  pm_graph_t *graph;
+  int tensors[TENSORS];
+} chain_t;
+
+static chain_t chain_create(void) {
+  chain_t c = {pm_graph_create("chain"), {0}};
+  for (int i = 0; i < TENSORS; i++)
+    c.tensors[i] = pm_graph_add_tensor(c.graph, NULL, 4096, 0, i == 0 ? PM_TENSOR_INPUT : 0);
+  for (int i = 0; i + 1 < TENSORS; i++)
+    pm_graph_add_op(c.graph, NULL, &c.tensors[i], 1, &c.tensors[i + 1], 1, 0, -1);
+  return c;
+}
+
+/* Plans shape k (every tensor k pages); returns whether the cache answered. */
+static int plan_shape(chain_t *c, size_t k) {
+  for (int i = 0; i < TENSORS; i++)
+    pm_graph_set_tensor_size(c->graph, c->tensors[i], 4096 * k);
+  const pm_plan_t *plan = NULL;
+  pm_plan_summary_t summary;
+  if (pm_graph_plan(c->graph, NULL, &plan) != PM_OK || pm_plan_summary(plan, &summary) != PM_OK) {
+    fprintf(stderr, "plan_cache_limit: planning failed: %s\n", pm_graph_error(c->graph));
+    return -1;
+  }
+  return summary.from_cache;
+}
+
+/* Plans shapes from..to-1 in turn; returns how many the cache answered. */
+static size_t plan_shapes(chain_t *c, size_t from, size_t to) {
+  size_t hits = 0;
+  for (size_t k = from; k < to; k++)
+    hits += plan_shape(c, k) == 1;
+  return hits;
+}
+
+int main(int argc, char **argv) {
+  mode = argc > 1 ? argv[1] : "";
+  test_number = argc > 2 ? atoi(argv[2]) : 0;
+  chain_t c = chain_create();
+  check(plan_shape(&c, 1) == 0 && plan_shape(&c, 1) == 1, "a repeated shape is a cache hit");
+
+  check(pm_graph_set_plan_cache_limit(c.graph, 2) == PM_OK, "a limit of 2 plans is taken");
+  plan_shape(&c, 2); /* cache: 2 1 */
+  plan_shape(&c, 1); /* a hit, used last: 1 2 */
+  plan_shape(&c, 3); /* 3 1; 2 is dropped */
+  check(plan_shape(&c, 1) == 1, "the plan used most recently stays");
+  check(plan_shape(&c, 2) == 0, "the least recently used plan was dropped");
+
+  /* cache: 2 1; a limit of 1 drops 1 at once. */
+  pm_graph_set_plan_cache_limit(c.graph, 1);
+  check(plan_shape(&c, 2) == 1 && plan_shape(&c, 1) == 0, "a lower limit drops plans at once");
+
+  pm_graph_set_plan_cache_limit(c.graph, 4);
+  plan_shapes(&c, 10, 1010);
+  check(plan_shapes(&c, 1006, 1010) == 4 && plan_shape(&c, 1005) == 0,
+        "1000 shapes leave the 4 latest plans");
+
+  pm_graph_set_plan_cache_limit(c.graph, 0);
+  plan_shapes(&c, 2000, 2010);
+  check(plan_shapes(&c, 2000, 2010) == 10, "limit 0 keeps every plan");
+
+  check(pm_graph_set_plan_cache_limit(NULL, 1) == PM_ERR_INVALID_ARG, "a NULL graph is refused");
+  pm_graph_destroy(c.graph);
+  return failures != 0;
+}
