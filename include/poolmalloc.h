@@ -115,7 +115,7 @@ typedef enum pm_status_e {
   PM_ERR_CYCLE = -7,          /* the ops form a cycle */
   PM_ERR_UNKNOWN_ALGORITHM = -8,
   PM_ERR_MIXED_FORMS = -9, /* ops and explicit intervals in one graph */
-  PM_ERR_UNAVAILABLE = -10 /* runtime-link mode without the library */
+  PM_ERR_UNAVAILABLE = -10 /* runtime-link mode without the library, or with one too old */
 } pm_status_t;
 
 enum pm_tensor_flags_e {
@@ -191,7 +191,9 @@ PM_EXPORT int pm_graph_plan(pm_graph_t *graph, const pm_plan_options_t *opts,
  * bound the least recently returned plans are freed, at once and by later
  * pm_graph_plan calls on this graph: a plan pointer is then valid only
  * until one of those calls frees it (the plan a call returns never is).
- * Arenas copy what they need when bound, so they are not affected. */
+ * Arenas copy what they need when bound, so they are not affected. Under
+ * POOLMALLOC_RUNTIME_LINK with a library older than this call, it returns
+ * PM_ERR_UNAVAILABLE and the rest of the API still uses that library. */
 PM_EXPORT int pm_graph_set_plan_cache_limit(pm_graph_t *graph, size_t max_plans);
 PM_EXPORT int pm_plan_summary(const pm_plan_t *plan, pm_plan_summary_t *out);
 /* Byte offset of a tensor in the arena, or SIZE_MAX for an unknown id. */

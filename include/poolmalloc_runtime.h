@@ -45,7 +45,6 @@ typedef struct pm_runtime_table_s {
   int (*graph_op_scratch)(const pm_graph_t *, int);
   int (*graph_add_interval)(pm_graph_t *, const char *, size_t, size_t, uint64_t, uint64_t);
   int (*graph_plan)(pm_graph_t *, const pm_plan_options_t *, const pm_plan_t **);
-  int (*graph_set_plan_cache_limit)(pm_graph_t *, size_t);
   int (*plan_summary)(const pm_plan_t *, pm_plan_summary_t *);
   size_t (*plan_offset)(const pm_plan_t *, int);
   int (*plan_lifetime)(const pm_plan_t *, int, uint64_t *, uint64_t *);
@@ -54,6 +53,9 @@ typedef struct pm_runtime_table_s {
   void *(*arena_tensor)(pm_arena_t *, int);
   size_t (*arena_capacity)(const pm_arena_t *);
   void (*arena_destroy)(pm_arena_t *);
+  /* Newer than the rest: looked up on its own, so that a library without
+   * it still serves everything else (the call then says so). */
+  int (*graph_set_plan_cache_limit)(pm_graph_t *, size_t);
 } pm_runtime_table_t;
 
 /* ---- Fallback: no library loaded. ---- */
@@ -329,6 +331,13 @@ static inline void pm_runtime_fb_arena_destroy(pm_arena_t *arena) {
 
 /* ---- Resolution. ---- */
 
+/* A library from before pm_graph_set_plan_cache_limit: its cache keeps
+ * every plan. */
+static inline int pm_runtime_unavailable_plan_cache_limit(pm_graph_t *graph, size_t max_plans) {
+  (void)max_plans;
+  return graph != NULL ? PM_ERR_UNAVAILABLE : PM_ERR_INVALID_ARG;
+}
+
 /* Shared by every translation unit (weak definitions merge), so the
  * fallback notice is printed once per process. */
 #if defined(__GNUC__)
@@ -350,7 +359,6 @@ static inline const pm_runtime_table_t *pm_runtime_table(void) {
                                       "pm_graph_op_scratch",
                                       "pm_graph_add_interval",
                                       "pm_graph_plan",
-                                      "pm_graph_set_plan_cache_limit",
                                       "pm_plan_summary",
                                       "pm_plan_offset",
                                       "pm_plan_lifetime",
@@ -373,7 +381,6 @@ static inline const pm_runtime_table_t *pm_runtime_table(void) {
                                  pm_runtime_fb_graph_op_scratch,
                                  pm_runtime_fb_graph_add_interval,
                                  pm_runtime_fb_graph_plan,
-                                 pm_runtime_fb_graph_set_plan_cache_limit,
                                  pm_runtime_fb_plan_summary,
                                  pm_runtime_fb_plan_offset,
                                  pm_runtime_fb_plan_lifetime,
@@ -381,11 +388,17 @@ static inline const pm_runtime_table_t *pm_runtime_table(void) {
                                  pm_runtime_fb_arena_bind,
                                  pm_runtime_fb_arena_tensor,
                                  pm_runtime_fb_arena_capacity,
-                                 pm_runtime_fb_arena_destroy};
-  if (complete && sizeof resolved == sizeof found) {
-    /* The table is a row of function pointers in names[] order; copying
-     * the bytes is how POSIX says a dlsym result becomes one. */
-    memcpy(&resolved, found, sizeof resolved);
+                                 pm_runtime_fb_arena_destroy,
+                                 pm_runtime_fb_graph_set_plan_cache_limit};
+  if (complete && offsetof(pm_runtime_table_t, graph_set_plan_cache_limit) == sizeof found) {
+    /* The table starts with a row of function pointers in names[] order;
+     * copying the bytes is how POSIX says a dlsym result becomes one. */
+    memcpy(&resolved, found, sizeof found);
+    void *limit = dlsym(PM_RUNTIME_DEFAULT_HANDLE, "pm_graph_set_plan_cache_limit");
+    if (limit != NULL)
+      memcpy(&resolved.graph_set_plan_cache_limit, &limit, sizeof limit);
+    else
+      resolved.graph_set_plan_cache_limit = pm_runtime_unavailable_plan_cache_limit;
   } else if (!__atomic_exchange_n(&pm_runtime_fallback_noticed, 1, __ATOMIC_ACQ_REL)) {
     fputs("poolmalloc: library not loaded; tensors use plain malloc\n", stderr);
   }

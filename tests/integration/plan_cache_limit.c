@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define TENSORS 3
 
@@ -37,6 +38,8 @@ static chain_t chain_create(void) {
   return c;
 }
 
+static const char *last_algorithm = "";
+
 /* Plans shape k (every tensor k pages); returns whether the cache answered. */
 static int plan_shape(chain_t *c, size_t k) {
   for (int i = 0; i < TENSORS; i++)
@@ -47,6 +50,7 @@ static int plan_shape(chain_t *c, size_t k) {
     fprintf(stderr, "plan_cache_limit: planning failed: %s\n", pm_graph_error(c->graph));
     return -1;
   }
+  last_algorithm = summary.algorithm;
   return summary.from_cache;
 }
 
@@ -63,6 +67,8 @@ int main(int argc, char **argv) {
   test_number = argc > 2 ? atoi(argv[2]) : 0;
   chain_t c = chain_create();
   check(plan_shape(&c, 1) == 0 && plan_shape(&c, 1) == 1, "a repeated shape is a cache hit");
+  int fallback = strcmp(last_algorithm, "fallback") == 0;
+  check(fallback == (strcmp(mode, "fallback") == 0), "the plans come from the expected side");
 
   check(pm_graph_set_plan_cache_limit(c.graph, 2) == PM_OK, "a limit of 2 plans is taken");
   plan_shape(&c, 2); /* cache: 2 1 */

@@ -115,7 +115,7 @@ Test(graph_cache, a_limit_drops_the_least_recently_used_plans) {
   cr_assert_eq(pm_graph_set_plan_cache_limit(m.graph, 2), PM_OK);
   const pm_plan_t *batch1 = model_plan(&m, NULL, &s);
   model_set_batch(&m, 2);
-  const pm_plan_t *batch2 = model_plan(&m, NULL, &s);
+  model_plan(&m, NULL, &s);
   model_set_batch(&m, 1);
   cr_expect_eq(model_plan(&m, NULL, &s), batch1, "a hit, now the most recently used");
   model_set_batch(&m, 4);
@@ -125,7 +125,7 @@ Test(graph_cache, a_limit_drops_the_least_recently_used_plans) {
   cr_expect_eq(s.from_cache, 1);
   model_set_batch(&m, 2);
   model_plan(&m, NULL, &s);
-  cr_expect_eq(s.from_cache, 0, "batch 2 is planned again (plan %p was freed)", (void *)batch2);
+  cr_expect_eq(s.from_cache, 0, "batch 2's first plan was dropped: planned again");
   /* A lower limit drops plans at once: only batch 2's stays. */
   cr_assert_eq(pm_graph_set_plan_cache_limit(m.graph, 1), PM_OK);
   model_plan(&m, NULL, &s);
