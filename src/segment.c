@@ -88,6 +88,22 @@ static void segment_unmap(pm_segment_t *segment) {
   _pm_pool.mapped_bytes -= PM_SEGMENT_SIZE;
 }
 
+/* Makes pages [index, index + pages) a run headed at index, whose first
+ * resident pages may be resident and the rest are clean (read as zero).
+ * Keeping the resident pages a prefix of the run is what makes the count
+ * exact across carving: any piece of the run starts with its share. */
+static pm_span_t *run_make(pm_segment_t *segment, size_t index, size_t pages, size_t resident,
+                           uint64_t freed_at) {
+  pm_assert(resident <= pages, "a run's resident pages lie inside it");
+  pm_span_t *run = &segment->spans[index];
+  run->page_count = (uint16_t)pages;
+  segment->head_offsets[index] = 0;
+  run->resident_pages = (uint16_t)resident;
+  run->dirty = resident > 0;
+  run->freed_at = freed_at;
+  return run;
+}
+
 static pm_segment_t *segment_map(void) {
   if (!_pm_within_limit(PM_SEGMENT_SIZE)) return NULL;
   pm_segment_t *segment = _pm_prim_map_aligned(PM_SEGMENT_SIZE, PM_SEGMENT_SIZE);
@@ -103,28 +119,8 @@ static pm_segment_t *segment_map(void) {
    * header, and writing them would make two more header pages resident. */
   _Static_assert(PM_SPAN_HEADER == 0, "a zeroed descriptor reads as header");
   _pm_pool.mapped_bytes += PM_SEGMENT_SIZE;
-  pm_span_t *run = &segment->spans[HEADER_PAGES];
-  run->page_count = USABLE_PAGES;
-  run->resident_pages = 0; /* fresh pages cost nothing until touched */
-  run->dirty = 0;
-  run_link(run);
+  run_link(run_make(segment, HEADER_PAGES, USABLE_PAGES, 0, 0)); /* fresh pages: clean */
   return segment;
-}
-
-/* Makes pages [index, index + pages) a run headed at index, whose first
- * resident pages may be resident and the rest are clean (read as zero).
- * Keeping the resident pages a prefix of the run is what makes the count
- * exact across carving: any piece of the run starts with its share. */
-static pm_span_t *run_make(pm_segment_t *segment, size_t index, size_t pages, size_t resident,
-                           uint64_t freed_at) {
-  pm_assert(resident <= pages, "a run's resident pages lie inside it");
-  pm_span_t *run = &segment->spans[index];
-  run->page_count = (uint16_t)pages;
-  segment->head_offsets[index] = 0;
-  run->resident_pages = (uint16_t)resident;
-  run->dirty = resident > 0;
-  run->freed_at = freed_at;
-  return run;
 }
 
 /* Resident pages of the piece [from, from + pages) of a run whose first
@@ -339,10 +335,8 @@ void _pm_span_free(pm_span_t *span, size_t resident_pages) {
   pm_assert(resident_pages <= span->page_count, "a span's resident pages lie inside it");
   pm_segment_t *segment = _pm_segment_of_span(span);
   atomic_store_explicit(&span->heap, NULL, memory_order_relaxed);
-  span->resident_pages = (uint16_t)resident_pages;
-  span->dirty = resident_pages > 0;
-  span->freed_at = _pm_prim_clock_ms();
-  run_insert_coalesced(segment, span);
+  run_insert_coalesced(segment, run_make(segment, span_index(segment, span), span->page_count,
+                                         resident_pages, _pm_prim_clock_ms()));
 }
 
 pm_span_t *_pm_span_containing(pm_segment_t *segment, const void *ptr) {
@@ -399,9 +393,8 @@ uint64_t _pm_segments_purge(uint64_t cutoff_ms, uint64_t budget) {
           segment_unmap(segment); /* unmapping releases as much as purging */
           released += bytes;
         } else if (_pm_prim_purge(_pm_span_start(run), bytes)) {
-          run->resident_pages = 0;
-          run->dirty = 0;
           released += bytes;
+          run = run_make(segment, span_index(segment, run), run->page_count, 0, run->freed_at);
           pm_span_t *merged = run_insert_coalesced(segment, run);
           if (merged != NULL) run_purge_header(segment, merged);
         } else {

@@ -49,11 +49,10 @@ pm_plan_t *_pm_plan_cache_find(pm_graph_t *graph, pm_algorithm_t algorithm, size
   return NULL;
 }
 
-/* Frees the least recently used plans until at most limit remain. */
-static void cache_evict_beyond(pm_graph_t *graph, size_t limit) {
-  if (limit == 0 || graph->plan_count <= limit) return;
+/* Frees the least recently used plans until at most keep remain. */
+static void cache_keep(pm_graph_t *graph, size_t keep) {
   pm_plan_t **link = &graph->plans;
-  for (size_t kept = 0; kept < limit; kept++)
+  for (size_t kept = 0; kept < keep && *link != NULL; kept++)
     link = &(*link)->next;
   pm_plan_t *plan = *link;
   *link = NULL;
@@ -68,14 +67,14 @@ static void cache_evict_beyond(pm_graph_t *graph, size_t limit) {
 void _pm_plan_cache_insert(pm_graph_t *graph, pm_plan_t *plan) {
   plan->next = graph->plans;
   graph->plans = plan;
-  graph->plan_count++;
-  cache_evict_beyond(graph, graph->plan_limit);
+  if (++graph->plan_count > graph->plan_limit && graph->plan_limit != 0)
+    cache_keep(graph, graph->plan_limit);
 }
 
 PM_EXPORT int pm_graph_set_plan_cache_limit(pm_graph_t *graph, size_t max_plans) {
   if (graph == NULL) return PM_ERR_INVALID_ARG;
   graph->plan_limit = max_plans;
-  cache_evict_beyond(graph, max_plans);
+  if (max_plans != 0) cache_keep(graph, max_plans); /* 0: no bound */
   return PM_OK;
 }
 
@@ -89,12 +88,5 @@ void _pm_plan_free(pm_plan_t *plan) {
 }
 
 void _pm_plan_cache_clear(pm_graph_t *graph) {
-  pm_plan_t *plan = graph->plans;
-  while (plan != NULL) {
-    pm_plan_t *next = plan->next;
-    _pm_plan_free(plan);
-    plan = next;
-  }
-  graph->plans = NULL;
-  graph->plan_count = 0;
+  cache_keep(graph, 0);
 }
