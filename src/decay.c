@@ -40,6 +40,10 @@ static pthread_mutex_t background_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t background_wake;
 static pthread_once_t background_wake_once = PTHREAD_ONCE_INIT;
 #define BACKGROUND_IDLE_MS 1000
+/* The thread only purges: a small stack, not the default 8 MiB, so that
+ * when it ends, glibc's cache of thread stacks (40 MiB) takes a small one
+ * and need not unmap the program's own cached stacks to make room. */
+#define BACKGROUND_STACK_BYTES (256u * 1024u)
 
 static uint64_t retained_bytes(void) {
   return _pm_pool.dirty_bytes + _pm_pool.huge_cached_bytes;
@@ -181,9 +185,21 @@ static void background_start(void) {
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &saved);
   pthread_t thread;
-  bool started = pthread_create(&thread, NULL, background_main, NULL) == 0;
+  pthread_attr_t attr;
+  bool started = false;
+  if (pthread_attr_init(&attr) == 0) {
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, BACKGROUND_STACK_BYTES);
+    started = pthread_create(&thread, &attr, background_main, NULL) == 0;
+    pthread_attr_destroy(&attr);
+  }
+  /* glibc takes static TLS out of the stack: a program with a lot of it
+   * needs the default size. */
+  if (!started && pthread_create(&thread, NULL, background_main, NULL) == 0) {
+    pthread_detach(thread);
+    started = true;
+  }
   pthread_sigmask(SIG_SETMASK, &saved, NULL);
-  if (started) pthread_detach(thread);
   atomic_store(&background_state, started ? BACKGROUND_RUNNING : BACKGROUND_FAILED);
 }
 
