@@ -56,8 +56,9 @@ static const struct {
         {"background_thread", OPTION_BOOL, 1, &_pm_options.background_thread, NULL},
         /* test hook: after this many OS mappings every further one fails (0 = off) */
         {"fail_map_after", OPTION_UINT, 0, &_pm_options.fail_map_after, NULL},
-        /* print statistics at exit: off, text or json */
-        {"stats", OPTION_CHOICE, PM_STATS_OFF, &_pm_options.stats, "off/0|text|json"},
+        /* print statistics at exit: off, text or json; POOLMALLOC_STATS=1
+         * reads as text, as mimalloc's MIMALLOC_SHOW_STATS=1 shows them */
+        {"stats", OPTION_CHOICE, PM_STATS_OFF, &_pm_options.stats, "off/0|text/1|json"},
         /* transparent huge pages for the allocator's mappings: never, always,
          * or system (the system's policy). Never by default: under a system
          * policy of always, huge pages doubled the RSS after the free phase

@@ -41,6 +41,8 @@ Test(alloc_options, conf_sets_every_option) {
   cr_assert_eq(_pm_options.thp, PM_PRIM_THP_SYSTEM);
   _pm_options_apply_conf("stats:0,thp:always");
   cr_assert_eq(_pm_options.stats, PM_STATS_OFF, "0 names off too");
+  _pm_options_apply_conf("stats:1");
+  cr_assert_eq(_pm_options.stats, PM_STATS_MODE_TEXT, "1 names text too");
   cr_assert_eq(_pm_options.thp, PM_PRIM_THP_ALWAYS);
 }
 
