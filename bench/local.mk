@@ -31,23 +31,28 @@ bench_libpoolmalloc_unhardened_la_LDFLAGS = $(libpoolmalloc_la_LDFLAGS) -rpath $
 	-avoid-version
 CLEANFILES += bench/libpoolmalloc_unhardened.la
 
-BENCH_PY_SOURCES_DIST = bench/run.py bench/bench_report.py bench/bench_chart.py bench/py_common.py \
-	bench/py_sqlite.py bench/py_objects.py
+BENCH_PY_SOURCES_DIST = bench/run.py bench/instructions.py bench/bench_report.py bench/bench_chart.py \
+	bench/py_common.py bench/py_sqlite.py bench/py_objects.py
 EXTRA_DIST += $(BENCH_PY_SOURCES_DIST) bench/smoke.sh bench/README.md \
-	bench/results/latest.csv bench/results/latest.svg
+	bench/results/latest.csv bench/results/latest.svg bench/results/instructions.csv
 
 # The runner and the Python workloads use Debian's python3, standard library
 # only.
 PYTHON_FOR_BENCH = python3
-BENCH_RUN = JEMALLOC_SO='$(JEMALLOC_SO)' MIMALLOC_SO='$(MIMALLOC_SO)' \
+BENCH_ENV = JEMALLOC_SO='$(JEMALLOC_SO)' MIMALLOC_SO='$(MIMALLOC_SO)' \
 	TCMALLOC_SO='$(TCMALLOC_SO)' POOLMALLOC_SO='$(abs_top_builddir)/.libs/libpoolmalloc.so' \
-	POOLMALLOC_UNHARDENED_SO='$(abs_top_builddir)/bench/.libs/libpoolmalloc_unhardened.so' \
-	$(PYTHON_FOR_BENCH) $(srcdir)/bench/run.py --builddir '$(abs_top_builddir)' \
-	--srcdir '$(abs_top_srcdir)'
+	POOLMALLOC_UNHARDENED_SO='$(abs_top_builddir)/bench/.libs/libpoolmalloc_unhardened.so'
+BENCH_DIRS = --builddir '$(abs_top_builddir)' --srcdir '$(abs_top_srcdir)'
+BENCH_RUN = $(BENCH_ENV) $(PYTHON_FOR_BENCH) $(srcdir)/bench/run.py $(BENCH_DIRS)
 
 bench: $(BENCH_BINARIES) libpoolmalloc.la bench/libpoolmalloc_unhardened.la
 	$(BENCH_RUN)
 
+# The same workloads under cachegrind: instruction and cache-miss counts,
+# which a noisy machine does not blur (bench/instructions.py).
+bench-instructions: $(BENCH_BINARIES) libpoolmalloc.la
+	$(BENCH_ENV) $(PYTHON_FOR_BENCH) $(srcdir)/bench/instructions.py $(BENCH_DIRS)
+
 TESTS += bench/smoke.sh
 CLEANFILES += bench/smoke-results/latest.csv bench/smoke-results/latest.svg \
-	bench/smoke-results/progress.log
+	bench/smoke-results/progress.log bench/smoke-results/instructions.csv

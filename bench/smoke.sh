@@ -4,7 +4,8 @@
 # then checks that the table was printed, that the CSV has a passing row for
 # every workload under both allocators (each workload verifies its own
 # memory, so a broken allocator fails here) and that the chart was written.
-# No timing is asserted.
+# Then one workload under cachegrind (bench/instructions.py), skipped
+# without valgrind. No timing is asserted.
 set -u
 : "${top_srcdir:?run me through make check}" "${top_builddir:?run me through make check}"
 : "${POOLMALLOC_SO:?run me through make check}"
@@ -22,7 +23,7 @@ run_bench() {
 
 workloads=$(run_bench --list)
 count=$(echo "$workloads" | wc -l)
-echo "1..$((count + 3))"
+echo "1..$((count + 4))"
 
 table=$(run_bench 2>"$out_dir/progress.log")
 status=$?
@@ -68,4 +69,22 @@ if grep -q "^<svg" "$out_dir/latest.svg" 2>/dev/null && grep -q "</svg>" "$out_d
   echo "ok $n - the chart was written"
 else
   echo "not ok $n - no chart at $out_dir/latest.svg"
+fi
+
+n=$((n + 1))
+if ! command -v valgrind >/dev/null; then
+  echo "ok $n # SKIP valgrind is not installed: no instruction counts"
+else
+  counts=$(env -u BENCH_ALLOCATORS BENCH_SCALE=0.02 BENCH_FILTER=churn \
+    BENCH_ALLOCATORS=glibc,libpoolmalloc BENCH_RESULTS="$out_dir" \
+    python3 "$top_srcdir/bench/instructions.py" --builddir "$top_builddir" \
+    --srcdir "$top_srcdir" 2>>"$out_dir/progress.log")
+  echo "$counts" | sed 's/^/# /'
+  ok_rows=$(grep -c "^churn,\(glibc\|libpoolmalloc\),[1-9][0-9]*,[0-9]*,[0-9]*,ok$" \
+    "$out_dir/instructions.csv" 2>/dev/null)
+  if [ "$(echo "$counts" | grep -c "^churn ")" -eq 3 ] && [ "${ok_rows:-0}" -eq 2 ]; then
+    echo "ok $n - instructions.py counts churn under glibc and libpoolmalloc"
+  else
+    echo "not ok $n - instructions.py: ${ok_rows:-0} counted rows of 2, tables above"
+  fi
 fi
