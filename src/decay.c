@@ -40,10 +40,12 @@ static pthread_mutex_t background_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t background_wake;
 static pthread_once_t background_wake_once = PTHREAD_ONCE_INIT;
 #define BACKGROUND_IDLE_MS 1000
-/* The thread only purges: a small stack, not the default 8 MiB, so that
- * when it ends, glibc's cache of thread stacks (40 MiB) takes a small one
- * and need not unmap the program's own cached stacks to make room. */
-#define BACKGROUND_STACK_BYTES (256u * 1024u)
+/* The thread only purges (its deepest path, an abort report, needs some
+ * 10 KiB): 1 MiB, not the default 8 MiB, so that when it ends, glibc's
+ * cache of thread stacks (40 MiB) takes a small one and need not unmap the
+ * program's own cached stacks to make room. glibc also carves static TLS
+ * out of it, so a program with plenty of TLS still leaves it room. */
+#define BACKGROUND_STACK_BYTES (1u << 20)
 
 static uint64_t retained_bytes(void) {
   return _pm_pool.dirty_bytes + _pm_pool.huge_cached_bytes;
@@ -193,8 +195,8 @@ static void background_start(void) {
     started = pthread_create(&thread, &attr, background_main, NULL) == 0;
     pthread_attr_destroy(&attr);
   }
-  /* glibc takes static TLS out of the stack: a program with a lot of it
-   * needs the default size. */
+  /* A program whose static TLS does not fit even that gets EINVAL: then
+   * the default size. */
   if (!started && pthread_create(&thread, NULL, background_main, NULL) == 0) {
     pthread_detach(thread);
     started = true;

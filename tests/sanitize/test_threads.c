@@ -273,10 +273,13 @@ static void test_stats_during_churn(const char *when) {
 
 /* ---- 4. the same once the background thread has ended ----
  * With nothing retained, the library's background thread ends after a
- * second. glibc then caches its stack, and when that cache passes 40 MiB
- * it frees the oldest stack's thread bookkeeping (288 bytes here), which
- * was allocated before the baseline: with the default 8 MiB stack that
- * thread's end made the churn's check fail, 3 runs in 100 under load. */
+ * second, and starts again when memory is next retained. glibc caches an
+ * ended thread's stack together with its bookkeeping (a 288-byte block
+ * from malloc) in a cache of 40 MiB. With the default 8 MiB stack, that
+ * end and restart pushed the cache past its limit (glibc freed an older
+ * stack's block) or found no stack of its size (glibc allocated one), in
+ * the middle of the churn: its check then failed, 3 runs in 100 under
+ * load, and this section every run. */
 static void test_stats_after_background_end(void) {
   pm_trim(0);
   struct timespec wait = {2, 0};
