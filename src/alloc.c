@@ -101,8 +101,11 @@ PM_NOINLINE void _pm_free_generic(void *ptr, const char *func) {
 static void free_to_slab(pm_span_t *span, void *ptr, const char *func) {
   pm_heap_t *heap = _pm_heap_default;
   if (atomic_load_explicit(&span->heap, memory_order_relaxed) == heap) {
-    /* The fast path's cheap test looked suspicious: check for a repeat. */
+    /* The fast path's cheap test looked suspicious: check for a repeat. A
+     * slab with no block out can take no free (its count would wrap), even
+     * when the list scan misses the repeat. */
     _pm_slab_check_double_free(span, ptr, func);
+    if (span->used == 0) _pm_fatal_pointer(func, "double free", ptr);
     pm_block_t *block = ptr;
     block->next = _pm_block_encode(span->free);
     span->free = block;

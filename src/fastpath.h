@@ -43,13 +43,15 @@ static inline __attribute__((always_inline)) void _pm_free_fast(void *ptr, const
      * the multiply is exact for offsets inside a 64 KiB slab, which starts
      * on a multiple of its size. The block itself is only written (it is
      * likely cold), so the fast path catches just a repeat of a recent
-     * free; _pm_free_generic checks fully. */
+     * free, or a free into a slab with no block out; _pm_free_generic
+     * checks fully. */
     uint64_t offset = (uintptr_t)ptr & (PM_SLAB_SIZE - 1);
     uint64_t index = (offset * pm_span_get(span, magic)) >> 32;
     pm_block_t *block = ptr;
     if (pm_likely(atomic_load_explicit(&span->heap, memory_order_relaxed) == heap &&
                   index < pm_span_get(span, reserved) &&
-                  index * pm_span_get(span, block_size) == offset && block != span->free)) {
+                  index * pm_span_get(span, block_size) == offset && block != span->free &&
+                  span->used != 0)) {
       block->next = _pm_block_encode(span->free);
       span->free = block;
       pm_stat_add(&heap->stats.frees[span->size_class], 1);

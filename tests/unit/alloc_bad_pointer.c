@@ -199,6 +199,37 @@ Test(alloc_bad_pointer, double_free_found_when_the_slab_empties) {
   cr_assert(strncmp(out, "poolmalloc: free(): double free 0x", 34) == 0, "got: %s", out);
 }
 
+/* A class used in malloc/free ping-pong keeps its emptied current slab
+ * without the empty-slab check (idle.c): a repeat free there once pushed
+ * the block again and wrapped the slab's count of blocks in use, and
+ * malloc then returned the same block twice. */
+static void *free_twice_in_a_fresh_heap(void *unused) {
+  for (int i = 0; i < 2 * PM_COLD_EMPTIES + 1; i++)
+    pm_free(pm_malloc(16)); /* empty the current slab again and again: hot */
+  void *a = pm_malloc(16), *b = pm_malloc(16);
+  pm_free(a);
+  pm_free(b);
+  pm_free(a);
+  return unused;
+}
+
+static void free_twice_into_a_hot_empty_slab(void *unused) {
+  /* A new thread's heap has slabs of its own, which the test harness's
+   * blocks do not keep from emptying. */
+  pthread_t thread;
+  pthread_create(&thread, NULL, free_twice_in_a_fresh_heap, unused);
+  pthread_join(thread, NULL);
+}
+
+Test(alloc_bad_pointer, double_free_into_a_hot_empty_slab) {
+  char out[256];
+  int status;
+  pm_test_capture(free_twice_into_a_hot_empty_slab, NULL, out, sizeof out, &status);
+  cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+            "the double free aborts (status %d, stderr: %s)", status, out);
+  cr_assert(strncmp(out, "poolmalloc: free(): double free 0x", 34) == 0, "got: %s", out);
+}
+
 /* Frees from a thread that does not own the slab go on its remote list. A
  * block pushed there twice closes the list into a loop, which the owner
  * walked forever (under the pages lock when the reaper walked it, so every
