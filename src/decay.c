@@ -208,6 +208,9 @@ static void background_start(void) {
 void _pm_background_kick(void) {
   /* The fork handlers hold the thread's lock: kick after the fork. */
   if (_pm_forking) return;
+  /* Reached from free, which must not change errno: pthread_create sets
+   * it when it fails. */
+  int saved_errno = errno;
   atomic_store_explicit(&_pm_background_pending, false, memory_order_relaxed);
   if (!_pm_options.background_thread) return;
   /* Under the lock: a thread that is ending sets BACKGROUND_NONE there. */
@@ -216,6 +219,7 @@ void _pm_background_kick(void) {
   if (state == BACKGROUND_RUNNING) pthread_cond_signal(&background_wake);
   pthread_mutex_unlock(&background_lock);
   if (state == BACKGROUND_NONE) background_start();
+  errno = saved_errno;
 }
 
 void _pm_background_fork_prepare(void) {

@@ -225,6 +225,9 @@ void *_pm_huge_realloc(pm_segment_t *segment, size_t size) {
   _pm_lock(&_pm_pages_lock);
   size_t old_usable = segment->block_size;
   pm_segment_t *resized = huge_resize(segment, mapping, map_alignment);
+  /* Under a limit the extra half may not fit where the size asked for does. */
+  if (resized == NULL && target != size)
+    resized = huge_resize(segment, pm_align_up(offset + size, PM_PAGE_SIZE), map_alignment);
   if (resized != NULL) {
     resized->block_size = resized->mapping_size - offset;
     _pm_pool.huge_live_bytes += resized->block_size;

@@ -196,6 +196,22 @@ Test(alloc_decay, a_huge_block_takes_segment_pages_when_no_mapping_can_be_had) {
   pm_free(keeper);
 }
 
+/* A huge block grows by half again at least (huge.c); when the limit
+ * leaves room for the size asked for but not for that extra, it still
+ * grows. */
+Test(alloc_decay, a_huge_block_grows_to_the_size_asked_for_when_the_extra_passes_the_limit) {
+  const size_t size = (size_t)100 << 20, grown = (size_t)110 << 20;
+  void *block = pm_malloc(size);
+  cr_assert_not_null(block);
+  _pm_options.limit = pm_test_stats().mapped_bytes + (grown - size) + ((size_t)2 << 20);
+  errno = 0;
+  void *moved = pm_realloc(block, grown);
+  cr_assert_not_null(moved, "grew under the limit (errno %d)", errno);
+  cr_assert_geq(pm_usable_size(moved), grown);
+  cr_assert_leq(pm_test_stats().mapped_bytes, _pm_options.limit);
+  pm_free(moved);
+}
+
 /* A segment leaves the descriptors of its own header pages as mapped, so
  * the pages that hold only those stay untouched. */
 Test(alloc_decay, a_segment_leaves_its_header_descriptors_untouched) {
