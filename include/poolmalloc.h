@@ -103,6 +103,10 @@ PM_EXPORT int pm_stats_print(int fd, pm_stats_format_t format);
  *
  * Errors: functions returning int give a negative pm_status_t on failure and
  * pm_graph_error() names the offending item in one line.
+ *
+ * Threads: a graph, with its plans, is used by one thread at a time (even a
+ * plan answered from the cache updates the graph); separate graphs and
+ * separate arenas may be used from different threads at once.
  * ---------------------------------------------------------------------- */
 typedef enum pm_status_e {
   PM_OK = 0,

@@ -61,7 +61,7 @@ typedef struct pm_runtime_table_s {
 /* ---- Fallback: no library loaded. ---- */
 typedef struct pm_runtime_tensor_s {
   size_t size;
-  size_t alignment; /* a power of two, at least 64 */
+  size_t alignment; /* a power of two; in a graph, 0 = the plan's */
 } pm_runtime_tensor_t;
 
 typedef struct pm_runtime_plan_s {
@@ -144,7 +144,7 @@ static inline int pm_runtime_fb_graph_add_tensor(pm_graph_t *graph, const char *
   int id = pm_runtime_fb_grow((void **)&g->tensors, &g->count, sizeof *g->tensors);
   if (id >= 0) {
     g->tensors[id].size = size;
-    g->tensors[id].alignment = alignment > 64 ? alignment : 64;
+    g->tensors[id].alignment = alignment;
   }
   return id;
 }
@@ -187,13 +187,28 @@ static inline int pm_runtime_fb_graph_add_interval(pm_graph_t *graph, const char
   return pm_runtime_fb_graph_add_tensor(graph, name, size, alignment, 0);
 }
 
+/* A graph tensor's alignment in a plan whose default is default_align. */
+static inline size_t pm_runtime_fb_alignment(const pm_runtime_tensor_t *t, size_t default_align) {
+  return t->alignment != 0 ? t->alignment : default_align;
+}
+
+/* Whether plan was made for exactly these tensors under default_align. */
+static inline int pm_runtime_fb_plan_matches(const pm_runtime_plan_t *plan,
+                                             const pm_runtime_graph_t *g, size_t default_align) {
+  if (plan->count != g->count) return 0;
+  for (size_t t = 0; t < g->count; t++)
+    if (plan->tensors[t].size != g->tensors[t].size ||
+        plan->tensors[t].alignment != pm_runtime_fb_alignment(&g->tensors[t], default_align))
+      return 0;
+  return 1;
+}
+
 /* The plan made for exactly these tensors, moved to the front; or NULL. */
-static inline pm_runtime_plan_t *pm_runtime_fb_plan_find(pm_runtime_graph_t *g) {
+static inline pm_runtime_plan_t *pm_runtime_fb_plan_find(pm_runtime_graph_t *g,
+                                                         size_t default_align) {
   for (pm_runtime_plan_t **link = &g->plans; *link != NULL; link = &(*link)->next) {
     pm_runtime_plan_t *plan = *link;
-    if (plan->count != g->count ||
-        (g->count != 0 && memcmp(plan->tensors, g->tensors, g->count * sizeof *g->tensors) != 0))
-      continue;
+    if (!pm_runtime_fb_plan_matches(plan, g, default_align)) continue;
     *link = plan->next;
     plan->next = g->plans;
     g->plans = plan;
@@ -202,13 +217,31 @@ static inline pm_runtime_plan_t *pm_runtime_fb_plan_find(pm_runtime_graph_t *g) 
   return NULL;
 }
 
-/* End to end, 64-byte aligned: the naive plan, which needs no lifetimes. */
+/* The options as the library reads them: an algorithm it knows (which the
+ * fallback does not run) and a default alignment, 64 unless given. */
+static inline int pm_runtime_fb_plan_options(const pm_plan_options_t *opts, size_t *default_align) {
+  *default_align = 64;
+  if (opts == NULL) return PM_OK;
+  const char *name = opts->algorithm;
+  if (name != NULL && strcmp(name, "naive") != 0 && strcmp(name, "greedy-size") != 0 &&
+      strcmp(name, "best") != 0)
+    return PM_ERR_UNKNOWN_ALGORITHM;
+  if (opts->alignment == 0) return PM_OK;
+  if ((opts->alignment & (opts->alignment - 1)) != 0 || opts->alignment > SIZE_MAX / 4)
+    return PM_ERR_BAD_ALIGNMENT;
+  *default_align = opts->alignment;
+  return PM_OK;
+}
+
+/* End to end: the naive plan, which needs no lifetimes. */
 static inline int pm_runtime_fb_graph_plan(pm_graph_t *graph, const pm_plan_options_t *opts,
                                            const pm_plan_t **out) {
   pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
-  (void)opts;
   if (g == NULL || out == NULL) return PM_ERR_INVALID_ARG;
-  pm_runtime_plan_t *plan = pm_runtime_fb_plan_find(g);
+  size_t default_align;
+  int status = pm_runtime_fb_plan_options(opts, &default_align);
+  if (status != PM_OK) return status;
+  pm_runtime_plan_t *plan = pm_runtime_fb_plan_find(g, default_align);
   if (plan != NULL) {
     plan->summary.from_cache = 1;
     *out = (const pm_plan_t *)plan;
@@ -225,11 +258,20 @@ static inline int pm_runtime_fb_graph_plan(pm_graph_t *graph, const pm_plan_opti
   }
   size_t total = 0;
   for (size_t t = 0; t < g->count; t++) {
-    size_t align = g->tensors[t].alignment;
-    plan->tensors[t] = g->tensors[t];
+    size_t align = pm_runtime_fb_alignment(&g->tensors[t], default_align);
+    plan->tensors[t].size = g->tensors[t].size;
+    plan->tensors[t].alignment = align;
+    /* Totals stay at most SIZE_MAX / 2, as the library's plans do; with
+     * sizes up to SIZE_MAX / 2 and alignments up to SIZE_MAX / 4 no sum
+     * below wraps before it is tested. */
     plan->offsets[t] = (total + align - 1) & ~(align - 1);
-    total =
-        plan->offsets[t] + g->tensors[t].size; /* sizes and alignments are at most SIZE_MAX / 4 */
+    total = plan->offsets[t] <= SIZE_MAX / 2 ? plan->offsets[t] + g->tensors[t].size : SIZE_MAX;
+    if (total > SIZE_MAX / 2) {
+      free(plan->offsets);
+      free(plan->tensors);
+      free(plan);
+      return PM_ERR_BAD_SIZE;
+    }
   }
   plan->count = g->count;
   plan->summary.tensors = g->count;

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,11 @@ static int parse_args(int argc, char **argv, plan_args_t *args) {
       break;
     case 'l':
       if (parse_count("--alignment", optarg, SIZE_MAX / 4, &number) != 0) return 2;
+      /* Checked here, before the CSV is read, so the message blames the option. */
+      if ((number & (number - 1)) != 0) {
+        fprintf(stderr, PROGRAM ": --alignment %" PRIu64 " is not a power of two\n", number);
+        return 2;
+      }
       args->alignment = number;
       break;
     case 't':

@@ -199,7 +199,13 @@ int _pm_csv_read_problem(const char *path, pm_csv_problem_t *out, char *error, s
       if (status == 0) out->count++;
     }
   }
-  if (status == 0 && ferror(file)) status = csv_fail(&reader, "read error: %s", strerror(errno));
+  /* getline also returns -1 when it cannot grow its buffer, and glibc
+   * then leaves the stream's error flag clear: not at the end means the
+   * rest of the file was never read. */
+  if (status == 0 && (ferror(file) || !feof(file))) {
+    reader.line++; /* the line that could not be read */
+    status = csv_fail(&reader, "read error: %s", strerror(errno));
+  }
   if (status == 0) status = csv_check_unique_ids(&reader, out);
   if (status == 0 && !have_header) {
     snprintf(error, error_len, "%s: file is empty (expected a header id,lower,upper,size)", path);

@@ -7,6 +7,7 @@
  * (peak live bytes) and planned. Results go to the shape cache. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -113,14 +114,23 @@ static int plan_make_buffers(pm_graph_t *graph, size_t alignment, pm_buffer_t *s
 static int plan_check(pm_graph_t *graph, const pm_buffer_t *merged, size_t count,
                       const int *buffer_of) {
   size_t first = 0, second = 0;
-  if (!plan_validation_enabled() || _pm_plan_validate(merged, count, &first, &second) == 0)
-    return PM_OK;
+  if (!plan_validation_enabled()) return PM_OK;
+  errno = 0;
+  if (_pm_plan_validate(merged, count, &first, &second) == 0) return PM_OK;
+  if (errno == ENOMEM)
+    return _pm_graph_fail(graph, PM_ERR_NOMEM, "out of memory while validating the plan");
   /* Name a tensor of each offending buffer. */
   const char *names[2] = {"?", "?"};
   for (size_t t = 0; t < graph->tensor_count; t++) {
     if ((size_t)buffer_of[t] == first && names[0][0] == '?') names[0] = graph->tensors[t].name;
     if ((size_t)buffer_of[t] == second && names[1][0] == '?') names[1] = graph->tensors[t].name;
   }
+  if (first == second)
+    return _pm_graph_fail(graph, PM_ERR_INVALID_ARG,
+                          "internal error: tensor '%s' was placed at offset %llu, which is not "
+                          "aligned to %llu or overflows",
+                          names[0], (unsigned long long)merged[first].offset,
+                          (unsigned long long)merged[first].alignment);
   return _pm_graph_fail(graph, PM_ERR_INVALID_ARG,
                         "internal error: plan is invalid for tensors '%s' and '%s'", names[0],
                         names[1]);

@@ -1,13 +1,16 @@
-/* plan_cache_limit.c: the plan cache's contract, as a program built against
+/* plan_contract.c: what pm_graph_plan promises, as a program built against
  * poolmalloc.h alone (POOLMALLOC_RUNTIME_LINK), so that the same checks run
  * against the library (preloaded) and against the header's fallback (not
- * preloaded): a shape seen before is answered from the cache, and with a
- * limit the least recently used plans are the ones dropped. Prints TAP
+ * preloaded): a shape seen before is answered from the cache, with a limit
+ * the least recently used plans are the ones dropped, the plan options'
+ * alignment applies to tensors without one of their own, and bad options
+ * and overflowing totals are refused alike. Prints TAP
  * lines named after argv[1] and numbered after argv[2] (the plan line comes
- * from plan_cache_limit.sh, which runs it once each way). */
+ * from plan_contract.sh, which runs it once each way). */
 #define POOLMALLOC_RUNTIME_LINK
 #include <poolmalloc.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +50,7 @@ static int plan_shape(chain_t *c, size_t k) {
   const pm_plan_t *plan = NULL;
   pm_plan_summary_t summary;
   if (pm_graph_plan(c->graph, NULL, &plan) != PM_OK || pm_plan_summary(plan, &summary) != PM_OK) {
-    fprintf(stderr, "plan_cache_limit: planning failed: %s\n", pm_graph_error(c->graph));
+    fprintf(stderr, "plan_contract: planning failed: %s\n", pm_graph_error(c->graph));
     return -1;
   }
   last_algorithm = summary.algorithm;
@@ -60,6 +63,44 @@ static size_t plan_shapes(chain_t *c, size_t from, size_t to) {
   for (size_t k = from; k < to; k++)
     hits += plan_shape(c, k) == 1;
   return hits;
+}
+
+/* Two tensors live together, of sizes that 64-byte alignment would pack
+ * closer than a page. */
+static pm_graph_t *pair_create(size_t size) {
+  pm_graph_t *graph = pm_graph_create("pair");
+  pm_graph_add_interval(graph, "a", 100, 0, 0, 2);
+  pm_graph_add_interval(graph, "b", size, 0, 0, 2);
+  return graph;
+}
+
+static void check_plan_options(void) {
+  pm_graph_t *graph = pair_create(8192);
+  const pm_plan_t *plan = NULL;
+  pm_plan_summary_t summary;
+  int ok = pm_graph_plan(graph, NULL, &plan) == PM_OK;
+  pm_plan_options_t page = {.alignment = 4096};
+  ok &= pm_graph_plan(graph, &page, &plan) == PM_OK && pm_plan_summary(plan, &summary) == PM_OK;
+  check(ok && !summary.from_cache, "the same tensors under another alignment are planned anew");
+  pm_arena_t *arena = pm_arena_create("pair");
+  ok &= pm_arena_bind(arena, plan) == PM_OK;
+  for (int t = 0; t < 2; t++)
+    ok &= pm_plan_offset(plan, t) % 4096 == 0 && (uintptr_t)pm_arena_tensor(arena, t) % 4096 == 0;
+  check(ok, "tensors without an alignment take the plan options' alignment");
+  pm_arena_destroy(arena);
+
+  pm_plan_options_t odd = {.alignment = 3}, unknown = {.algorithm = "fastest"};
+  check(pm_graph_plan(graph, &odd, &plan) == PM_ERR_BAD_ALIGNMENT,
+        "a plan alignment that is not a power of two is refused");
+  check(pm_graph_plan(graph, &unknown, &plan) == PM_ERR_UNKNOWN_ALGORITHM,
+        "an unknown algorithm is refused");
+  pm_graph_destroy(graph);
+
+  /* Each size is accepted; together they pass SIZE_MAX / 2. */
+  graph = pair_create(SIZE_MAX / 2);
+  check(pm_graph_plan(graph, NULL, &plan) == PM_ERR_BAD_SIZE,
+        "a plan whose total passes SIZE_MAX / 2 is refused");
+  pm_graph_destroy(graph);
 }
 
 int main(int argc, char **argv) {
@@ -92,5 +133,6 @@ int main(int argc, char **argv) {
 
   check(pm_graph_set_plan_cache_limit(NULL, 1) == PM_ERR_INVALID_ARG, "a NULL graph is refused");
   pm_graph_destroy(c.graph);
+  check_plan_options();
   return failures != 0;
 }
