@@ -128,8 +128,11 @@ pm_heap_t *_pm_heap_for_thread(void) {
   return heap;
 }
 
-/* Returns a slab of the heap that owns bin to the page pool. */
+/* Returns an emptied slab of the heap that owns bin to the page pool.
+ * Hardening: a block freed twice shows up now, before its list goes (on
+ * every way a slab leaves a heap: emptied, trimmed, or its thread ended). */
 static void slab_release(pm_bin_t *bin, pm_span_t *span) {
+  if (PM_HARDENING) _pm_slab_check_empty(span);
   if (span->adopted) bin->adopted--;
   _pm_lock(&_pm_pages_lock);
   _pm_idle_forget(bin, span);
@@ -292,8 +295,6 @@ PM_NOINLINE void _pm_heap_slab_freed(pm_heap_t *heap, pm_span_t *span) {
     if (_pm_idle_keep_emptied(bin, span)) return;
     bin_set_current(heap, span->size_class, NULL);
   }
-  /* Hardening: a block freed twice shows up when its slab empties. */
-  if (PM_HARDENING) _pm_slab_check_empty(span);
   list_remove(&bin->active, span);
   slab_release(bin, span);
 }
