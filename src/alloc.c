@@ -334,6 +334,8 @@ PM_EXPORT int pm_trim(size_t pad) {
   _pm_lock(&_pm_pages_lock);
   uint64_t released = _pm_decay_release_all();
   _pm_unlock(&_pm_pages_lock);
+  /* Not while the heap's lists were walked (heap.c, slab_release). */
+  _pm_background_check();
   return released > 0;
 }
 

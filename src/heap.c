@@ -130,7 +130,11 @@ pm_heap_t *_pm_heap_for_thread(void) {
 
 /* Returns an emptied slab of the heap that owns bin to the page pool.
  * Hardening: a block freed twice shows up now, before its list goes (on
- * every way a slab leaves a heap: emptied, trimmed, or its thread ended). */
+ * every way a slab leaves a heap: emptied, trimmed, or its thread ended).
+ * The caller calls _pm_background_check once its lists are consistent:
+ * starting the thread allocates (glibc's thread bookkeeping), and an
+ * allocation in the middle of a walk over this heap's lists could move
+ * or release the slab the walk goes to next. */
 static void slab_release(pm_bin_t *bin, pm_span_t *span) {
   if (PM_HARDENING) _pm_slab_check_empty(span);
   if (span->adopted) bin->adopted--;
@@ -140,7 +144,6 @@ static void slab_release(pm_bin_t *bin, pm_span_t *span) {
   _pm_span_free(span, _pm_slab_resident_pages(span));
   _pm_decay_after_free();
   _pm_unlock(&_pm_pages_lock);
-  _pm_background_check();
 }
 
 /* Gives span blocks to allocate if it has any left, freed or fresh. */
@@ -297,6 +300,7 @@ PM_NOINLINE void _pm_heap_slab_freed(pm_heap_t *heap, pm_span_t *span) {
   }
   list_remove(&bin->active, span);
   slab_release(bin, span);
+  _pm_background_check();
 }
 
 /* Empties a list of a departing heap: empty slabs go back to the pool, the
@@ -340,6 +344,7 @@ void _pm_heap_thread_exit(void *arg) {
   heap->next_free = heaps_free;
   heaps_free = heap;
   _pm_unlock(&_pm_heaps_lock);
+  _pm_background_check();
 }
 
 void _pm_heap_trim_current(void) {
