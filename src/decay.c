@@ -123,7 +123,9 @@ uint64_t _pm_decay_release_all(void) {
   _pm_heap_reap_abandoned();
   uint64_t released = _pm_idle_purge(UINT64_MAX) + _pm_segments_purge(UINT64_MAX, UINT64_MAX) +
                       _pm_huge_purge(UINT64_MAX, UINT64_MAX);
-  atomic_store_explicit(&decay_deadline, UINT64_MAX, memory_order_relaxed);
+  /* Usually nothing is left (no deadline); a run whose purge failed, as
+   * locked pages do, is tried again a decay period later. */
+  decay_schedule(_pm_prim_clock_ms());
   return released;
 }
 

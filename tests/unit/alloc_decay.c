@@ -103,15 +103,22 @@ Test(alloc_decay, trim_releases_at_once) {
   cr_assert_leq(after.retained_bytes + ((size_t)900 << 10), before.retained_bytes);
 }
 
+/* Frees a resident block whose pages are locked (skips the test when the
+ * OS refuses the lock); returns where it was, still locked. */
+static uint8_t *free_locked_block(size_t size) {
+  uint8_t *p = resident_block(size);
+  if (mlock(p, size) != 0) cr_skip_test("mlock: %s (RLIMIT_MEMLOCK too low)", strerror(errno));
+  pm_free(p);
+  return p;
+}
+
 /* Locked pages (mlock, mlockall) cannot be purged: the OS refuses and they
  * keep their contents. The run must then stay dirty, so that calloc clears
  * it, and must not count as released. */
 Test(alloc_decay, locked_pages_stay_dirty_when_the_purge_is_refused) {
   enum { SIZE = 900 << 10 };
   _pm_options.decay_ms = 60000;
-  uint8_t *p = resident_block(SIZE);
-  if (mlock(p, SIZE) != 0) cr_skip_test("mlock: %s (RLIMIT_MEMLOCK too low)", strerror(errno));
-  pm_free(p);
+  uint8_t *p = free_locked_block(SIZE);
   pm_stats_t before = pm_test_stats();
   pm_trim(0);
   pm_stats_t after = pm_test_stats();
@@ -126,6 +133,24 @@ Test(alloc_decay, locked_pages_stay_dirty_when_the_purge_is_refused) {
                q == p ? "from" : "not from");
   munlock(p, SIZE);
   pm_free(q);
+}
+
+/* A purge the OS refused is tried again a decay period later, also after a
+ * trim (which once left no deadline behind it, so the pages stayed until
+ * some later free). */
+Test(alloc_decay, a_refused_purge_is_retried_after_a_trim) {
+  enum { SIZE = 900 << 10 };
+  _pm_options.decay_ms = 50;
+  uint8_t *p = free_locked_block(SIZE);
+  pm_trim(0);
+  cr_assert_geq(pm_test_stats().retained_bytes, (size_t)SIZE, "the locked run is retained");
+  munlock(p, SIZE);
+  /* No allocator call from here on: the background thread has to do it. */
+  struct timespec wait = {0, 400 * 1000 * 1000};
+  while (nanosleep(&wait, &wait) != 0) {
+  }
+  cr_assert_lt(pm_test_stats().retained_bytes, (size_t)SIZE, "retained %zu bytes",
+               pm_test_stats().retained_bytes);
 }
 
 Test(alloc_decay, retain_max_caps_retained_memory) {
