@@ -112,8 +112,9 @@ PM_EXPORT int pm_arena_bind(pm_arena_t *arena, const pm_plan_t *plan) {
   }
   pthread_mutex_lock(&registry_lock);
   arena->base = base;
+  size_t *old_offsets = NULL;
   if (grown != NULL) {
-    free(arena->offsets);
+    old_offsets = arena->offsets;
     arena->offsets = grown;
     arena->offsets_capacity = plan->tensor_count;
   }
@@ -124,6 +125,9 @@ PM_EXPORT int pm_arena_bind(pm_arena_t *arena, const pm_plan_t *plan) {
   arena->record.bound = plan->summary;
   arena->record.binds++;
   pthread_mutex_unlock(&registry_lock);
+  /* Not under the lock: a free that finds a bad pointer aborts, and the
+   * statistics printed at abort take this lock to list the arenas. */
+  free(old_offsets);
   return PM_OK;
 }
 
