@@ -10,8 +10,9 @@
  * an idle program gives memory back too. That thread is started lazily the
  * first time memory becomes retained, from a free or allocation slow path
  * with no allocator lock held (pthread_create allocates), has every
- * signal blocked, is detached (exit does not wait for it) and is simply
- * absent in a forked child until memory is retained there. It ends once
+ * signal blocked, is never waited for by exit (the next start joins the
+ * one that ended) and is simply absent in a forked child until memory is
+ * retained there. It ends once
  * nothing has been retained for BACKGROUND_IDLE_MS: a process lives while
  * any thread does, so a thread that waited forever would keep alive a
  * program whose main thread left through pthread_exit. */
@@ -180,10 +181,26 @@ static void background_wake_init(void) {
   pthread_condattr_destroy(&attr);
 }
 
+/* The thread that ended last, until the next start joins it (only the
+ * starter, which holds BACKGROUND_STARTING, touches these). */
+static pthread_t background_ended;
+static bool background_ended_valid;
+
 static void background_start(void) {
   int expected = BACKGROUND_NONE;
   if (!atomic_compare_exchange_strong(&background_state, &expected, BACKGROUND_STARTING)) return;
   pthread_once(&background_wake_once, background_wake_init);
+  /* The thread is joinable, and the one that ended is joined first: a
+   * detached thread hands its stack to glibc's cache while it still runs
+   * on it, so a start right after an end found that stack in use and made
+   * glibc allocate another one, with another thread-bookkeeping block
+   * from malloc that then stayed. Joined, the stack is free to reuse. The
+   * wait is for the last instructions of a thread that has already
+   * marked itself ended. */
+  if (background_ended_valid) {
+    pthread_join(background_ended, NULL);
+    background_ended_valid = false;
+  }
   /* Signals go to the program's own threads, never to this one. */
   sigset_t all, saved;
   sigfillset(&all);
@@ -192,18 +209,17 @@ static void background_start(void) {
   pthread_attr_t attr;
   bool started = false;
   if (pthread_attr_init(&attr) == 0) {
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, BACKGROUND_STACK_BYTES);
     started = pthread_create(&thread, &attr, background_main, NULL) == 0;
     pthread_attr_destroy(&attr);
   }
   /* A program whose static TLS does not fit even that gets EINVAL: then
    * the default size. */
-  if (!started && pthread_create(&thread, NULL, background_main, NULL) == 0) {
-    pthread_detach(thread);
-    started = true;
-  }
+  if (!started) started = pthread_create(&thread, NULL, background_main, NULL) == 0;
   pthread_sigmask(SIG_SETMASK, &saved, NULL);
+  /* Joined when the next one starts (it may end before that). */
+  background_ended = thread;
+  background_ended_valid = started;
   atomic_store(&background_state, started ? BACKGROUND_RUNNING : BACKGROUND_FAILED);
 }
 
@@ -239,6 +255,7 @@ void _pm_background_fork_child(void) {
    * glibc's keeps counting a waiter that no longer exists (signals may wait
    * for it to leave). A fresh one has no waiters. */
   background_wake_init();
+  background_ended_valid = false; /* the parent's thread is not the child's to join */
   if (atomic_load(&background_state) != BACKGROUND_FAILED)
     atomic_store(&background_state, BACKGROUND_NONE);
   /* Memory retained at the fork gets a thread of the child's own. */
