@@ -97,6 +97,19 @@ static inline pm_graph_t *pm_runtime_fb_graph_create(const char *name) {
 }
 
 /* Frees the least recently used plans until at most keep remain. */
+/* Frees a plan and what it owns; plan may be NULL or partly built. */
+static inline void pm_runtime_fb_plan_free(pm_runtime_plan_t *plan) {
+  if (plan == NULL) return;
+  free(plan->tensors);
+  free(plan->offsets);
+  free(plan);
+}
+
+/* An alignment the library accepts: 0 or a power of two, not too large. */
+static inline int pm_runtime_fb_alignment_ok(size_t alignment) {
+  return (alignment & (alignment - 1)) == 0 && alignment <= SIZE_MAX / 4;
+}
+
 static inline void pm_runtime_fb_plans_keep(pm_runtime_graph_t *g, size_t keep) {
   pm_runtime_plan_t **link = &g->plans;
   for (size_t kept = 0; kept < keep && *link != NULL; kept++)
@@ -105,9 +118,7 @@ static inline void pm_runtime_fb_plans_keep(pm_runtime_graph_t *g, size_t keep) 
   *link = NULL;
   while (plan != NULL) {
     pm_runtime_plan_t *next = plan->next;
-    free(plan->tensors);
-    free(plan->offsets);
-    free(plan);
+    pm_runtime_fb_plan_free(plan);
     g->plan_count--;
     plan = next;
   }
@@ -140,7 +151,7 @@ static inline int pm_runtime_fb_graph_add_tensor(pm_graph_t *graph, const char *
   (void)name, (void)flags;
   if (g == NULL) return PM_ERR_INVALID_ARG;
   if (size == 0 || size > SIZE_MAX / 2) return PM_ERR_BAD_SIZE;
-  if ((alignment & (alignment - 1)) != 0 || alignment > SIZE_MAX / 4) return PM_ERR_BAD_ALIGNMENT;
+  if (!pm_runtime_fb_alignment_ok(alignment)) return PM_ERR_BAD_ALIGNMENT;
   int id = pm_runtime_fb_grow((void **)&g->tensors, &g->count, sizeof *g->tensors);
   if (id >= 0) {
     g->tensors[id].size = size;
@@ -226,10 +237,8 @@ static inline int pm_runtime_fb_plan_options(const pm_plan_options_t *opts, size
   if (name != NULL && strcmp(name, "naive") != 0 && strcmp(name, "greedy-size") != 0 &&
       strcmp(name, "best") != 0)
     return PM_ERR_UNKNOWN_ALGORITHM;
-  if (opts->alignment == 0) return PM_OK;
-  if ((opts->alignment & (opts->alignment - 1)) != 0 || opts->alignment > SIZE_MAX / 4)
-    return PM_ERR_BAD_ALIGNMENT;
-  *default_align = opts->alignment;
+  if (!pm_runtime_fb_alignment_ok(opts->alignment)) return PM_ERR_BAD_ALIGNMENT;
+  if (opts->alignment != 0) *default_align = opts->alignment;
   return PM_OK;
 }
 
@@ -252,8 +261,7 @@ static inline int pm_runtime_fb_graph_plan(pm_graph_t *graph, const pm_plan_opti
   if (plan == NULL ||
       (plan->tensors = (pm_runtime_tensor_t *)malloc(slots * sizeof *plan->tensors)) == NULL ||
       (plan->offsets = (size_t *)malloc(slots * sizeof(size_t))) == NULL) {
-    if (plan != NULL) free(plan->tensors);
-    free(plan);
+    pm_runtime_fb_plan_free(plan);
     return PM_ERR_NOMEM;
   }
   size_t total = 0;
@@ -267,9 +275,7 @@ static inline int pm_runtime_fb_graph_plan(pm_graph_t *graph, const pm_plan_opti
     plan->offsets[t] = (total + align - 1) & ~(align - 1);
     total = plan->offsets[t] <= SIZE_MAX / 2 ? plan->offsets[t] + g->tensors[t].size : SIZE_MAX;
     if (total > SIZE_MAX / 2) {
-      free(plan->offsets);
-      free(plan->tensors);
-      free(plan);
+      pm_runtime_fb_plan_free(plan);
       return PM_ERR_BAD_SIZE;
     }
   }
