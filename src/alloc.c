@@ -104,9 +104,10 @@ static void free_to_slab(pm_span_t *span, void *ptr, const char *func) {
     /* The fast path's cheap test looked suspicious: check for a repeat. A
      * slab with no block out can take no free (its count would wrap), even
      * when the list scan misses the repeat. */
-    _pm_slab_check_double_free(span, ptr, func);
-    if (span->used == 0) _pm_fatal_pointer(func, "double free", ptr);
     pm_block_t *block = ptr;
+    _pm_slab_check_double_free(span, block, func);
+    if (span->used == 0) _pm_fatal_pointer(func, "double free", ptr);
+    _pm_block_mark_freed(block);
     block->next = _pm_block_encode(span->free);
     span->free = block;
     pm_stat_add(&heap->stats.frees[span->size_class], 1);

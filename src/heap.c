@@ -255,6 +255,7 @@ void *_pm_heap_malloc_small(pm_heap_t *heap, size_t size_class) {
   }
   pm_block_t *block = span->free;
   span->free = _pm_block_decode(block->next);
+  _pm_block_clear_mark(block);
   span->used++;
   pm_stat_add(&heap->stats.allocations[size_class], 1);
   return block;

@@ -29,6 +29,7 @@
 
 bool _pm_initialized;
 uintptr_t _pm_free_key;
+uintptr_t _pm_freed_mark;
 PM_TLS bool _pm_forking;
 static pm_lock_t init_lock = PM_LOCK_INIT;
 
@@ -72,6 +73,8 @@ void _pm_init(void) {
       _pm_fatal("the system's page size is not 4096 bytes, which this build requires");
     _pm_size_class_init();
     _pm_prim_random(&_pm_free_key, sizeof _pm_free_key);
+    _pm_prim_random(&_pm_freed_mark, sizeof _pm_freed_mark);
+    _pm_freed_mark |= 1; /* never the zero of a cleared or fresh block */
     _pm_options_init();
     _pm_prim_fail_maps_after(_pm_options.fail_map_after);
     _pm_prim_set_thp((pm_prim_thp_t)_pm_options.thp);

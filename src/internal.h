@@ -125,6 +125,27 @@ static inline pm_block_t *_pm_block_decode(uintptr_t link) {
   return (pm_block_t *)(PM_HARDENING ? link ^ _pm_free_key : link);
 }
 
+/* The freed mark (glibc's tcache key, since 2.29): a free writes a second
+ * per-process random value into the block's second word and malloc clears
+ * it, so a block that carries the mark when it is freed was almost
+ * certainly freed already. That catches a repeated free wherever the first
+ * one put the block (any place on a slab's lists, on either thread), at the
+ * price of a read of a line the free writes anyway. The owner confirms a
+ * mark by finding the block on the slab's lists, since a program may have
+ * written those 8 bytes itself; another thread cannot walk them and trusts
+ * the mark (a 64-bit random value). Without hardening, the repeat of the
+ * latest free on the slab is all that is seen. */
+extern uintptr_t _pm_freed_mark PM_HIDDEN;
+static inline bool _pm_block_marked_freed(const pm_block_t *block, const pm_span_t *span) {
+  return PM_HARDENING ? block->freed_mark == _pm_freed_mark : block == span->free;
+}
+static inline void _pm_block_mark_freed(pm_block_t *block) {
+  if (PM_HARDENING) block->freed_mark = _pm_freed_mark;
+}
+static inline void _pm_block_clear_mark(pm_block_t *block) {
+  if (PM_HARDENING) block->freed_mark = 0;
+}
+
 /* ---- registry.c: which segment-sized regions hold our segments ---- */
 #define PM_REGION_BITS        (48 - PM_SEGMENT_SHIFT) /* regions of a 48-bit address space */
 #define PM_REGION_COUNT       ((size_t)1 << PM_REGION_BITS)
@@ -286,8 +307,9 @@ size_t _pm_slab_resident_pages(const pm_span_t *span);
 /* Puts the count blocks just below the frontier on the empty free list. */
 void _pm_slab_carve(pm_span_t *span, uint32_t count, pm_heap_t *heap);
 void _pm_slab_free_remote(pm_span_t *span, pm_block_t *block, const char *func);
-/* Aborts with a message when block is already on one of span's free lists. */
-void _pm_slab_check_double_free(const pm_span_t *span, const pm_block_t *block, const char *func);
+/* Owner only. Aborts with a message when block is already on one of span's
+ * free lists (a marked block's remote list is collected first). */
+void _pm_slab_check_double_free(pm_span_t *span, const pm_block_t *block, const char *func);
 /* For a slab whose count of blocks in use reached zero: aborts naming a
  * block that sits on its free lists twice (a double free the fast path let
  * through, which would otherwise retire a slab with live blocks). */

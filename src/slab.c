@@ -83,10 +83,15 @@ void _pm_slab_free_remote(pm_span_t *span, pm_block_t *block, const char *func) 
    * one extra scan. */
   pm_heap_t *owner = atomic_load_explicit(&span->heap, memory_order_acquire);
   size_t size_class = span->size_class;
+  /* Trusted without a walk of lists the owner may be changing (internal.h). */
+  if (PM_HARDENING && block->freed_mark == _pm_freed_mark)
+    _pm_fatal_pointer(func, "double free", block);
+  _pm_block_mark_freed(block);
   pm_block_t *old = atomic_load_explicit(&span->thread_free, memory_order_relaxed);
   do {
-    /* The repeat of the latest remote free; any other repeat is caught
-     * when the list is collected. */
+    /* Without hardening, the repeat of the latest remote free; two
+     * threads freeing one block at once loop the list, which collecting
+     * it catches. */
     if (old == block) _pm_fatal_pointer(func, "double free", block);
     block->next = _pm_block_encode(old);
   } while (!atomic_compare_exchange_weak_explicit(&span->thread_free, &old, block,
@@ -107,7 +112,9 @@ static bool list_contains(const pm_block_t *list, const pm_block_t *block, uint3
   return false;
 }
 
-void _pm_slab_check_double_free(const pm_span_t *span, const pm_block_t *block, const char *func) {
+void _pm_slab_check_double_free(pm_span_t *span, const pm_block_t *block, const char *func) {
+  /* A marked block may wait on the remote list: bring that over first. */
+  if (PM_HARDENING && block->freed_mark == _pm_freed_mark) _pm_slab_collect(span);
   if (list_contains(span->free, block, span->capacity))
     _pm_fatal_pointer(func, "double free", block);
 }

@@ -40,9 +40,12 @@
 #define PM_HUGE_OFFSET PM_PAGE_SIZE /* huge block starts after its header page */
 
 /* A free block; its link is encoded with the process secret (see
- * _pm_block_encode) so a stray write cannot forge a free-list pointer. */
+ * _pm_block_encode) so a stray write cannot forge a free-list pointer, and
+ * its second word holds the freed mark (_pm_block_mark_freed), which
+ * malloc clears. Every block has room for both: the smallest is 16 bytes. */
 typedef struct pm_block_s {
   uintptr_t next;
+  uintptr_t freed_mark;
 } pm_block_t;
 
 typedef enum pm_span_kind_e {

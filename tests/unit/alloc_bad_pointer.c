@@ -272,3 +272,76 @@ Test(alloc_bad_pointer, remote_double_frees) {
   pm_free(y);
   pm_free(keep);
 }
+
+/* The freed mark (internal.h) catches the repeats that the checks above
+ * let through, each of which put one block on a slab's lists twice, so
+ * that malloc later returned it twice. Every function below makes one
+ * such repeat and then returns normally unless it was stopped. */
+static void expect_double_free(void (*repeat)(void *), void *arg, const char *what) {
+  char out[256];
+  int status;
+  pm_test_capture(repeat, arg, out, sizeof out, &status);
+  cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%s: no abort (stderr: %s)", what,
+            out);
+  cr_assert(strncmp(out, "poolmalloc: free(): double free 0x", 34) == 0, "%s: got %s", what, out);
+}
+
+/* A remote free of a block the owner had already taken from the remote list. */
+static void free_remotely_again_after_collection(void *arg) {
+  remote_frees_t once = {{((remote_frees_t *)arg)->order[0]}, 1};
+  free_remotely_then_collect(&once);
+  free_remotely_then_collect(&once);
+}
+
+/* The owner's free of a block another thread freed already. */
+static void free_remotely_then_locally(void *arg) {
+  remote_frees_t *frees = arg;
+  pthread_t thread;
+  pthread_create(&thread, NULL, free_in_order, frees);
+  pthread_join(thread, NULL);
+  pm_free(frees->order[0]);
+}
+
+/* free(a); free(b); free(a) on a slab that stays in use (keep). */
+static void free_twice_around_another(void *arg) {
+  remote_frees_t *blocks = arg;
+  pm_free(blocks->order[0]);
+  pm_free(blocks->order[1]);
+  pm_free(blocks->order[0]);
+}
+
+static void expect_repeat_caught(void (*repeat)(void *), const char *what) {
+  void *x = pm_malloc(48), *y = pm_malloc(48), *keep = pm_malloc(48);
+  remote_frees_t frees = {{x, y}, 1};
+  expect_double_free(repeat, &frees, what);
+  pm_free(x);
+  pm_free(y);
+  pm_free(keep);
+}
+
+Test(alloc_bad_pointer, a_remote_repeat_after_the_owner_collected) {
+  expect_repeat_caught(free_remotely_again_after_collection, "remote, collected, remote");
+}
+
+Test(alloc_bad_pointer, a_local_free_of_a_remotely_freed_block) {
+  expect_repeat_caught(free_remotely_then_locally, "remote, then local");
+}
+
+Test(alloc_bad_pointer, a_repeat_behind_another_free_on_a_slab_in_use) {
+  expect_repeat_caught(free_twice_around_another, "a, b, a with a block still out");
+}
+
+/* The owner confirms a mark before it aborts: a live block whose second
+ * word happens to hold the mark's value is freed normally. */
+Test(alloc_bad_pointer, a_block_that_holds_the_mark_value_frees_normally) {
+  if (!PM_HARDENING) cr_skip_test("the freed mark is a hardening check");
+  uintptr_t *block = pm_malloc(32);
+  void *keep = pm_malloc(32);
+  block[1] = _pm_freed_mark;
+  pm_free(block);
+  uintptr_t *again = pm_malloc(32);
+  cr_assert_eq(again, block, "the block was freed and is handed out next");
+  cr_assert_eq(again[1], 0, "with its mark cleared");
+  pm_free(again);
+  pm_free(keep);
+}
