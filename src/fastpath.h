@@ -44,8 +44,9 @@ static inline __attribute__((always_inline)) void _pm_free_fast(void *ptr, const
      * the multiply is exact for offsets inside a 64 KiB slab, which starts
      * on a multiple of its size. A block that carries the freed mark, or a
      * slab with no block out, goes to _pm_free_generic, which checks
-     * fully. The mark's read costs no extra miss: the push below writes
-     * the same line. */
+     * fully. The mark's read touches no line the push below does not
+     * write, but where the block is cold a load miss can stall where a
+     * store miss would not. */
     uint64_t offset = (uintptr_t)ptr & (PM_SLAB_SIZE - 1);
     uint64_t index = (offset * pm_span_get(span, magic)) >> 32;
     pm_block_t *block = ptr;

@@ -72,9 +72,13 @@ void _pm_init(void) {
     if (_pm_prim_page_size() != PM_PAGE_SIZE)
       _pm_fatal("the system's page size is not 4096 bytes, which this build requires");
     _pm_size_class_init();
-    _pm_prim_random(&_pm_free_key, sizeof _pm_free_key);
-    _pm_prim_random(&_pm_freed_mark, sizeof _pm_freed_mark);
-    _pm_freed_mark |= 1; /* never the zero of a cleared or fresh block */
+    /* One draw: the fallback seed (prim_linux.c) would give two draws
+     * related values, and the mark, readable in any freed block, must
+     * not give the key away. */
+    uintptr_t secrets[2];
+    _pm_prim_random(secrets, sizeof secrets);
+    _pm_free_key = secrets[0];
+    _pm_freed_mark = secrets[1] | 1; /* never the zero of a cleared or fresh block */
     _pm_options_init();
     _pm_prim_fail_maps_after(_pm_options.fail_map_after);
     _pm_prim_set_thp((pm_prim_thp_t)_pm_options.thp);

@@ -133,11 +133,13 @@ static inline pm_block_t *_pm_block_decode(uintptr_t link) {
  * price of a read of a line the free writes anyway. The owner confirms a
  * mark by finding the block on the slab's lists, since a program may have
  * written those 8 bytes itself; another thread cannot walk them and trusts
- * the mark (a 64-bit random value). Without hardening, the repeat of the
- * latest free on the slab is all that is seen. */
+ * the mark (63 random bits). A write after free can erase the mark, so the
+ * repeat of the latest free on the slab, which costs one compare with a
+ * value loaded anyway, is still tested; without hardening it is all that
+ * is seen. */
 extern uintptr_t _pm_freed_mark PM_HIDDEN;
 static inline bool _pm_block_marked_freed(const pm_block_t *block, const pm_span_t *span) {
-  return PM_HARDENING ? block->freed_mark == _pm_freed_mark : block == span->free;
+  return block == span->free || (PM_HARDENING && block->freed_mark == _pm_freed_mark);
 }
 static inline void _pm_block_mark_freed(pm_block_t *block) {
   if (PM_HARDENING) block->freed_mark = _pm_freed_mark;

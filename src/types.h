@@ -47,6 +47,7 @@ typedef struct pm_block_s {
   uintptr_t next;
   uintptr_t freed_mark;
 } pm_block_t;
+_Static_assert(sizeof(pm_block_t) <= PM_ALIGNMENT, "the smallest block holds a pm_block_t");
 
 typedef enum pm_span_kind_e {
   PM_SPAN_HEADER = 0, /* segment metadata: never handed out */
