@@ -243,9 +243,10 @@ PM_EXPORT int pm_plan_summary(const pm_plan_t *plan, pm_plan_summary_t *out) {
 
 double _pm_plan_saving(const pm_plan_summary_t *summary) {
   if (summary->naive_bytes == 0) return 0.0;
-  /* Signed: padding between mixed alignments can make a plan larger than
-   * naive; both are at most SIZE_MAX / 2. */
-  return (double)((int64_t)summary->naive_bytes - (int64_t)summary->planned_bytes) /
+  /* In double: padding between mixed alignments can make a plan larger
+   * than naive (a negative saving), and naive, which counts that padding,
+   * can pass INT64_MAX where the sum of the tensors' sizes does not. */
+  return ((double)summary->naive_bytes - (double)summary->planned_bytes) /
          (double)summary->naive_bytes;
 }
 

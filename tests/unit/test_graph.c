@@ -234,6 +234,29 @@ Test(graph, naive_plan_saves_nothing) {
   pm_graph_destroy(g);
 }
 
+/* Naive counts the padding between tensors laid end to end, which can pass
+ * INT64_MAX while the sum of their sizes does not: the saving must still
+ * come out positive (it once went through a signed 64-bit difference). */
+Test(graph, saving_when_naive_padding_passes_int64_max) {
+  const size_t huge = (size_t)1 << 61; /* the largest alignment allowed */
+  pm_graph_t *g = pm_graph_create("padded");
+  for (uint64_t t = 0; t < 3; t++) {
+    cr_assert_geq(pm_graph_add_interval(g, NULL, 1, 0, t, 3), 0, "%s", pm_graph_error(g));
+    cr_assert_geq(pm_graph_add_interval(g, NULL, huge, huge, t, t + 1), 0, "%s", pm_graph_error(g));
+  }
+  cr_assert_geq(pm_graph_add_interval(g, NULL, 1, 0, 0, 3), 0, "%s", pm_graph_error(g));
+  const pm_plan_t *p = plan(g);
+  pm_plan_summary_t s;
+  cr_assert_eq(pm_plan_summary(p, &s), PM_OK);
+  cr_assert_gt(s.naive_bytes, (size_t)INT64_MAX, "the case needs naive past INT64_MAX (%zu)",
+               s.naive_bytes);
+  cr_expect_lt(s.planned_bytes, s.naive_bytes);
+  double expected = 1.0 - (double)s.planned_bytes / (double)s.naive_bytes;
+  cr_expect_float_eq(s.saving, expected, 1e-9, "saving %f, expected %f", s.saving, expected);
+  cr_expect_gt(s.saving, 0.5);
+  pm_graph_destroy(g);
+}
+
 Test(graph, alignment_of_offsets) {
   pm_graph_t *g = pm_graph_create("aligned");
   int small = pm_graph_add_interval(g, "small", 3, 0, 0, 2);
