@@ -149,16 +149,40 @@ const char *_pm_prim_getenv(const char *name) {
   return getenv(name);
 }
 
+/* splitmix64's output function (Steele, Lea and Flood, OOPSLA 2014). */
+static uint64_t mix64(uint64_t x) {
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+  return x ^ (x >> 31);
+}
+
 void _pm_prim_random(void *buf, size_t len) {
-  ssize_t got = getrandom(buf, len, GRND_NONBLOCK);
-  if (got == (ssize_t)len) return;
-  /* Early in boot the pool may be empty: the 16 bytes the kernel hands
-   * every process at exec are random enough to seed the secret. */
-  const uint8_t *auxv_random = (const uint8_t *)getauxval(AT_RANDOM);
-  uint8_t *out = buf;
-  for (size_t i = 0; i < len; i++)
-    out[i] = (uint8_t)((auxv_random ? auxv_random[i % 16] : 0) ^ (uint8_t)(i * 131u) ^
-                       (uint8_t)((uintptr_t)buf >> (i % 8)));
+  if (getrandom(buf, len, GRND_NONBLOCK) == (ssize_t)len) return;
+  /* Refused by a seccomp filter or an old kernel: the device may still
+   * be readable. */
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t got = read(fd, buf, len);
+    close(fd);
+    if (got == (ssize_t)len) return;
+  }
+  /* Early in boot with no device: the 16 bytes the kernel hands every
+   * process at exec, never as they are, since glibc makes its stack canary
+   * and pointer guard of them and the freed mark can be read in any freed
+   * block. Each half is mixed with the clock's nanoseconds, so one output
+   * word gives neither half away. */
+  uint64_t seed[2] = {0, 0};
+  const void *auxv_random = (const void *)getauxval(AT_RANDOM);
+  if (auxv_random != NULL) memcpy(seed, auxv_random, sizeof seed);
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  uint64_t clock_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+  uint64_t state = mix64(seed[0] ^ clock_ns) ^ mix64(seed[1] + (uintptr_t)buf);
+  for (size_t done = 0; done < len; done += sizeof state) {
+    state += 0x9e3779b97f4a7c15u; /* splitmix64's increment */
+    uint64_t word = mix64(state);
+    memcpy((uint8_t *)buf + done, &word, len - done < sizeof word ? len - done : sizeof word);
+  }
 }
 
 size_t _pm_prim_rss(void) {
