@@ -20,9 +20,12 @@
  * allocator, so it has the pool to itself, as glibc's own handlers have.
  *
  * Lock order, used by the fork handlers and everywhere else:
- *   1. _pm_heaps_lock   (heap registry)
- *   2. _pm_pages_lock   (segments, page runs, huge cache, decay)
- *   3. the background thread's lock (decay.c; it never takes the others
+ *   1. glibc's stdio list lock (prim_linux.c: its holders may allocate)
+ *   2. the planner's arena registry lock (planner/arena.c: nothing
+ *      allocates or takes another lock while holding it)
+ *   3. _pm_heaps_lock   (heap registry)
+ *   4. _pm_pages_lock   (segments, page runs, huge cache, decay)
+ *   5. the background thread's lock (decay.c; it never takes the others
  *      while holding it)
  * The registry needs no lock (leaves are installed by compare-and-swap). */
 #include "internal.h"
@@ -34,6 +37,8 @@ PM_TLS bool _pm_forking;
 static pm_lock_t init_lock = PM_LOCK_INIT;
 
 static void fork_prepare(void) {
+  _pm_prim_fork_lock_libc();
+  _pm_arena_fork_prepare();
   _pm_lock(&_pm_heaps_lock);
   _pm_lock(&_pm_pages_lock);
   _pm_background_fork_prepare();
@@ -45,6 +50,8 @@ static void fork_parent(void) {
   _pm_background_fork_parent();
   _pm_unlock(&_pm_pages_lock);
   _pm_unlock(&_pm_heaps_lock);
+  _pm_arena_fork_release();
+  _pm_prim_fork_unlock_libc_parent();
 }
 
 /* The child has one thread: locks other threads held at fork are
@@ -60,6 +67,8 @@ static void fork_child(void) {
   _pm_lock_reset(&_pm_heaps_lock);
   _pm_segments_after_fork_child();
   _pm_background_fork_child();
+  _pm_arena_fork_release();
+  _pm_prim_fork_unlock_libc_child();
 }
 
 void _pm_init(void) {

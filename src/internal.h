@@ -392,6 +392,11 @@ void *_pm_huge_realloc(pm_segment_t *segment, size_t size);
  * until at least budget bytes are released; returns bytes. */
 uint64_t _pm_huge_purge(uint64_t cutoff_ms, uint64_t budget);
 
+/* ---- planner/arena.c: the arena registry's lock, which the fork handlers
+ * (init.c) take first and release in both processes ---- */
+void _pm_arena_fork_prepare(void);
+void _pm_arena_fork_release(void);
+
 /* ---- decay.c ---- */
 /* Cheap check on slow paths: runs a purge once decay is due. */
 void _pm_decay_tick(void);

@@ -53,7 +53,8 @@ void _pm_prim_close(int fd);
 pid_t _pm_prim_getpid(void);
 /* Environment lookup that never allocates; NULL when unset. */
 const char *_pm_prim_getenv(const char *name);
-/* Fills buf with random bytes from the kernel; falls back to AT_RANDOM. */
+/* Fills buf with random bytes from the kernel (getrandom, else
+ * /dev/urandom); last, from AT_RANDOM mixed with the clock. */
 void _pm_prim_random(void *buf, size_t len);
 /* Resident set size of the process in bytes (0 if unknown). */
 size_t _pm_prim_rss(void);
@@ -61,6 +62,13 @@ size_t _pm_prim_rss(void);
  * _pm_prim_thread_set(value) ends. */
 void _pm_prim_thread_init(void (*on_exit)(void *value));
 void _pm_prim_thread_set(void *value);
+/* Locks of the C library that its fork takes after the prepare handlers
+ * although their holders may call malloc: taken by the allocator's prepare
+ * handler before its own locks, so that fork takes them in the same order
+ * as those holders, and released in the parent and the child. */
+void _pm_prim_fork_lock_libc(void);
+void _pm_prim_fork_unlock_libc_parent(void);
+void _pm_prim_fork_unlock_libc_child(void);
 _Noreturn void _pm_prim_abort(void);
 /* Runs hook when the process receives SIGABRT (abort()), before it dies,
  * unless the program has its own SIGABRT handler. The hook runs once. */

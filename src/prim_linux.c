@@ -214,6 +214,32 @@ void _pm_prim_thread_set(void *value) {
   pthread_setspecific(thread_key, value);
 }
 
+/* glibc's stdio list lock (exported, recursive). A thread flushing every
+ * stream holds it while it waits for each stream's lock, whose holder may
+ * be in malloc; glibc's fork takes it after the prepare handlers, which
+ * hold the allocator's locks by then, so without this the three threads
+ * could wait on each other. glibc's own malloc locks come after it. Not
+ * covered, as for every allocator that locks through pthread_atfork: the
+ * NSS database lock, which fork takes for a moment as well. */
+extern void _IO_list_lock(void);
+extern void _IO_list_unlock(void);
+extern void _IO_list_resetlock(void);
+
+void _pm_prim_fork_lock_libc(void) {
+  _IO_list_lock();
+}
+
+void _pm_prim_fork_unlock_libc_parent(void) {
+  _IO_list_unlock(); /* fork itself took it again and has released that */
+}
+
+void _pm_prim_fork_unlock_libc_child(void) {
+  /* The child's fork resets it when the parent had several threads; with
+   * one it does not, and this handler's hold would stay. Resetting again
+   * is harmless, where a second unlock would unbalance the count. */
+  _IO_list_resetlock();
+}
+
 _Noreturn void _pm_prim_abort(void) {
   abort();
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "emitter.h"
+#include "internal.h"
 #include "planner/graph_internal.h"
 
 /* What the statistics show of an arena; names longer than this are cut. */
@@ -38,25 +39,23 @@ struct pm_arena_s {
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static pm_arena_t *registry_head;
-static pthread_once_t registry_once = PTHREAD_ONCE_INIT;
 /* Records of destroyed arenas that had a plan bound, oldest overwritten. */
 static arena_record_t retired[RETIRED_MAX];
 static uint64_t retired_count;
 
-/* A fork while another thread holds the registry lock would leave the
- * child unable to create arenas or print stats; hold it across fork. */
-static void registry_prepare(void) {
+/* A fork while another thread holds the registry lock (creating an arena,
+ * or printing statistics, which any program may do) would leave the child
+ * unable to create arenas or print stats, and hang it at exit: the
+ * allocator's fork handlers (init.c) hold it across fork. */
+void _pm_arena_fork_prepare(void) {
   pthread_mutex_lock(&registry_lock);
 }
-static void registry_release(void) {
+
+void _pm_arena_fork_release(void) {
   pthread_mutex_unlock(&registry_lock);
-}
-static void registry_init(void) {
-  pthread_atfork(registry_prepare, registry_release, registry_release);
 }
 
 PM_EXPORT pm_arena_t *pm_arena_create(const char *name) {
-  pthread_once(&registry_once, registry_init);
   pm_arena_t *arena = calloc(1, sizeof *arena);
   if (arena == NULL) return NULL;
   const char *label = name != NULL ? name : "arena";
