@@ -6,7 +6,10 @@
  * looks the real function up on first use with dlsym(RTLD_DEFAULT, ...),
  * which finds it when the program runs under LD_PRELOAD=libpoolmalloc.so.
  * Without the library the wrappers fall back to a small implementation
- * here: graphs record tensors, a plan places them end to end (the naive
+ * here: graphs record tensors, refusing what the library refuses (with a
+ * message for pm_graph_error) except for the graph's structure, which is
+ * not checked (cycles, a tensor two ops produce); a plan places them end
+ * to end (the naive
  * figures; kept per shape as the library's are, within the same optional
  * bound), and an arena gives each tensor its own malloc() block, aligned
  * as the tensor asks (64 bytes at least, as the planner's). It says so once
@@ -16,6 +19,7 @@
 #define POOLMALLOC_RUNTIME_H
 
 #include <dlfcn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +84,7 @@ typedef struct pm_runtime_graph_s {
   pm_runtime_plan_t *plans; /* most recently used first */
   size_t plan_count;
   size_t plan_limit; /* 0: keep every plan */
+  char error[96];    /* the last refusal, for pm_graph_error */
 } pm_runtime_graph_t;
 
 /* Copies what it needs of the bound plan: the plan belongs to its graph,
@@ -134,7 +139,21 @@ static inline void pm_runtime_fb_graph_destroy(pm_graph_t *graph) {
 }
 
 static inline const char *pm_runtime_fb_graph_error(const pm_graph_t *graph) {
-  return graph != NULL ? "" : "graph is NULL";
+  return graph != NULL ? ((const pm_runtime_graph_t *)graph)->error : "graph is NULL";
+}
+
+/* Refuses a call as the library does: status, and a one-line message for
+ * pm_graph_error that names the tensor or op and the problem. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static inline int
+pm_runtime_fb_fail(pm_runtime_graph_t *g, int status, const char *format, ...) {
+  va_list args;
+  va_start(args, format);
+  vsnprintf(g->error, sizeof g->error, format, args);
+  va_end(args);
+  return status;
 }
 
 /* Appends one slot to a growing array; returns its index. */
@@ -148,10 +167,19 @@ static inline int pm_runtime_fb_grow(void **items, size_t *count, size_t elem_si
 static inline int pm_runtime_fb_graph_add_tensor(pm_graph_t *graph, const char *name, size_t size,
                                                  size_t alignment, unsigned flags) {
   pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
-  (void)name, (void)flags;
   if (g == NULL) return PM_ERR_INVALID_ARG;
-  if (size == 0 || size > SIZE_MAX / 2) return PM_ERR_BAD_SIZE;
-  if (!pm_runtime_fb_alignment_ok(alignment)) return PM_ERR_BAD_ALIGNMENT;
+  /* The library's checks, in its order. */
+  const unsigned known = PM_TENSOR_INPUT | PM_TENSOR_OUTPUT | PM_TENSOR_PERSISTENT;
+  if ((flags & ~known) != 0)
+    return pm_runtime_fb_fail(g, PM_ERR_INVALID_ARG, "tensor '%s': unknown flags 0x%x",
+                              name != NULL ? name : "?", flags);
+  if (!pm_runtime_fb_alignment_ok(alignment))
+    return pm_runtime_fb_fail(g, PM_ERR_BAD_ALIGNMENT,
+                              "tensor '%s': alignment %zu is not a power of two up to %zu",
+                              name != NULL ? name : "?", alignment, SIZE_MAX / 4);
+  if (size == 0 || size > SIZE_MAX / 2 - alignment)
+    return pm_runtime_fb_fail(g, PM_ERR_BAD_SIZE, "tensor '%s': size %zu is 0 or too large",
+                              name != NULL ? name : "?", size);
   int id = pm_runtime_fb_grow((void **)&g->tensors, &g->count, sizeof *g->tensors);
   if (id >= 0) {
     g->tensors[id].size = size;
@@ -163,8 +191,11 @@ static inline int pm_runtime_fb_graph_add_tensor(pm_graph_t *graph, const char *
 static inline int pm_runtime_fb_graph_set_tensor_size(pm_graph_t *graph, int tensor, size_t size) {
   pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
   if (g == NULL) return PM_ERR_INVALID_ARG;
-  if (tensor < 0 || (size_t)tensor >= g->count) return PM_ERR_UNKNOWN_TENSOR;
-  if (size == 0 || size > SIZE_MAX / 2) return PM_ERR_BAD_SIZE;
+  if (tensor < 0 || (size_t)tensor >= g->count)
+    return pm_runtime_fb_fail(g, PM_ERR_UNKNOWN_TENSOR, "unknown tensor id %d", tensor);
+  if (size == 0 || size > SIZE_MAX / 2 - g->tensors[tensor].alignment)
+    return pm_runtime_fb_fail(g, PM_ERR_BAD_SIZE, "tensor %d: size %zu is 0 or too large", tensor,
+                              size);
   g->tensors[tensor].size = size;
   return PM_OK;
 }
@@ -174,8 +205,19 @@ static inline int pm_runtime_fb_graph_add_op(pm_graph_t *graph, const char *name
                                              size_t output_count, size_t scratch_bytes,
                                              int inplace_input) {
   pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
-  (void)inputs, (void)input_count, (void)outputs, (void)output_count, (void)inplace_input;
+  (void)inplace_input;
   if (g == NULL) return PM_ERR_INVALID_ARG;
+  /* The tensors must exist, as in the library; the graph's structure
+   * (cycles, two producers of a tensor) is not checked here. */
+  if ((inputs == NULL && input_count != 0) || (outputs == NULL && output_count != 0))
+    return pm_runtime_fb_fail(g, PM_ERR_INVALID_ARG, "op '%s': NULL tensor list",
+                              name != NULL ? name : "?");
+  for (size_t i = 0; i < input_count + output_count; i++) {
+    int id = i < input_count ? inputs[i] : outputs[i - input_count];
+    if (id < 0 || (size_t)id >= g->count)
+      return pm_runtime_fb_fail(g, PM_ERR_UNKNOWN_TENSOR, "op '%s': unknown tensor id %d",
+                                name != NULL ? name : "?", id);
+  }
   int scratch = -1;
   if (scratch_bytes != 0 &&
       (scratch = pm_runtime_fb_graph_add_tensor(graph, name, scratch_bytes, 0, 0)) < 0)
@@ -194,7 +236,11 @@ static inline int pm_runtime_fb_graph_op_scratch(const pm_graph_t *graph, int op
 static inline int pm_runtime_fb_graph_add_interval(pm_graph_t *graph, const char *name, size_t size,
                                                    size_t alignment, uint64_t first,
                                                    uint64_t last) {
-  if (graph != NULL && first >= last) return PM_ERR_BAD_INTERVAL;
+  if (graph != NULL && first >= last)
+    return pm_runtime_fb_fail((pm_runtime_graph_t *)graph, PM_ERR_BAD_INTERVAL,
+                              "tensor '%s': interval [%llu, %llu) is empty",
+                              name != NULL ? name : "?", (unsigned long long)first,
+                              (unsigned long long)last);
   return pm_runtime_fb_graph_add_tensor(graph, name, size, alignment, 0);
 }
 
@@ -230,14 +276,19 @@ static inline pm_runtime_plan_t *pm_runtime_fb_plan_find(pm_runtime_graph_t *g,
 
 /* The options as the library reads them: an algorithm it knows (which the
  * fallback does not run) and a default alignment, 64 unless given. */
-static inline int pm_runtime_fb_plan_options(const pm_plan_options_t *opts, size_t *default_align) {
+static inline int pm_runtime_fb_plan_options(pm_runtime_graph_t *g, const pm_plan_options_t *opts,
+                                             size_t *default_align) {
   *default_align = 64;
   if (opts == NULL) return PM_OK;
   const char *name = opts->algorithm;
   if (name != NULL && strcmp(name, "naive") != 0 && strcmp(name, "greedy-size") != 0 &&
       strcmp(name, "best") != 0)
-    return PM_ERR_UNKNOWN_ALGORITHM;
-  if (!pm_runtime_fb_alignment_ok(opts->alignment)) return PM_ERR_BAD_ALIGNMENT;
+    return pm_runtime_fb_fail(g, PM_ERR_UNKNOWN_ALGORITHM,
+                              "unknown algorithm '%s' (expected naive, greedy-size or best)", name);
+  if (!pm_runtime_fb_alignment_ok(opts->alignment))
+    return pm_runtime_fb_fail(g, PM_ERR_BAD_ALIGNMENT,
+                              "plan alignment %zu is not a power of two up to %zu", opts->alignment,
+                              SIZE_MAX / 4);
   if (opts->alignment != 0) *default_align = opts->alignment;
   return PM_OK;
 }
@@ -248,7 +299,7 @@ static inline int pm_runtime_fb_graph_plan(pm_graph_t *graph, const pm_plan_opti
   pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
   if (g == NULL || out == NULL) return PM_ERR_INVALID_ARG;
   size_t default_align;
-  int status = pm_runtime_fb_plan_options(opts, &default_align);
+  int status = pm_runtime_fb_plan_options(g, opts, &default_align);
   if (status != PM_OK) return status;
   pm_runtime_plan_t *plan = pm_runtime_fb_plan_find(g, default_align);
   if (plan != NULL) {
@@ -276,7 +327,8 @@ static inline int pm_runtime_fb_graph_plan(pm_graph_t *graph, const pm_plan_opti
     total = plan->offsets[t] <= SIZE_MAX / 2 ? plan->offsets[t] + g->tensors[t].size : SIZE_MAX;
     if (total > SIZE_MAX / 2) {
       pm_runtime_fb_plan_free(plan);
-      return PM_ERR_BAD_SIZE;
+      return pm_runtime_fb_fail(g, PM_ERR_BAD_SIZE,
+                                "tensor %zu: total size of the tensors overflows", t);
     }
   }
   plan->count = g->count;

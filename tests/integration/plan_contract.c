@@ -3,8 +3,8 @@
  * against the library (preloaded) and against the header's fallback (not
  * preloaded): a shape seen before is answered from the cache, with a limit
  * the least recently used plans are the ones dropped, the plan options'
- * alignment applies to tensors without one of their own, and bad options
- * and overflowing totals are refused alike. Prints TAP
+ * alignment applies to tensors without one of their own, and bad options,
+ * overflowing totals and ops naming unknown tensors are refused alike. Prints TAP
  * lines named after argv[1] and numbered after argv[2] (the plan line comes
  * from plan_contract.sh, which runs it once each way). */
 #define POOLMALLOC_RUNTIME_LINK
@@ -103,6 +103,24 @@ static void check_plan_options(void) {
   pm_graph_destroy(graph);
 }
 
+/* Refusals while the graph is built: the same status on both sides, in the
+ * same order of checks, and a message that says something. */
+static void check_refusals(void) {
+  pm_graph_t *graph = pm_graph_create("refusals");
+  int a = pm_graph_add_tensor(graph, "a", 64, 0, 0);
+  int missing[] = {a, 7};
+  int status = pm_graph_add_op(graph, "op", &missing[0], 1, &missing[1], 1, 0, -1);
+  check(status == PM_ERR_UNKNOWN_TENSOR && pm_graph_error(graph)[0] != '\0',
+        "an op naming a tensor that does not exist is refused, with a message");
+  check(pm_graph_add_op(graph, "op", NULL, 1, &a, 1, 0, -1) == PM_ERR_INVALID_ARG,
+        "an op with a NULL list of one input is refused");
+  check(pm_graph_add_tensor(graph, "b", 0, 3, 0) == PM_ERR_BAD_ALIGNMENT,
+        "a bad alignment is reported before a bad size");
+  check(pm_graph_add_tensor(graph, "c", 64, 0, 1u << 7) == PM_ERR_INVALID_ARG,
+        "unknown tensor flags are refused");
+  pm_graph_destroy(graph);
+}
+
 int main(int argc, char **argv) {
   mode = argc > 1 ? argv[1] : "";
   test_number = argc > 2 ? atoi(argv[2]) : 0;
@@ -134,5 +152,6 @@ int main(int argc, char **argv) {
   check(pm_graph_set_plan_cache_limit(NULL, 1) == PM_ERR_INVALID_ARG, "a NULL graph is refused");
   pm_graph_destroy(c.graph);
   check_plan_options();
+  check_refusals();
   return failures != 0;
 }
