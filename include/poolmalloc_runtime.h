@@ -12,7 +12,8 @@
  * to end (the naive
  * figures; kept per shape as the library's are, within the same optional
  * bound), and an arena gives each tensor its own malloc() block, aligned
- * as the tensor asks (64 bytes at least, as the planner's). It says so once
+ * as the tensor asks (64 bytes at least, as the planner's), which a later
+ * bind keeps while it still fits the tensor. It says so once
  * on stderr. dlsym lives in libc from glibc 2.34 on; older glibc
  * needs -ldl. */
 #ifndef POOLMALLOC_RUNTIME_H
@@ -387,6 +388,14 @@ static inline void pm_runtime_fb_arena_release(pm_runtime_arena_t *arena) {
   arena->capacity = 0;
 }
 
+/* A tensor's block size: C11's aligned_alloc wants a multiple of the alignment. */
+static inline size_t pm_runtime_fb_block_bytes(const pm_runtime_tensor_t *t) {
+  return (t->size + t->alignment - 1) & ~(t->alignment - 1);
+}
+
+/* As the library's arena keeps its memory when a plan fits, a tensor keeps
+ * its block (address and contents) when the block still fits it: binding
+ * the same plan again changes nothing. */
 static inline int pm_runtime_fb_arena_bind(pm_arena_t *arena, const pm_plan_t *plan) {
   pm_runtime_arena_t *a = (pm_runtime_arena_t *)arena;
   const pm_runtime_plan_t *p = (const pm_runtime_plan_t *)plan;
@@ -400,10 +409,22 @@ static inline int pm_runtime_fb_arena_bind(pm_arena_t *arena, const pm_plan_t *p
     return PM_ERR_NOMEM;
   }
   if (p->count != 0) memcpy(tensors, p->tensors, p->count * sizeof *tensors);
+  size_t kept_bytes = 0;
+  for (size_t t = 0; t < p->count && t < a->count; t++) {
+    const pm_runtime_tensor_t *held = &a->tensors[t];
+    if (a->blocks[t] == NULL || held->alignment < tensors[t].alignment ||
+        pm_runtime_fb_block_bytes(held) < pm_runtime_fb_block_bytes(&tensors[t]))
+      continue;
+    blocks[t] = a->blocks[t];
+    a->blocks[t] = NULL;
+    tensors[t] = *held; /* what the block can hold, for the next bind */
+    kept_bytes += pm_runtime_fb_block_bytes(held);
+  }
   pm_runtime_fb_arena_release(a);
   a->blocks = blocks;
   a->tensors = tensors;
   a->count = p->count;
+  a->capacity = kept_bytes;
   return PM_OK;
 }
 
@@ -411,8 +432,7 @@ static inline void *pm_runtime_fb_arena_tensor(pm_arena_t *arena, int tensor) {
   pm_runtime_arena_t *a = (pm_runtime_arena_t *)arena;
   if (a == NULL || tensor < 0 || (size_t)tensor >= a->count) return NULL;
   const pm_runtime_tensor_t *t = &a->tensors[tensor];
-  /* C11's aligned_alloc wants a multiple of the alignment. */
-  size_t rounded = (t->size + t->alignment - 1) & ~(t->alignment - 1);
+  size_t rounded = pm_runtime_fb_block_bytes(t);
   if (a->blocks[tensor] == NULL &&
       (a->blocks[tensor] = aligned_alloc(t->alignment, rounded)) != NULL)
     a->capacity += rounded;

@@ -87,6 +87,12 @@ static void check_plan_options(void) {
   for (int t = 0; t < 2; t++)
     ok &= pm_plan_offset(plan, t) % 4096 == 0 && (uintptr_t)pm_arena_tensor(arena, t) % 4096 == 0;
   check(ok, "tensors without an alignment take the plan options' alignment");
+  unsigned char *first = pm_arena_tensor(arena, 0);
+  if (first != NULL) memset(first, 0x5a, 100);
+  size_t capacity = pm_arena_capacity(arena);
+  ok = first != NULL && pm_arena_bind(arena, plan) == PM_OK && pm_arena_capacity(arena) == capacity;
+  ok &= pm_arena_tensor(arena, 0) == first && first[0] == 0x5a && first[99] == 0x5a;
+  check(ok, "binding the same plan again keeps the tensors' addresses and contents");
   pm_arena_destroy(arena);
 
   pm_plan_options_t odd = {.alignment = 3}, unknown = {.algorithm = "fastest"};
