@@ -338,6 +338,36 @@ Test(best, optimal_on_small_problems, .timeout = 60) {
   cr_assert_gt(greedy_beaten, 0);
 }
 
+/* Many buffers live over the whole schedule (weights): they are stacked at
+ * the bottom in their order, and the rest is planned above them. */
+Test(solver, whole_run_buffers_are_stacked_below_the_rest) {
+  enum { WHOLE = 200, REST = 3 };
+  pm_buffer_t buffers[WHOLE + REST];
+  uint64_t stack = 0;
+  for (size_t i = 0; i < WHOLE; i++) {
+    buffers[i] = (pm_buffer_t){0, 10, 48 + (i % 5) * 16, 16, 0};
+    stack += buffers[i].size; /* 16-byte sizes and alignments: no padding */
+  }
+  /* Three that take turns, 4096-aligned: the rest starts on a 4096 boundary. */
+  for (size_t i = 0; i < REST; i++)
+    buffers[WHOLE + i] = (pm_buffer_t){1 + 3 * i, 4 + 3 * i, 1000, 4096, 0};
+  for (int a = PM_ALGORITHM_GREEDY_SIZE; a <= PM_ALGORITHM_BEST; a++) {
+    const char *name = _pm_algorithm_name((pm_algorithm_t)a);
+    uint64_t arena = solve(buffers, LEN(buffers), (pm_algorithm_t)a, 0);
+    assert_valid(buffers, LEN(buffers), name);
+    uint64_t end = 0;
+    for (size_t i = 0; i < WHOLE; i++) {
+      cr_assert_eq(buffers[i].offset, end, "%s: whole-run buffer %zu at %llu, expected %llu", name,
+                   i, (unsigned long long)buffers[i].offset, (unsigned long long)end);
+      end += buffers[i].size;
+    }
+    uint64_t base = (stack + 4095) / 4096 * 4096;
+    for (size_t i = 0; i < REST; i++)
+      cr_assert_eq(buffers[WHOLE + i].offset, base, "%s: the rest share one slot above", name);
+    cr_assert_eq(arena, base + 1000, "%s: arena %llu", name, (unsigned long long)arena);
+  }
+}
+
 Test(best, same_input_same_plan) {
   uint64_t state = 99;
   pm_buffer_t first[80], second[80];
