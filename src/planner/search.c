@@ -28,6 +28,7 @@
  * which keeps results deterministic. */
 #include "planner/solver.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,10 +36,36 @@
 #define ORDER_HEURISTICS 3
 /* Limits that keep the search's memory (a few tens of MB at most) and its
  * recursion depth (one level per buffer) reasonable inside a library call;
- * larger problems keep the greedy plan. */
+ * larger problems, and deeper ones than the thread's stack holds
+ * (search_levels_that_fit), keep the greedy plan. */
 #define MAX_SEARCH_BUFFERS  4096
 #define MAX_OVERLAP_PAIRS   (1u << 22)
 #define MAX_SECTION_ENTRIES (1u << 22)
+
+/* Stack one level of the search takes at most: search_node, search_descend
+ * and search_split measure 448 bytes together at -O0 (gcc 12,
+ * -fstack-usage) and less optimised; doubled for other compilers. The
+ * reserve is for the caller's frames, libc and signal handlers. */
+#define STACK_PER_LEVEL 1024
+#define STACK_RESERVE   ((size_t)64 << 10)
+
+/* How many levels the calling thread's stack has room for: a thread made
+ * with a small stack (a JVM's 1 MiB, or less) gets the greedy plan for a
+ * deep problem instead of an overflow. MAX_SEARCH_BUFFERS when the stack's
+ * bounds are unknown. */
+static size_t search_levels_that_fit(void) {
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return MAX_SEARCH_BUFFERS;
+  void *low = NULL;
+  size_t size = 0;
+  int status = pthread_attr_getstack(&attr, &low, &size);
+  pthread_attr_destroy(&attr);
+  uintptr_t here = (uintptr_t)&attr; /* the stack grows down, towards low */
+  if (status != 0 || here < (uintptr_t)low || here - (uintptr_t)low > size)
+    return MAX_SEARCH_BUFFERS;
+  size_t room = here - (uintptr_t)low;
+  return room > STACK_RESERVE ? (room - STACK_RESERVE) / STACK_PER_LEVEL : 0;
+}
 
 typedef enum node_result_e { NODE_FOUND, NODE_EXHAUSTED, NODE_STOPPED } node_result_t;
 
@@ -194,7 +221,7 @@ out:
 }
 
 pm_search_t *_pm_search_create(const pm_buffer_t *buffers, size_t count) {
-  if (count == 0 || count > MAX_SEARCH_BUFFERS) return NULL;
+  if (count == 0 || count > MAX_SEARCH_BUFFERS || count > search_levels_that_fit()) return NULL;
   pm_search_t *s = calloc(1, sizeof *s);
   if (!s) return NULL;
   s->buffers = buffers;

@@ -5,6 +5,7 @@
 #include "planner/planner.h"
 
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -218,6 +219,42 @@ Test(random, large_problems_valid, .timeout = 120) {
     free(problem);
     free(plan);
   }
+}
+
+typedef struct small_stack_plan_s {
+  pm_buffer_t *plan;
+  size_t count;
+  int status;
+  uint64_t arena;
+} small_stack_plan_t;
+
+static void *plan_on_this_stack(void *arg) {
+  small_stack_plan_t *job = arg;
+  pm_solve_options_t options = {PM_ALGORITHM_BEST, 50, 0};
+  job->status = _pm_plan_solve(job->plan, job->count, &options, &job->arena);
+  return NULL;
+}
+
+/* The search recurses one level per buffer placed: a thread with a small
+ * stack (a JVM's 1 MiB, or less) must get the greedy plan rather than a
+ * stack overflow when the problem is deep. */
+Test(best, a_small_thread_stack_limits_the_search_not_the_program, .timeout = 60) {
+  enum { COUNT = 3000, STACK = 128 << 10 };
+  uint64_t state = 2024;
+  pm_buffer_t *plan = malloc(COUNT * sizeof *plan);
+  cr_assert(plan != NULL, "no memory for the test");
+  random_problem(&state, plan, COUNT, COUNT, 40, 1u << 16);
+  small_stack_plan_t job = {plan, COUNT, -1, 0};
+  pthread_attr_t attr;
+  pthread_t thread;
+  cr_assert_eq(pthread_attr_init(&attr), 0);
+  cr_assert_eq(pthread_attr_setstacksize(&attr, STACK), 0);
+  cr_assert_eq(pthread_create(&thread, &attr, plan_on_this_stack, &job), 0);
+  pthread_join(thread, NULL);
+  pthread_attr_destroy(&attr);
+  cr_assert_eq(job.status, 0, "best failed on a small stack");
+  assert_valid(plan, COUNT, "best on a small stack");
+  free(plan);
 }
 
 static void assert_best_reaches(pm_buffer_t *buffers, size_t count, uint64_t expected) {
