@@ -14,6 +14,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -169,18 +170,20 @@ void _pm_prim_random(void *buf, size_t len) {
   /* Early in boot with no device: the 16 bytes the kernel hands every
    * process at exec, never as they are, since glibc makes its stack canary
    * and pointer guard of them and the freed mark can be read in any freed
-   * block. Each half is mixed with the clock's nanoseconds, so one output
-   * word gives neither half away. */
+   * block. Word i is mix64(mix64(a + i * increment) ^ b), with a the first
+   * half mixed with the clock and b the second: mix64 can be undone, but
+   * undoing it on one word leaves a 64-bit unknown (a) between it and the
+   * other words and both halves. */
   uint64_t seed[2] = {0, 0};
   const void *auxv_random = (const void *)getauxval(AT_RANDOM);
   if (auxv_random != NULL) memcpy(seed, auxv_random, sizeof seed);
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   uint64_t clock_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-  uint64_t state = mix64(seed[0] ^ clock_ns) ^ mix64(seed[1] + (uintptr_t)buf);
-  for (size_t done = 0; done < len; done += sizeof state) {
-    state += 0x9e3779b97f4a7c15u; /* splitmix64's increment */
-    uint64_t word = mix64(state);
+  uint64_t counter = seed[0] ^ clock_ns ^ (uintptr_t)buf;
+  for (size_t done = 0; done < len; done += sizeof counter) {
+    counter += 0x9e3779b97f4a7c15u; /* splitmix64's increment */
+    uint64_t word = mix64(mix64(counter) ^ seed[1]);
     memcpy((uint8_t *)buf + done, &word, len - done < sizeof word ? len - done : sizeof word);
   }
 }
@@ -223,21 +226,25 @@ void _pm_prim_thread_set(void *value) {
  * NSS database lock, which fork takes for a moment as well. */
 extern void _IO_list_lock(void);
 extern void _IO_list_unlock(void);
-extern void _IO_list_resetlock(void);
+
+/* What glibc's fork decided before the prepare handlers: with several
+ * threads it takes the list lock as well, and resets it in the child. */
+static bool fork_multi_threaded;
 
 void _pm_prim_fork_lock_libc(void) {
+  fork_multi_threaded = !__libc_single_threaded;
   _IO_list_lock();
 }
 
 void _pm_prim_fork_unlock_libc_parent(void) {
-  _IO_list_unlock(); /* fork itself took it again and has released that */
+  _IO_list_unlock(); /* this handler's hold; fork has released its own */
 }
 
 void _pm_prim_fork_unlock_libc_child(void) {
-  /* The child's fork resets it when the parent had several threads; with
-   * one it does not, and this handler's hold would stay. Resetting again
-   * is harmless, where a second unlock would unbalance the count. */
-  _IO_list_resetlock();
+  /* Reset by fork when the parent had several threads. With one, this
+   * handler's hold is undone by an unlock, which leaves a hold the thread
+   * had before it forked (inside a flush of every stream) as it was. */
+  if (!fork_multi_threaded) _IO_list_unlock();
 }
 
 _Noreturn void _pm_prim_abort(void) {
