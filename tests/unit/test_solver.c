@@ -375,9 +375,11 @@ Test(best, optimal_on_small_problems, .timeout = 60) {
   cr_assert_gt(greedy_beaten, 0);
 }
 
-/* Many buffers live over the whole schedule (weights): they are stacked at
- * the bottom in their order, and the rest is planned above them. */
-Test(solver, whole_run_buffers_are_stacked_below_the_rest) {
+/* Many buffers live over the whole schedule (weights): they are stacked end
+ * to end, largest alignment first and otherwise in their order, and the
+ * rest is planned on its own beside the stack, on whichever side leaves the
+ * smaller arena. */
+Test(solver, whole_run_buffers_are_stacked_beside_the_rest) {
   enum { WHOLE = 200, REST = 3 };
   pm_buffer_t buffers[WHOLE + REST];
   uint64_t stack = 0;
@@ -385,23 +387,28 @@ Test(solver, whole_run_buffers_are_stacked_below_the_rest) {
     buffers[i] = (pm_buffer_t){0, 10, 48 + (i % 5) * 16, 16, 0};
     stack += buffers[i].size; /* 16-byte sizes and alignments: no padding */
   }
-  /* Three that take turns, 4096-aligned: the rest starts on a 4096 boundary. */
+  buffers[WHOLE - 1].alignment = 256; /* goes first */
+  /* Three that take turns in one 1000-byte slot, 4096-aligned: above the
+   * stack they would start at the next 4096 boundary, below it at 0. */
   for (size_t i = 0; i < REST; i++)
     buffers[WHOLE + i] = (pm_buffer_t){1 + 3 * i, 4 + 3 * i, 1000, 4096, 0};
+  uint64_t stack_base = 1024; /* 1000 rounded up to the stack's 256 */
   for (int a = PM_ALGORITHM_GREEDY_SIZE; a <= PM_ALGORITHM_BEST; a++) {
     const char *name = _pm_algorithm_name((pm_algorithm_t)a);
     uint64_t arena = solve(buffers, LEN(buffers), (pm_algorithm_t)a, 0);
     assert_valid(buffers, LEN(buffers), name);
-    uint64_t end = 0;
-    for (size_t i = 0; i < WHOLE; i++) {
-      cr_assert_eq(buffers[i].offset, end, "%s: whole-run buffer %zu at %llu, expected %llu", name,
-                   i, (unsigned long long)buffers[i].offset, (unsigned long long)end);
-      end += buffers[i].size;
-    }
-    uint64_t base = (stack + 4095) / 4096 * 4096;
+    cr_assert_eq(arena, stack_base + stack, "%s: arena %llu", name, (unsigned long long)arena);
     for (size_t i = 0; i < REST; i++)
-      cr_assert_eq(buffers[WHOLE + i].offset, base, "%s: the rest share one slot above", name);
-    cr_assert_eq(arena, base + 1000, "%s: arena %llu", name, (unsigned long long)arena);
+      cr_assert_eq(buffers[WHOLE + i].offset, 0, "%s: the rest share one slot at 0", name);
+    uint64_t at = stack_base;
+    cr_assert_eq(buffers[WHOLE - 1].offset, at, "%s: the most aligned buffer heads the stack",
+                 name);
+    at += buffers[WHOLE - 1].size;
+    for (size_t i = 0; i + 1 < WHOLE; i++) {
+      cr_assert_eq(buffers[i].offset, at, "%s: whole-run buffer %zu at %llu, expected %llu", name,
+                   i, (unsigned long long)buffers[i].offset, (unsigned long long)at);
+      at += buffers[i].size;
+    }
   }
 }
 
