@@ -54,16 +54,26 @@
  * deep problem instead of an overflow. MAX_SEARCH_BUFFERS when the stack's
  * bounds are unknown. */
 static size_t search_levels_that_fit(void) {
-  pthread_attr_t attr;
-  if (pthread_getattr_np(pthread_self(), &attr) != 0) return MAX_SEARCH_BUFFERS;
-  void *low = NULL;
-  size_t size = 0;
-  int status = pthread_attr_getstack(&attr, &low, &size);
-  pthread_attr_destroy(&attr);
-  uintptr_t here = (uintptr_t)&attr; /* the stack grows down, towards low */
-  if (status != 0 || here < (uintptr_t)low || here - (uintptr_t)low > size)
-    return MAX_SEARCH_BUFFERS;
-  size_t room = here - (uintptr_t)low;
+  /* Per thread, found once: on the main thread pthread_getattr_np reads
+   * /proc/self/maps. */
+  static _Thread_local uintptr_t stack_low;
+  static _Thread_local size_t stack_size;
+  if (stack_size == 0) {
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return MAX_SEARCH_BUFFERS;
+    void *low = NULL;
+    size_t size = 0;
+    int status = pthread_attr_getstack(&attr, &low, &size);
+    pthread_attr_destroy(&attr);
+    if (status != 0 || size == 0) return MAX_SEARCH_BUFFERS;
+    stack_low = (uintptr_t)low;
+    stack_size = size;
+  }
+  /* The frame, not a local's address: AddressSanitizer may move locals to
+   * a heap-allocated fake stack. The stack grows down, towards its low end. */
+  uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+  if (here < stack_low || here - stack_low > stack_size) return MAX_SEARCH_BUFFERS;
+  size_t room = here - stack_low;
   return room > STACK_RESERVE ? (room - STACK_RESERVE) / STACK_PER_LEVEL : 0;
 }
 
