@@ -6,10 +6,11 @@
  * looks the real function up on first use with dlsym(RTLD_DEFAULT, ...),
  * which finds it when the program runs under LD_PRELOAD=libpoolmalloc.so.
  * Without the library the wrappers fall back to a small implementation
- * here: graphs record tensors, refusing what the library refuses (with a
- * message for pm_graph_error) except for the graph's structure, which is
- * not checked (cycles, a tensor two ops produce); a plan places them end
- * to end (the naive
+ * here: graphs record tensors, refusing bad sizes, alignments, flags,
+ * intervals and unknown tensor ids as the library does (with a message for
+ * pm_graph_error), but not the graph's structure (cycles, a tensor two ops
+ * produce, an output listed twice, ops mixed with intervals) nor in-place
+ * hints, which it ignores; a plan places them end to end (the naive
  * figures; kept per shape as the library's are, within the same optional
  * bound), and an arena gives each tensor its own malloc() block, aligned
  * as the tensor asks (64 bytes at least, as the planner's), which a later
