@@ -6,11 +6,11 @@
  * looks the real function up on first use with dlsym(RTLD_DEFAULT, ...),
  * which finds it when the program runs under LD_PRELOAD=libpoolmalloc.so.
  * Without the library the wrappers fall back to a small implementation
- * here: graphs record tensors, refusing bad sizes, alignments, flags,
- * intervals and unknown tensor ids as the library does (with a message for
- * pm_graph_error), but not the graph's structure (cycles, a tensor two ops
- * produce, an output listed twice, ops mixed with intervals) nor in-place
- * hints, which it ignores; a plan places them end to end (the naive
+ * here: graphs record tensors and ops, refusing what the library refuses
+ * when they are added (with a message for pm_graph_error) but for cycles,
+ * which the library finds when it plans and the fallback's plans do not
+ * need to; in-place hints are checked and then ignored. A plan places the
+ * tensors end to end (the naive
  * figures; kept per shape as the library's are, within the same optional
  * bound), and an arena gives each tensor its own malloc() block, aligned
  * as the tensor asks (64 bytes at least, as the planner's), which a later
@@ -85,8 +85,10 @@ typedef struct pm_runtime_graph_s {
   size_t op_count;
   pm_runtime_plan_t *plans; /* most recently used first */
   size_t plan_count;
-  size_t plan_limit; /* 0: keep every plan */
-  char error[96];    /* the last refusal, for pm_graph_error */
+  size_t plan_limit;       /* 0: keep every plan */
+  unsigned char *produced; /* per tensor: an op lists it as an output */
+  size_t interval_count;
+  char error[96]; /* the last refusal, for pm_graph_error */
 } pm_runtime_graph_t;
 
 /* Copies what it needs of the bound plan: the plan belongs to its graph,
@@ -136,6 +138,7 @@ static inline void pm_runtime_fb_graph_destroy(pm_graph_t *graph) {
   if (g == NULL) return;
   pm_runtime_fb_plans_keep(g, 0);
   free(g->tensors);
+  free(g->produced);
   free(g->op_scratch);
   free(g);
 }
@@ -182,6 +185,10 @@ static inline int pm_runtime_fb_graph_add_tensor(pm_graph_t *graph, const char *
   if (size == 0 || size > SIZE_MAX / 2 - alignment)
     return pm_runtime_fb_fail(g, PM_ERR_BAD_SIZE, "tensor '%s': size %zu is 0 or too large",
                               name != NULL ? name : "?", size);
+  unsigned char *produced = (unsigned char *)realloc(g->produced, g->count + 1);
+  if (produced == NULL) return PM_ERR_NOMEM;
+  g->produced = produced;
+  produced[g->count] = 0;
   int id = pm_runtime_fb_grow((void **)&g->tensors, &g->count, sizeof *g->tensors);
   if (id >= 0) {
     g->tensors[id].size = size;
@@ -207,25 +214,46 @@ static inline int pm_runtime_fb_graph_add_op(pm_graph_t *graph, const char *name
                                              size_t output_count, size_t scratch_bytes,
                                              int inplace_input) {
   pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
-  (void)inplace_input;
   if (g == NULL) return PM_ERR_INVALID_ARG;
-  /* The tensors must exist, as in the library; the graph's structure
-   * (cycles, two producers of a tensor) is not checked here. */
+  /* The library's checks, in its order, but for cycles (found when it
+   * plans; the fallback's plans need no order). */
+  const char *label = name != NULL ? name : "?";
+  if (g->interval_count != 0)
+    return pm_runtime_fb_fail(g, PM_ERR_MIXED_FORMS,
+                              "op '%s': graph already has explicit intervals", label);
   if ((inputs == NULL && input_count != 0) || (outputs == NULL && output_count != 0))
-    return pm_runtime_fb_fail(g, PM_ERR_INVALID_ARG, "op '%s': NULL tensor list",
-                              name != NULL ? name : "?");
+    return pm_runtime_fb_fail(g, PM_ERR_INVALID_ARG, "op '%s': NULL tensor list", label);
   for (size_t i = 0; i < input_count + output_count; i++) {
     int id = i < input_count ? inputs[i] : outputs[i - input_count];
     if (id < 0 || (size_t)id >= g->count)
-      return pm_runtime_fb_fail(g, PM_ERR_UNKNOWN_TENSOR, "op '%s': unknown tensor id %d",
-                                name != NULL ? name : "?", id);
+      return pm_runtime_fb_fail(g, PM_ERR_UNKNOWN_TENSOR, "op '%s': unknown tensor id %d", label,
+                                id);
   }
+  for (size_t i = 0; i < output_count; i++) {
+    if (g->produced[outputs[i]])
+      return pm_runtime_fb_fail(g, PM_ERR_INVALID_ARG, "tensor %d is produced by two ops",
+                                outputs[i]);
+    for (size_t j = 0; j < i; j++)
+      if (outputs[j] == outputs[i])
+        return pm_runtime_fb_fail(g, PM_ERR_INVALID_ARG, "op '%s' lists output %d twice", label,
+                                  outputs[i]);
+  }
+  if (inplace_input < -1 || (inplace_input >= 0 && (size_t)inplace_input >= input_count))
+    return pm_runtime_fb_fail(g, PM_ERR_INVALID_ARG,
+                              "op '%s': inplace_input %d is not an index into its %zu inputs",
+                              label, inplace_input, input_count);
+  if (inplace_input >= 0 && output_count == 0)
+    return pm_runtime_fb_fail(g, PM_ERR_INVALID_ARG, "op '%s': inplace_input without an output",
+                              label);
   int scratch = -1;
   if (scratch_bytes != 0 &&
       (scratch = pm_runtime_fb_graph_add_tensor(graph, name, scratch_bytes, 0, 0)) < 0)
     return scratch;
   int op = pm_runtime_fb_grow((void **)&g->op_scratch, &g->op_count, sizeof *g->op_scratch);
-  if (op >= 0) g->op_scratch[op] = scratch;
+  if (op < 0) return op;
+  g->op_scratch[op] = scratch;
+  for (size_t i = 0; i < output_count; i++)
+    g->produced[outputs[i]] = 1;
   return op;
 }
 
@@ -238,12 +266,17 @@ static inline int pm_runtime_fb_graph_op_scratch(const pm_graph_t *graph, int op
 static inline int pm_runtime_fb_graph_add_interval(pm_graph_t *graph, const char *name, size_t size,
                                                    size_t alignment, uint64_t first,
                                                    uint64_t last) {
-  if (graph != NULL && first >= last)
-    return pm_runtime_fb_fail((pm_runtime_graph_t *)graph, PM_ERR_BAD_INTERVAL,
-                              "tensor '%s': interval [%llu, %llu) is empty",
-                              name != NULL ? name : "?", (unsigned long long)first,
-                              (unsigned long long)last);
-  return pm_runtime_fb_graph_add_tensor(graph, name, size, alignment, 0);
+  pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
+  if (g == NULL) return PM_ERR_INVALID_ARG;
+  const char *label = name != NULL ? name : "?";
+  if (g->op_count != 0)
+    return pm_runtime_fb_fail(g, PM_ERR_MIXED_FORMS, "tensor '%s': graph already has ops", label);
+  if (first >= last)
+    return pm_runtime_fb_fail(g, PM_ERR_BAD_INTERVAL, "tensor '%s': interval [%llu, %llu) is empty",
+                              label, (unsigned long long)first, (unsigned long long)last);
+  int id = pm_runtime_fb_graph_add_tensor(graph, name, size, alignment, 0);
+  if (id >= 0) g->interval_count++;
+  return id;
 }
 
 /* A graph tensor's alignment in a plan whose default is default_align. */

@@ -124,6 +124,22 @@ static void check_refusals(void) {
         "a bad alignment is reported before a bad size");
   check(pm_graph_add_tensor(graph, "c", 64, 0, 1u << 7) == PM_ERR_INVALID_ARG,
         "unknown tensor flags are refused");
+  int b = pm_graph_add_tensor(graph, "b", 64, 0, 0), c = pm_graph_add_tensor(graph, "c", 64, 0, 0);
+  int twice[] = {b, b};
+  check(pm_graph_add_op(graph, "twice", &a, 1, twice, 2, 0, -1) == PM_ERR_INVALID_ARG,
+        "an op listing one output twice is refused");
+  check(pm_graph_add_op(graph, "wide", &a, 1, &b, 1, 0, 1) == PM_ERR_INVALID_ARG,
+        "an in-place input past the op's inputs is refused");
+  check(pm_graph_add_op(graph, "first", &a, 1, &b, 1, 0, -1) >= 0 &&
+            pm_graph_add_op(graph, "second", &c, 1, &b, 1, 0, -1) == PM_ERR_INVALID_ARG,
+        "a tensor two ops produce is refused");
+  check(pm_graph_add_interval(graph, "late", 64, 0, 0, 1) == PM_ERR_MIXED_FORMS,
+        "an interval in a graph with ops is refused");
+  pm_graph_destroy(graph);
+  graph = pm_graph_create("intervals");
+  int early = pm_graph_add_interval(graph, "early", 64, 0, 0, 1);
+  check(early >= 0 && pm_graph_add_op(graph, "op", NULL, 0, &early, 1, 0, -1) == PM_ERR_MIXED_FORMS,
+        "an op in a graph with intervals is refused");
   pm_graph_destroy(graph);
 }
 
