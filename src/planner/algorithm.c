@@ -31,19 +31,25 @@ const char *_pm_algorithm_name(pm_algorithm_t algorithm) {
   return (size_t)algorithm < ALGORITHM_COUNT ? algorithm_names[algorithm] : "unknown";
 }
 
-/* Buffers end to end, each offset rounded up to its alignment. */
-static int naive_solve(pm_buffer_t *buffers, size_t count, uint64_t *arena_size) {
-  uint64_t end = 0;
-  for (size_t i = 0; i < count; i++) {
-    if (!solver_align_up(end, buffers[i].alignment, &buffers[i].offset) ||
-        buffers[i].offset > UINT64_MAX - buffers[i].size) {
-      errno = EOVERFLOW;
-      return -1;
-    }
-    end = buffers[i].offset + buffers[i].size;
+/* Places buffers[order[0..n)] (order NULL: buffers[0..n)) end to end from
+ * 0, each offset rounded up to its alignment; false on overflow. */
+static bool place_end_to_end(pm_buffer_t *buffers, const size_t *order, size_t n, uint64_t *end) {
+  uint64_t at = 0;
+  for (size_t k = 0; k < n; k++) {
+    pm_buffer_t *buffer = &buffers[order != NULL ? order[k] : k];
+    if (!solver_align_up(at, buffer->alignment, &buffer->offset) ||
+        buffer->offset > UINT64_MAX - buffer->size)
+      return false;
+    at = buffer->offset + buffer->size;
   }
-  *arena_size = end;
-  return 0;
+  *end = at;
+  return true;
+}
+
+static int naive_solve(pm_buffer_t *buffers, size_t count, uint64_t *arena_size) {
+  if (place_end_to_end(buffers, NULL, count, arena_size)) return 0;
+  errno = EOVERFLOW;
+  return -1;
 }
 
 static int solve_dispatch(pm_buffer_t *buffers, size_t count, const pm_solve_options_t *options,
@@ -89,20 +95,6 @@ static int stack_entry_compare(const void *a, const void *b) {
   return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/* Places buffers[order[0..n)] end to end from 0; false on overflow. */
-static bool stack_place(pm_buffer_t *buffers, const size_t *order, size_t n, uint64_t *end) {
-  uint64_t at = 0;
-  for (size_t k = 0; k < n; k++) {
-    pm_buffer_t *buffer = &buffers[order[k]];
-    if (!solver_align_up(at, buffer->alignment, &buffer->offset) ||
-        buffer->offset > UINT64_MAX - buffer->size)
-      return false;
-    at = buffer->offset + buffer->size;
-  }
-  *end = at;
-  return true;
-}
-
 /* Adds base to the offsets of buffers[order[0..n)] (checked not to overflow). */
 static void offsets_shift(pm_buffer_t *buffers, const size_t *order, size_t n, uint64_t base) {
   for (size_t k = 0; k < n; k++)
@@ -125,9 +117,11 @@ static int solve_whole_run_first(pm_buffer_t *buffers, size_t count,
   size_t rest_count = count - whole;
   size_t *order = malloc(count * sizeof *order); /* the stack's, then the rest's */
   pm_buffer_t *rest = malloc((rest_count != 0 ? rest_count : 1) * sizeof *rest);
-  if (order == NULL || rest == NULL) {
+  stack_entry_t *entries = malloc(whole * sizeof *entries);
+  if (order == NULL || rest == NULL || entries == NULL) {
     free(order);
     free(rest);
+    free(entries);
     errno = ENOMEM;
     return -1;
   }
@@ -143,13 +137,6 @@ static int solve_whole_run_first(pm_buffer_t *buffers, size_t count,
       rest[r++] = buffers[i];
     }
   }
-  stack_entry_t *entries = malloc(whole * sizeof *entries);
-  if (entries == NULL) {
-    free(order);
-    free(rest);
-    errno = ENOMEM;
-    return -1;
-  }
   for (size_t k = 0; k < whole; k++)
     entries[k] = (stack_entry_t){buffers[order[k]].alignment, order[k]};
   qsort(entries, whole, sizeof *entries, stack_entry_compare);
@@ -157,7 +144,7 @@ static int solve_whole_run_first(pm_buffer_t *buffers, size_t count,
     order[k] = entries[k].index;
   uint64_t stack_alignment = entries[0].alignment, stack_end = 0, rest_size = 0;
   free(entries);
-  bool ok = stack_place(buffers, order, whole, &stack_end);
+  bool ok = place_end_to_end(buffers, order, whole, &stack_end);
   if (ok && rest_count != 0) {
     if (solve_dispatch(rest, rest_count, options, &rest_size) != 0) {
       free(order);
