@@ -174,17 +174,18 @@ static inline int pm_runtime_fb_graph_add_tensor(pm_graph_t *graph, const char *
   pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
   if (g == NULL) return PM_ERR_INVALID_ARG;
   /* The library's checks, in its order. */
+  const char *label = name != NULL ? name : "?";
   const unsigned known = PM_TENSOR_INPUT | PM_TENSOR_OUTPUT | PM_TENSOR_PERSISTENT;
   if ((flags & ~known) != 0)
-    return pm_runtime_fb_fail(g, PM_ERR_INVALID_ARG, "tensor '%s': unknown flags 0x%x",
-                              name != NULL ? name : "?", flags);
+    return pm_runtime_fb_fail(g, PM_ERR_INVALID_ARG, "tensor '%s': unknown flags 0x%x", label,
+                              flags);
   if (!pm_runtime_fb_alignment_ok(alignment))
     return pm_runtime_fb_fail(g, PM_ERR_BAD_ALIGNMENT,
-                              "tensor '%s': alignment %zu is not a power of two up to %zu",
-                              name != NULL ? name : "?", alignment, SIZE_MAX / 4);
+                              "tensor '%s': alignment %zu is not a power of two up to %zu", label,
+                              alignment, SIZE_MAX / 4);
   if (size == 0 || size > SIZE_MAX / 2 - alignment)
-    return pm_runtime_fb_fail(g, PM_ERR_BAD_SIZE, "tensor '%s': size %zu is 0 or too large",
-                              name != NULL ? name : "?", size);
+    return pm_runtime_fb_fail(g, PM_ERR_BAD_SIZE, "tensor '%s': size %zu is 0 or too large", label,
+                              size);
   unsigned char *produced = (unsigned char *)realloc(g->produced, g->count + 1);
   if (produced == NULL) return PM_ERR_NOMEM;
   g->produced = produced;

@@ -138,8 +138,12 @@ static inline pm_block_t *_pm_block_decode(uintptr_t link) {
  * value loaded anyway, is still tested; without hardening it is all that
  * is seen. */
 extern uintptr_t _pm_freed_mark PM_HIDDEN;
+static inline bool _pm_block_carries_mark(const pm_block_t *block) {
+  return PM_HARDENING && block->freed_mark == _pm_freed_mark;
+}
+/* The owner's cheap test: the mark, or the latest free on the slab. */
 static inline bool _pm_block_marked_freed(const pm_block_t *block, const pm_span_t *span) {
-  return block == span->free || (PM_HARDENING && block->freed_mark == _pm_freed_mark);
+  return block == span->free || _pm_block_carries_mark(block);
 }
 static inline void _pm_block_mark_freed(pm_block_t *block) {
   if (PM_HARDENING) block->freed_mark = _pm_freed_mark;

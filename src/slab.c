@@ -84,8 +84,7 @@ void _pm_slab_free_remote(pm_span_t *span, pm_block_t *block, const char *func) 
   pm_heap_t *owner = atomic_load_explicit(&span->heap, memory_order_acquire);
   size_t size_class = span->size_class;
   /* Trusted without a walk of lists the owner may be changing (internal.h). */
-  if (PM_HARDENING && block->freed_mark == _pm_freed_mark)
-    _pm_fatal_pointer(func, "double free", block);
+  if (_pm_block_carries_mark(block)) _pm_fatal_pointer(func, "double free", block);
   _pm_block_mark_freed(block);
   pm_block_t *old = atomic_load_explicit(&span->thread_free, memory_order_relaxed);
   do {
@@ -114,7 +113,7 @@ static bool list_contains(const pm_block_t *list, const pm_block_t *block, uint3
 
 void _pm_slab_check_double_free(pm_span_t *span, const pm_block_t *block, const char *func) {
   /* A marked block may wait on the remote list: bring that over first. */
-  if (PM_HARDENING && block->freed_mark == _pm_freed_mark) _pm_slab_collect(span);
+  if (_pm_block_carries_mark(block)) _pm_slab_collect(span);
   if (list_contains(span->free, block, span->capacity))
     _pm_fatal_pointer(func, "double free", block);
 }
