@@ -7,12 +7,11 @@
  * which finds it when the program runs under LD_PRELOAD=libpoolmalloc.so.
  * Without the library the wrappers fall back to a small implementation
  * here: graphs record tensors and ops, refusing what the library refuses
- * when they are added (with a message for pm_graph_error) but for cycles,
- * which the library finds when it plans and the fallback's plans do not
- * need to; in-place hints are checked and then ignored. A plan places the
- * tensors end to end (the naive
- * figures; kept per shape as the library's are, within the same optional
- * bound), and an arena gives each tensor its own malloc() block, aligned
+ * when they are added (with a message for pm_graph_error), and a plan of
+ * ops that form a cycle, as the library's planning does; in-place hints
+ * are checked and then ignored. A plan places the tensors end to end (the
+ * naive figures; kept per shape as the library's are, within the same
+ * optional bound), and an arena gives each tensor its own malloc() block, aligned
  * as the tensor asks (64 bytes at least, as the planner's), which a later
  * bind keeps while it still fits the tensor. It says so once
  * on stderr. dlsym lives in libc from glibc 2.34 on; older glibc
@@ -83,10 +82,13 @@ typedef struct pm_runtime_graph_s {
   size_t count;
   int *op_scratch;
   size_t op_count;
+  int *op_inputs;           /* every op's inputs, op after op */
+  size_t *op_input_end;     /* per op: where its inputs end in op_inputs */
+  int ops_acyclic;          /* the ops were found free of cycles since the last add_op */
   pm_runtime_plan_t *plans; /* most recently used first */
   size_t plan_count;
-  size_t plan_limit;       /* 0: keep every plan */
-  unsigned char *produced; /* per tensor: an op lists it as an output */
+  size_t plan_limit; /* 0: keep every plan */
+  int *producer;     /* per tensor: the op that lists it as an output, or -1 */
   size_t interval_count;
   char error[96]; /* the last refusal, for pm_graph_error */
 } pm_runtime_graph_t;
@@ -138,8 +140,10 @@ static inline void pm_runtime_fb_graph_destroy(pm_graph_t *graph) {
   if (g == NULL) return;
   pm_runtime_fb_plans_keep(g, 0);
   free(g->tensors);
-  free(g->produced);
+  free(g->producer);
   free(g->op_scratch);
+  free(g->op_inputs);
+  free(g->op_input_end);
   free(g);
 }
 
@@ -186,10 +190,10 @@ static inline int pm_runtime_fb_graph_add_tensor(pm_graph_t *graph, const char *
   if (size == 0 || size > SIZE_MAX / 2 - alignment)
     return pm_runtime_fb_fail(g, PM_ERR_BAD_SIZE, "tensor '%s': size %zu is 0 or too large", label,
                               size);
-  unsigned char *produced = (unsigned char *)realloc(g->produced, g->count + 1);
-  if (produced == NULL) return PM_ERR_NOMEM;
-  g->produced = produced;
-  produced[g->count] = 0;
+  int *producer = (int *)realloc(g->producer, (g->count + 1) * sizeof *producer);
+  if (producer == NULL) return PM_ERR_NOMEM;
+  g->producer = producer;
+  producer[g->count] = -1;
   int id = pm_runtime_fb_grow((void **)&g->tensors, &g->count, sizeof *g->tensors);
   if (id >= 0) {
     g->tensors[id].size = size;
@@ -216,8 +220,7 @@ static inline int pm_runtime_fb_graph_add_op(pm_graph_t *graph, const char *name
                                              int inplace_input) {
   pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
   if (g == NULL) return PM_ERR_INVALID_ARG;
-  /* The library's checks, in its order, but for cycles (found when it
-   * plans; the fallback's plans need no order). */
+  /* The library's checks, in its order; cycles are found when it plans. */
   const char *label = name != NULL ? name : "?";
   if (g->interval_count != 0)
     return pm_runtime_fb_fail(g, PM_ERR_MIXED_FORMS,
@@ -231,7 +234,7 @@ static inline int pm_runtime_fb_graph_add_op(pm_graph_t *graph, const char *name
                                 id);
   }
   for (size_t i = 0; i < output_count; i++) {
-    if (g->produced[outputs[i]])
+    if (g->producer[outputs[i]] >= 0)
       return pm_runtime_fb_fail(g, PM_ERR_INVALID_ARG, "tensor %d is produced by two ops",
                                 outputs[i]);
     for (size_t j = 0; j < i; j++)
@@ -246,6 +249,15 @@ static inline int pm_runtime_fb_graph_add_op(pm_graph_t *graph, const char *name
   if (inplace_input >= 0 && output_count == 0)
     return pm_runtime_fb_fail(g, PM_ERR_INVALID_ARG, "op '%s': inplace_input without an output",
                               label);
+  /* Room for the op's inputs first: nothing below can fail half done. */
+  size_t inputs_before = g->op_count != 0 ? g->op_input_end[g->op_count - 1] : 0;
+  int *all_inputs =
+      (int *)realloc(g->op_inputs, (inputs_before + input_count + 1) * sizeof *all_inputs);
+  if (all_inputs == NULL) return PM_ERR_NOMEM;
+  g->op_inputs = all_inputs;
+  size_t *ends = (size_t *)realloc(g->op_input_end, (g->op_count + 1) * sizeof *ends);
+  if (ends == NULL) return PM_ERR_NOMEM;
+  g->op_input_end = ends;
   int scratch = -1;
   if (scratch_bytes != 0 &&
       (scratch = pm_runtime_fb_graph_add_tensor(graph, name, scratch_bytes, 0, 0)) < 0)
@@ -253,8 +265,11 @@ static inline int pm_runtime_fb_graph_add_op(pm_graph_t *graph, const char *name
   int op = pm_runtime_fb_grow((void **)&g->op_scratch, &g->op_count, sizeof *g->op_scratch);
   if (op < 0) return op;
   g->op_scratch[op] = scratch;
+  if (input_count != 0) memcpy(all_inputs + inputs_before, inputs, input_count * sizeof *inputs);
+  ends[op] = inputs_before + input_count;
   for (size_t i = 0; i < output_count; i++)
-    g->produced[outputs[i]] = 1;
+    g->producer[outputs[i]] = op;
+  g->ops_acyclic = 0;
   return op;
 }
 
@@ -329,6 +344,52 @@ static inline int pm_runtime_fb_plan_options(pm_runtime_graph_t *g, const pm_pla
   return PM_OK;
 }
 
+/* The library refuses to plan ops that depend on themselves through their
+ * inputs, as no order runs them: a depth-first walk from each op to the
+ * producers of its inputs that comes back to an op on its own path has
+ * found such a cycle. Iterative, so a long chain of ops needs no stack. */
+static inline int pm_runtime_fb_check_cycles(pm_runtime_graph_t *g) {
+  size_t n = g->op_count;
+  if (g->ops_acyclic || n == 0) return PM_OK;
+  unsigned char *state = (unsigned char *)calloc(n, 1); /* 0 new, 1 on the path, 2 done */
+  int *path = (int *)malloc(n * sizeof *path);
+  size_t *next_input = (size_t *)malloc(n * sizeof *next_input); /* per path level */
+  int status = PM_OK;
+  if (state == NULL || path == NULL || next_input == NULL) status = PM_ERR_NOMEM;
+  for (size_t root = 0; root < n && status == PM_OK; root++) {
+    if (state[root] != 0) continue;
+    size_t depth = 0;
+    int op = (int)root;
+    for (;;) {
+      if (op >= 0) { /* enter op */
+        state[op] = 1;
+        path[depth] = op;
+        next_input[depth++] = op > 0 ? g->op_input_end[op - 1] : 0;
+      }
+      if (depth == 0) break;
+      int top = path[depth - 1];
+      if (next_input[depth - 1] == g->op_input_end[top]) {
+        state[top] = 2;
+        depth--;
+        op = -1;
+        continue;
+      }
+      op = g->producer[g->op_inputs[next_input[depth - 1]++]];
+      if (op >= 0 && state[op] == 1) {
+        status =
+            pm_runtime_fb_fail(g, PM_ERR_CYCLE, "cycle among ops: op #%d needs its own output", op);
+        break;
+      }
+      if (op >= 0 && state[op] == 2) op = -1;
+    }
+  }
+  free(state);
+  free(path);
+  free(next_input);
+  if (status == PM_OK) g->ops_acyclic = 1;
+  return status;
+}
+
 /* End to end: the naive plan, which needs no lifetimes. */
 static inline int pm_runtime_fb_graph_plan(pm_graph_t *graph, const pm_plan_options_t *opts,
                                            const pm_plan_t **out) {
@@ -336,6 +397,7 @@ static inline int pm_runtime_fb_graph_plan(pm_graph_t *graph, const pm_plan_opti
   if (g == NULL || out == NULL) return PM_ERR_INVALID_ARG;
   size_t default_align;
   int status = pm_runtime_fb_plan_options(g, opts, &default_align);
+  if (status == PM_OK) status = pm_runtime_fb_check_cycles(g);
   if (status != PM_OK) return status;
   pm_runtime_plan_t *plan = pm_runtime_fb_plan_find(g, default_align);
   if (plan != NULL) {

@@ -136,6 +136,15 @@ static void check_refusals(void) {
   check(pm_graph_add_interval(graph, "late", 64, 0, 0, 1) == PM_ERR_MIXED_FORMS,
         "an interval in a graph with ops is refused");
   pm_graph_destroy(graph);
+  graph = pm_graph_create("cycle");
+  int x = pm_graph_add_tensor(graph, "x", 64, 0, 0), y = pm_graph_add_tensor(graph, "y", 64, 0, 0);
+  const pm_plan_t *plan = NULL;
+  check(pm_graph_add_op(graph, "f", &x, 1, &y, 1, 0, -1) >= 0 &&
+            pm_graph_add_op(graph, "g", &y, 1, &x, 1, 0, -1) >= 0 &&
+            pm_graph_plan(graph, NULL, &plan) == PM_ERR_CYCLE &&
+            strstr(pm_graph_error(graph), "cycle") != NULL,
+        "ops that need each other's outputs are refused when planned, naming the cycle");
+  pm_graph_destroy(graph);
   graph = pm_graph_create("intervals");
   int early = pm_graph_add_interval(graph, "early", 64, 0, 0, 1);
   check(early >= 0 && pm_graph_add_op(graph, "op", NULL, 0, &early, 1, 0, -1) == PM_ERR_MIXED_FORMS,
