@@ -40,10 +40,14 @@ typedef struct line_s {
   size_t len;
 } line_t;
 
+/* Control characters, which can only come from the environment (option
+ * values, the stats file's path), go out as '?': the message stays one
+ * line and sends the terminal no escape sequence. */
 static void line_append(line_t *line, const char *text) {
   size_t n = strlen(text);
   if (n > sizeof line->text - 1 - line->len) n = sizeof line->text - 1 - line->len;
-  memcpy(line->text + line->len, text, n);
+  for (size_t i = 0; i < n; i++)
+    line->text[line->len + i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
   line->len += n;
 }
 

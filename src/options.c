@@ -29,6 +29,7 @@ typedef struct option_s {
   uint64_t default_value;
   void *value;
   const char *choices; /* OPTION_CHOICE: "a|b|c"; "b/x" names one value twice */
+  uint64_t least;      /* OPTION_SIZE: the smallest value accepted but 0 */
 } option_t;
 
 /* Everything the options pass reads when a program sets no option lives in
@@ -46,30 +47,32 @@ static const struct {
     "conf",
     {
         /* free memory idle this many ms is returned to the OS */
-        {"decay_ms", OPTION_UINT, 1000, &_pm_options.decay_ms, NULL},
+        {"decay_ms", OPTION_UINT, 1000, &_pm_options.decay_ms, NULL, 0},
         /* free memory kept beyond this many bytes is returned at once */
-        {"retain_max", OPTION_SIZE, (uint64_t)64 << 20, &_pm_options.retain_max, NULL},
-        /* most bytes the allocator maps (0 = no limit); past it, NULL + ENOMEM */
-        {"limit", OPTION_SIZE, 0, &_pm_options.limit, NULL},
+        {"retain_max", OPTION_SIZE, (uint64_t)64 << 20, &_pm_options.retain_max, NULL, 0},
+        /* most bytes the allocator maps (0 = no limit); past it, NULL + ENOMEM.
+         * Small and large blocks come from 32 MiB segments, so a limit below
+         * one would refuse every allocation: refused itself instead. */
+        {"limit", OPTION_SIZE, 0, &_pm_options.limit, NULL, PM_SEGMENT_SIZE},
         /* 1: a background thread returns idle memory on time, even while the
          * program sleeps; 0: only allocation and free slow paths check decay */
-        {"background_thread", OPTION_BOOL, 1, &_pm_options.background_thread, NULL},
+        {"background_thread", OPTION_BOOL, 1, &_pm_options.background_thread, NULL, 0},
         /* test hook: after this many OS mappings every further one fails (0 = off) */
-        {"fail_map_after", OPTION_UINT, 0, &_pm_options.fail_map_after, NULL},
+        {"fail_map_after", OPTION_UINT, 0, &_pm_options.fail_map_after, NULL, 0},
         /* print statistics at exit: off, text or json; POOLMALLOC_STATS=1
          * reads as text, as mimalloc's MIMALLOC_SHOW_STATS=1 shows them */
-        {"stats", OPTION_CHOICE, PM_STATS_OFF, &_pm_options.stats, "off/0|text/1|json"},
+        {"stats", OPTION_CHOICE, PM_STATS_OFF, &_pm_options.stats, "off/0|text/1|json", 0},
         /* transparent huge pages for the allocator's mappings: never, always,
          * or system (the system's policy). Never by default: under a system
          * policy of always, huge pages doubled the RSS after the free phase
          * of bench/wl-inference and wl-churn. */
-        {"thp", OPTION_CHOICE, PM_PRIM_THP_NEVER, &_pm_options.thp, "system|always|never"},
+        {"thp", OPTION_CHOICE, PM_PRIM_THP_NEVER, &_pm_options.thp, "system|always|never", 0},
         /* write the statistics here instead of stderr; %p = pid */
-        {"stats_file", OPTION_PATH, 0, &_pm_options.stats_file, NULL},
+        {"stats_file", OPTION_PATH, 0, &_pm_options.stats_file, NULL, 0},
         /* 1: the planner checks every plan for overlaps and alignment before
          * handing it out (the planner's tests turn it on; debug builds
          * always check) */
-        {"validate_plans", OPTION_BOOL, 0, &_pm_options.validate_plans, NULL},
+        {"validate_plans", OPTION_BOOL, 0, &_pm_options.validate_plans, NULL, 0},
     },
 };
 
@@ -119,35 +122,39 @@ static int choice_index(const char *choices, const char *text, size_t len) {
   }
 }
 
+/* 0 when the value was taken, OPTION_INVALID or OPTION_TOO_SMALL when not. */
+enum { OPTION_INVALID = -1, OPTION_TOO_SMALL = -2 };
+
 static int option_parse(const option_t *option, const char *text, size_t len) {
   uint64_t number;
   switch (option->type) {
   case OPTION_UINT:
     for (size_t i = 0; i < len; i++)
-      if (text[i] < '0' || text[i] > '9') return -1;
+      if (text[i] < '0' || text[i] > '9') return OPTION_INVALID;
     /* plain digits parse the same way as a size */
     __attribute__((fallthrough));
   case OPTION_SIZE:
-    if (_pm_options_parse_size(text, len, &number) != 0) return -1;
+    if (_pm_options_parse_size(text, len, &number) != 0) return OPTION_INVALID;
+    if (number != 0 && number < option->least) return OPTION_TOO_SMALL;
     *(uint64_t *)option->value = number;
     return 0;
   case OPTION_CHOICE: {
     int index = choice_index(option->choices, text, len);
-    if (index < 0) return -1;
+    if (index < 0) return OPTION_INVALID;
     *(uint64_t *)option->value = (uint64_t)index;
     return 0;
   }
   case OPTION_BOOL:
-    if (len != 1 || (text[0] != '0' && text[0] != '1')) return -1;
+    if (len != 1 || (text[0] != '0' && text[0] != '1')) return OPTION_INVALID;
     *(uint64_t *)option->value = (uint64_t)(text[0] - '0');
     return 0;
   case OPTION_PATH: /* empty: the default (stats_file: stderr) */
-    if (len >= sizeof _pm_options.stats_file) return -1;
+    if (len >= sizeof _pm_options.stats_file) return OPTION_INVALID;
     memcpy(option->value, text, len);
     ((char *)option->value)[len] = '\0';
     return 0;
   }
-  return -1;
+  return OPTION_INVALID;
 }
 
 static void option_set_default(const option_t *option) {
@@ -157,19 +164,22 @@ static void option_set_default(const option_t *option) {
     *(uint64_t *)option->value = option->default_value;
 }
 
-/* what + "name" or "name:value" + "; ignored" on one line. */
+/* Copies at most 64 bytes of text; returns how many. */
+static size_t copy_at_most_64(char *to, const char *text, size_t len) {
+  if (len > 64) len = 64;
+  memcpy(to, text, len);
+  return len;
+}
+
+/* what + "name" or "name:value" + "; ignored" on one line (_pm_warn shows
+ * control characters as '?'). */
 static void option_warn(const char *what, const char *name, size_t name_len, const char *value,
                         size_t value_len) {
   char quoted[160];
-  size_t len = 0;
-  if (name_len > 64) name_len = 64;
-  if (value_len > 64) value_len = 64;
-  memcpy(quoted, name, name_len);
-  len += name_len;
+  size_t len = copy_at_most_64(quoted, name, name_len);
   if (value != NULL) {
     quoted[len++] = ':';
-    memcpy(quoted + len, value, value_len);
-    len += value_len;
+    len += copy_at_most_64(quoted + len, value, value_len);
   }
   quoted[len] = '\0';
   _pm_warn(what, quoted, "; ignored");
@@ -180,7 +190,10 @@ static void option_set(const char *name, size_t name_len, const char *value, siz
     const option_t *option = &option_table.options[i];
     if (strlen(option->name) != name_len || memcmp(option->name, name, name_len) != 0) continue;
     /* option_parse writes nothing when it fails */
-    if (option_parse(option, value, value_len) != 0)
+    int status = option_parse(option, value, value_len);
+    if (status == OPTION_TOO_SMALL)
+      option_warn("value below one segment (32M) for option ", name, name_len, value, value_len);
+    else if (status != 0)
       option_warn("invalid value for option ", name, name_len, value, value_len);
     return;
   }

@@ -146,8 +146,12 @@ pid_t _pm_prim_getpid(void) {
   return getpid();
 }
 
+/* In a set-user-ID or set-group-ID program (AT_SECURE) the environment is
+ * the caller's: nothing, as glibc does with its own malloc tunables, so
+ * that no one can make such a program write statistics to a file of
+ * their choosing. */
 const char *_pm_prim_getenv(const char *name) {
-  return getenv(name);
+  return secure_getenv(name);
 }
 
 /* splitmix64's output function (Steele, Lea and Flood, OOPSLA 2014). */

@@ -80,6 +80,16 @@ Test(alloc_options, invalid_input_warns_once_and_is_ignored) {
                  "poolmalloc: invalid value for option background_thread:yes; ignored\n");
   expect_warning("stats:yaml", "poolmalloc: invalid value for option stats:yaml; ignored\n");
   expect_warning("thp:madvise", "poolmalloc: invalid value for option thp:madvise; ignored\n");
+  /* Below one segment every small or large block would be refused. */
+  expect_warning("limit:20M",
+                 "poolmalloc: value below one segment (32M) for option limit:20M; ignored\n");
+  /* Control characters would break the line or reach the terminal. */
+  expect_warning("stats:x\npoolmalloc: forged\x1b[2J",
+                 "poolmalloc: invalid value for option stats:x?poolmalloc: forged?[2J; ignored\n");
+  _pm_options_apply_conf("limit:32M");
+  cr_assert_eq(_pm_options.limit, (uint64_t)32 << 20, "one segment is a limit");
+  _pm_options_apply_conf("limit:20M");
+  cr_assert_eq(_pm_options.limit, (uint64_t)32 << 20, "a limit below it leaves the earlier one");
   _pm_options_apply_conf("decay_ms:77");
   _pm_options_apply_conf("decay_ms:-5");
   cr_assert_eq(_pm_options.decay_ms, 77, "a bad value leaves the earlier setting");
