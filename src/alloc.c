@@ -205,7 +205,19 @@ PM_EXPORT void *pm_calloc(size_t count, size_t size) {
   return _pm_alloc_zeroed(total);
 }
 
-static void *realloc_in_place(void *ptr, size_t size, size_t usable) {
+/* realloc of a small block that carries the freed mark: most likely a
+ * block already freed, which realloc would hand back or free again. The
+ * owner confirms it on the slab's lists, another thread trusts the mark,
+ * as free does (glibc lets this call through). */
+static void slab_check_not_freed(pm_span_t *span, pm_block_t *block, const char *func) {
+  if (!_pm_block_carries_mark(block)) return;
+  if (atomic_load_explicit(&span->heap, memory_order_relaxed) == _pm_heap_default)
+    _pm_slab_check_double_free(span, block, func);
+  else
+    _pm_fatal_pointer(func, "double free", block);
+}
+
+static void *realloc_in_place(void *ptr, size_t size, size_t usable, const char *func) {
   pm_segment_t *segment = _pm_registry_lookup(ptr);
   if (segment->kind == PM_SEGMENT_HUGE) return _pm_huge_realloc(segment, size);
   pm_span_t *span = _pm_span_of(segment, ptr);
@@ -215,6 +227,7 @@ static void *realloc_in_place(void *ptr, size_t size, size_t usable) {
     return size > PM_SMALL_MAX && (size <= PM_LARGE_MAX || size <= usable)
                ? _pm_large_realloc_in_place(span, size)
                : NULL;
+  slab_check_not_freed(span, ptr, func);
   /* A slab block stays put while the new size still fills half of it. */
   return size <= usable && size >= usable / 2 ? ptr : NULL;
 }
@@ -230,7 +243,7 @@ static void *realloc_named(void *ptr, size_t size, const char *func) {
     _pm_free_fast(ptr, func);
     return NULL;
   }
-  void *same = realloc_in_place(ptr, size, usable);
+  void *same = realloc_in_place(ptr, size, usable, func);
   if (same != NULL) return same;
   /* A page run that must move to grow past REALLOC_MAP_MIN goes to a
    * mapping of its own, which later growth resizes with mremap instead of

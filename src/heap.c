@@ -128,6 +128,20 @@ pm_heap_t *_pm_heap_for_thread(void) {
   return heap;
 }
 
+/* ---- cold slabs: kept for a while after they empty ---- */
+/* A slab that empties inside its first extension stays with its heap,
+ * started over (idle.c), so that a repeated free of one of its blocks
+ * still finds it rather than another request's block in its pages. Only
+ * the latest two stay: a thread that uses many classes once each would
+ * otherwise keep a slab for every one of them (64 KiB of address space and
+ * a descriptor each; 64 threads held 288 MiB mapped instead of 32). */
+#define COLD_KEPT (sizeof((pm_heap_t *)0)->cold_kept / sizeof(pm_span_t *))
+
+static void heap_forget_cold(pm_heap_t *heap, const pm_span_t *span) {
+  for (size_t i = 0; i < COLD_KEPT; i++)
+    if (heap->cold_kept[i] == span) heap->cold_kept[i] = NULL;
+}
+
 /* Returns an emptied slab of the heap that owns bin to the page pool.
  * Hardening: a block freed twice shows up now, before its list goes (on
  * every way a slab leaves a heap: emptied, trimmed, or its thread ended).
@@ -135,7 +149,8 @@ pm_heap_t *_pm_heap_for_thread(void) {
  * starting the thread allocates (glibc's thread bookkeeping), and an
  * allocation in the middle of a walk over this heap's lists could move
  * or release the slab the walk goes to next. */
-static void slab_release(pm_bin_t *bin, pm_span_t *span) {
+static void slab_release(pm_heap_t *heap, pm_bin_t *bin, pm_span_t *span) {
+  heap_forget_cold(heap, span);
   if (PM_HARDENING) _pm_slab_check_empty(span);
   if (span->adopted) bin->adopted--;
   _pm_lock(&_pm_pages_lock);
@@ -144,6 +159,25 @@ static void slab_release(pm_bin_t *bin, pm_span_t *span) {
   _pm_span_free(span, _pm_slab_resident_pages(span));
   _pm_decay_after_free();
   _pm_unlock(&_pm_pages_lock);
+}
+
+/* Keeps span, the latest cold slab, and gives back the oldest one kept if
+ * it is still empty and current (carved again, it is in use and no longer
+ * cold: it stays). */
+static void heap_keep_cold(pm_heap_t *heap, pm_span_t *span) {
+  if (heap->cold_kept[0] == span) return;
+  heap_forget_cold(heap, span);
+  pm_span_t *oldest = heap->cold_kept[COLD_KEPT - 1];
+  for (size_t i = COLD_KEPT - 1; i > 0; i--)
+    heap->cold_kept[i] = heap->cold_kept[i - 1];
+  heap->cold_kept[0] = span;
+  if (oldest == NULL) return;
+  pm_bin_t *bin = &heap->bins[oldest->size_class];
+  if (bin->current != oldest || oldest->used != 0 || oldest->reserved != 0) return;
+  bin_set_current(heap, oldest->size_class, NULL);
+  list_remove(&bin->active, oldest);
+  slab_release(heap, bin, oldest);
+  _pm_background_check();
 }
 
 /* Gives span blocks to allocate if it has any left, freed or fresh. */
@@ -183,6 +217,7 @@ static pm_span_t *bin_new_slab(pm_heap_t *heap, pm_bin_t *bin, size_t size_class
   if (span != NULL) {
     _pm_pool.slabs[size_class]++;
     _pm_slab_init(span, size_class, heap);
+    span->dirty = (uint8_t)resident; /* may be resident, wherever the frontier is */
     /* Carved from resident pages: those past the frontier wait for decay. */
     if (resident > 0) _pm_idle_register(bin, span);
   }
@@ -296,24 +331,24 @@ PM_NOINLINE void _pm_heap_slab_freed(pm_heap_t *heap, pm_span_t *span) {
   }
   if (span->used != 0) return;
   if (span == bin->current) {
-    if (_pm_idle_keep_emptied(bin, span)) return;
-    bin_set_current(heap, span->size_class, NULL);
+    if (_pm_idle_keep_emptied(bin, span)) heap_keep_cold(heap, span);
+    return;
   }
   list_remove(&bin->active, span);
-  slab_release(bin, span);
+  slab_release(heap, bin, span);
   _pm_background_check();
 }
 
 /* Empties a list of a departing heap: empty slabs go back to the pool, the
  * rest wait on the abandoned lists for another thread. */
-static void heap_abandon_list(pm_bin_t *bin, pm_span_t *list) {
+static void heap_abandon_list(pm_heap_t *heap, pm_bin_t *bin, pm_span_t *list) {
   for (pm_span_t *span = list, *next; span != NULL; span = next) {
     next = span->next;
     span->next = span->prev = NULL;
     span->in_full = 0;
     _pm_slab_collect(span);
     if (span->used == 0) {
-      slab_release(bin, span);
+      slab_release(heap, bin, span);
       continue;
     }
     if (span->adopted) bin->adopted--;
@@ -336,11 +371,14 @@ void _pm_heap_thread_exit(void *arg) {
     pm_bin_t *bin = &heap->bins[c];
     /* Bins the thread never used are left unwritten (not made resident). */
     if (bin->current == NULL && bin->active.first == NULL && bin->full.first == NULL) continue;
-    heap_abandon_list(bin, bin->active.first);
-    heap_abandon_list(bin, bin->full.first);
+    heap_abandon_list(heap, bin, bin->active.first);
+    heap_abandon_list(heap, bin, bin->full.first);
     bin->active = bin->full = (pm_span_list_t){NULL, NULL};
     bin_set_current(heap, c, NULL);
   }
+  /* Slabs that left with live blocks are another heap's to adopt now. */
+  for (size_t i = 0; i < COLD_KEPT; i++)
+    heap->cold_kept[i] = NULL;
   _pm_lock(&_pm_heaps_lock);
   heap->next_free = heaps_free;
   heaps_free = heap;
@@ -359,7 +397,7 @@ void _pm_heap_trim_current(void) {
       if (span->used != 0) continue;
       if (span == bin->current) bin_set_current(heap, c, NULL);
       list_remove(&bin->active, span);
-      slab_release(bin, span);
+      slab_release(heap, bin, span);
     }
   }
 }

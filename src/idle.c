@@ -11,19 +11,24 @@
  * again.
  *
  * So the owner registers the slab in its bin as idle: when the slab was
- * carved from resident memory, and when it empties after more than its
- * first extension, in which case the owner first starts it over (free list
- * emptied, frontier back to the first block). A slab that empties inside
- * its first extension leaves the heap instead, the first PM_COLD_EMPTIES
- * times: a class used that rarely (setup and teardown of a program's data)
- * then holds neither pages nor a slab, and its pages join the free runs
- * around them; a malloc/free ping-pong, which empties the slab on every
- * free, soon keeps it and stops taking the lock. Registration, the frontier
- * moves of a registered slab and the purge all happen under the pages
- * lock, so the decay pass purges exactly the pages past the frontier at
- * that moment; once purged (or wholly carved) the slab is unregistered and
- * the owner carves without the lock again. A slab is purged after decay_ms
- * idle, like any other free memory. */
+ * carved from resident memory, and when it empties, in which case the
+ * owner first starts it over (free list emptied, frontier back to the first
+ * block), so decay can purge every page it used. The exception is a hot
+ * class: a malloc/free ping-pong empties its slab on every free, and after
+ * PM_COLD_EMPTIES empties inside the first extension the slab is kept as
+ * it is, without the lock. An emptied current slab never leaves the heap
+ * at once: its pages would go to the next request of any size, and a
+ * repeated free of one of its blocks, the plainest double free
+ * (free(p); free(p)), would then free that request's block instead. Kept
+ * and started over, the slab reports the repeat (slab.c,
+ * _pm_slab_check_pointer). A class used rarely (setup and teardown of a
+ * program's data) holds its slab, without pages once decay has run, until
+ * two more such classes have emptied (heap.c, heap_keep_cold).
+ * Registration, the frontier moves of a registered slab and the purge all
+ * happen under the pages lock, so the decay pass purges exactly the pages
+ * past the frontier at that moment; once purged (or wholly carved) the
+ * slab is unregistered and the owner carves without the lock again. A slab
+ * is purged after decay_ms idle, like any other free memory. */
 #include "internal.h"
 
 void _pm_idle_register(pm_bin_t *bin, pm_span_t *span) {
@@ -40,22 +45,24 @@ void _pm_idle_forget(pm_bin_t *bin, pm_span_t *span) {
 }
 
 bool _pm_idle_keep_emptied(pm_bin_t *bin, pm_span_t *span) {
-  if (span->reserved <= _pm_slab_extend_count(span)) {
-    if (bin->early_empties >= PM_COLD_EMPTIES) return true; /* hot: leave its ping-pong alone */
+  bool cold = span->reserved <= _pm_slab_extend_count(span);
+  if (cold) {
+    if (bin->early_empties >= PM_COLD_EMPTIES) return false; /* hot: leave its ping-pong alone */
     bin->early_empties++;
-    return false;
   }
   /* Hardening: a block freed twice shows up now, before the list goes. */
   if (PM_HARDENING) _pm_slab_check_empty(span);
   _pm_lock(&_pm_pages_lock);
+  /* The pages below the old frontier are past the new one. */
+  size_t used_pages = _pm_slab_resident_pages(span);
   span->free = NULL;
   pm_span_set(span, reserved, 0);
   pm_span_set(span, started_over, 1);
-  span->dirty = 1; /* the pages below the old frontier are past the new one */
+  span->dirty = (uint8_t)used_pages;
   _pm_idle_register(bin, span);
   _pm_unlock(&_pm_pages_lock);
   _pm_background_check();
-  return true;
+  return cold;
 }
 
 bool _pm_idle_extend(pm_heap_t *heap, pm_bin_t *bin, pm_span_t *span) {

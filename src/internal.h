@@ -308,7 +308,7 @@ uint32_t _pm_slab_reserve(pm_span_t *span);
 /* Offset of the first page past the carving frontier (no block there). */
 size_t _pm_slab_frontier(const pm_span_t *span);
 /* Pages lock held. Pages of a slab that may be resident: up to its
- * frontier, or all of them when its dirty flag says those past it may be. */
+ * frontier, or its dirty count of first pages when that is more. */
 size_t _pm_slab_resident_pages(const pm_span_t *span);
 /* Puts the count blocks just below the frontier on the empty free list. */
 void _pm_slab_carve(pm_span_t *span, uint32_t count, pm_heap_t *heap);
@@ -347,7 +347,8 @@ void _pm_heap_reap_abandoned(void);
 
 /* ---- idle.c: unused pages of thread heaps' current slabs ---- */
 /* Empties inside the first extension after which a class counts as hot
- * and keeps its emptied slab (idle.c). A ping-pong reaches it at once;
+ * and keeps its emptied slab as it is, unpurged (idle.c). A ping-pong
+ * reaches it at once;
  * setup and teardown code does not: the inference-arena benchmark plans
  * two graphs, so every class the planner used emptied twice, and with a
  * limit of 2 the slabs of seven such classes kept a resident page each
@@ -359,10 +360,10 @@ void _pm_idle_register(pm_bin_t *bin, pm_span_t *span);
 /* Forgets span if it is bin's idle slab (before the slab leaves the heap);
  * pages lock held. */
 void _pm_idle_forget(pm_bin_t *bin, pm_span_t *span);
-/* For the owner: the current slab emptied. Returns true when the slab stays
- * current: as it is for a hot class, or started over from its first block
- * and registered idle after a phase that carved more than one extension;
- * false when the owner should give it back (a class used rarely). */
+/* For the owner: the current slab emptied, and stays current: as it is for
+ * a hot class, otherwise started over from its first block and registered
+ * idle. Returns true when it emptied inside its first extension (a cold
+ * class, which the heap keeps only for a while). */
 bool _pm_idle_keep_emptied(pm_bin_t *bin, pm_span_t *span);
 /* For the owner: carves more blocks of span, moving the frontier under the
  * pages lock while the slab is registered; false if wholly carved. */

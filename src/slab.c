@@ -44,7 +44,8 @@ size_t _pm_slab_frontier(const pm_span_t *span) {
 }
 
 size_t _pm_slab_resident_pages(const pm_span_t *span) {
-  return span->dirty ? span->page_count : _pm_slab_frontier(span) / PM_PAGE_SIZE;
+  size_t carved = _pm_slab_frontier(span) / PM_PAGE_SIZE;
+  return span->dirty > carved ? span->dirty : carved;
 }
 
 void _pm_slab_carve(pm_span_t *span, uint32_t count, pm_heap_t *heap) {

@@ -95,13 +95,14 @@ typedef struct pm_span_s {
   uint8_t kind;         /* pm_span_kind_t */
   uint8_t size_class;   /* slab class */
   uint8_t in_full;      /* slab sits on its bin's full list */
-  uint8_t dirty;        /* free run: resident_pages > 0; slab: its pages
-                         * past the carving frontier may be resident */
+  uint8_t dirty;        /* free run: resident_pages > 0; slab: how many of its
+                         * first pages may be resident, frontier or not */
   uint8_t started_over; /* slab: emptied and started over (idle.c) */
   uint8_t adopted;      /* slab: taken over from an exited thread (heap.c) */
 } pm_span_t;
 _Static_assert(sizeof(pm_span_t) == 64, "a span descriptor fills one cache line");
 _Static_assert(PM_SLAB_SIZE / PM_ALIGNMENT <= UINT16_MAX, "slab block counts fit in 16 bits");
+_Static_assert(PM_SLAB_PAGES <= UINT8_MAX, "a slab's dirty count of pages fits 8 bits");
 
 typedef enum pm_segment_kind_e { PM_SEGMENT_SPANS = 1, PM_SEGMENT_HUGE = 2 } pm_segment_kind_t;
 
@@ -166,6 +167,9 @@ typedef struct pm_heap_s {
   pm_heap_stats_t stats;
   struct pm_heap_s *next_all;  /* every heap ever made; heaps are recycled, never unmapped */
   struct pm_heap_s *next_free; /* heaps of exited threads, ready for reuse */
+  /* The latest slabs that emptied inside their first extension and were
+   * kept, newest first (heap.c); NULL where none. */
+  struct pm_span_s *cold_kept[2];
   pm_bin_t bins[PM_CLASS_COUNT];
 } pm_heap_t;
 

@@ -42,6 +42,19 @@ static void expect_abort(int kind, void *ptr, const char *func, const char *prob
   cr_assert_str_eq(out, want);
 }
 
+/* Runs repeat in a child, which must abort reporting a double free in
+ * func(); what names the case in a failure. */
+static void expect_double_free_in(void (*repeat)(void *), void *arg, const char *func,
+                                  const char *what) {
+  char out[256], want[64];
+  int status;
+  pm_test_capture(repeat, arg, out, sizeof out, &status);
+  cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%s: no abort (stderr: %s)", what,
+            out);
+  int len = snprintf(want, sizeof want, "poolmalloc: %s(): double free 0x", func);
+  cr_assert(strncmp(out, want, (size_t)len) == 0, "%s: got %s", what, out);
+}
+
 Test(alloc_bad_pointer, foreign_pointers) {
   static char in_data[64];
   expect_abort(CALL_FREE, in_data + 16, "free", "invalid pointer");
@@ -157,25 +170,73 @@ Test(alloc_bad_pointer, a_double_free_into_a_slab_that_started_over) {
   expect_abort(CALL_FREE, (uint8_t *)blocks[3] + 16, "free", "invalid pointer");
 }
 
-/* A rarely used class gives its slab back as soon as the slab is empty
- * (idle.c), so a second free of one of its blocks points into a free run,
- * where the block layout is no longer known. */
+/* The plainest double free, free(p); free(p), in a class nothing else
+ * uses: the emptied slab stays with its heap (idle.c), so the pages are not
+ * handed to the request in between, and the repeat is reported. */
+Test(alloc_bad_pointer, a_double_free_with_another_request_in_between) {
+  pm_test_no_free_runs();     /* a slab given back would be the one resident run */
+  void *p = pm_malloc(13000); /* classes nothing else in the test uses */
+  pm_free(p);
+  void *q = pm_malloc(15000);
+  cr_assert_neq(q, p, "the freed block's pages did not go to another class");
+  expect_abort(CALL_FREE, p, "free", "double free");
+  pm_free(q);
+}
+
+/* A slab that empties while it is not its class's current one goes back to
+ * the free runs, so a second free of one of its blocks points into a free
+ * run, where the block layout is no longer known. */
 Test(alloc_bad_pointer, a_double_free_into_a_slab_given_back) {
-  enum { BLOCK = 1800 }; /* two to a page: the slab's first extension */
-  void *first = pm_malloc(BLOCK), *second = pm_malloc(BLOCK);
-  pm_span_t *slab = _pm_slab_candidate(_pm_span_segment_lookup(second), second);
-  cr_assert(slab->kind == PM_SPAN_SLAB && slab->used == 2,
-            "both blocks, and only they, are in one slab");
-  pm_free(first);
-  pm_free(second);
+  enum { BLOCK = 9000, PER_SLAB = PM_SLAB_SIZE / 9216 }; /* 9216-byte blocks */
+  void *first[PER_SLAB];
+  for (int i = 0; i < PER_SLAB; i++)
+    first[i] = pm_malloc(BLOCK);
+  void *next = pm_malloc(BLOCK); /* the first slab is full: a second one is current */
+  pm_span_t *slab = pm_test_slab_of(first[0]);
+  cr_assert_neq(pm_test_slab_of(next), slab, "a second slab serves the class");
+  for (int i = 0; i < PER_SLAB; i++)
+    pm_free(first[i]);
   _pm_lock(&_pm_pages_lock);
-  pm_span_t *now = _pm_span_containing(_pm_span_segment_lookup(second), second);
+  pm_span_t *now = _pm_span_containing(_pm_span_segment_lookup(first[1]), first[1]);
   _pm_unlock(&_pm_pages_lock);
   cr_assert_eq(now->kind, PM_SPAN_FREE, "the empty slab went back to the free runs");
-  expect_abort(CALL_FREE, second, "free", "double free or invalid pointer");
-  expect_abort(CALL_USABLE, (uint8_t *)second + 16, "malloc_usable_size",
+  expect_abort(CALL_FREE, first[1], "free", "double free or invalid pointer");
+  expect_abort(CALL_USABLE, (uint8_t *)first[1] + 16, "malloc_usable_size",
                "double free or invalid pointer");
-  expect_abort(CALL_FREE, first, "free", "double free");
+  pm_free(next);
+}
+
+static void realloc_in_place_after_free(void *unused) {
+  void *p = pm_malloc(40), *keep = pm_malloc(40); /* keep: the slab is not emptied */
+  pm_free(p);
+  (void)!pm_realloc(p, 40); /* fits where it is: nothing is freed */
+  pm_free(keep);
+  (void)unused;
+}
+
+static void *realloc_in_place(void *block) {
+  (void)!pm_realloc(block, 40);
+  return NULL;
+}
+
+static void realloc_in_place_after_a_remote_free(void *unused) {
+  void *p = pm_malloc(40), *keep = pm_malloc(40);
+  pm_free(p);
+  pthread_t thread;
+  pthread_create(&thread, NULL, realloc_in_place, p); /* trusts the mark */
+  pthread_join(thread, NULL);
+  pm_free(keep);
+  (void)unused;
+}
+
+/* realloc of a freed block to a size that fits where it is would hand its
+ * memory out again without a free (a smaller or larger size moves it, and
+ * the free of the old block reports the repeat); glibc lets it through,
+ * the freed mark stops it. */
+Test(alloc_bad_pointer, realloc_of_a_freed_block) {
+  expect_double_free_in(realloc_in_place_after_free, NULL, "realloc", "realloc in place");
+  expect_double_free_in(realloc_in_place_after_a_remote_free, NULL, "realloc",
+                        "realloc in place on another thread");
 }
 
 Test(alloc_bad_pointer, null_is_a_no_op) {
@@ -203,11 +264,7 @@ static void free_twice_among_others(void *arg) {
 }
 
 Test(alloc_bad_pointer, double_free_found_when_the_slab_empties) {
-  char out[256];
-  int status;
-  pm_test_capture(free_twice_among_others, NULL, out, sizeof out, &status);
-  cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "the double free aborts");
-  cr_assert(strncmp(out, "poolmalloc: free(): double free 0x", 34) == 0, "got: %s", out);
+  expect_double_free_in(free_twice_among_others, NULL, "free", "among others");
 }
 
 /* A class used in malloc/free ping-pong keeps its emptied current slab
@@ -234,12 +291,7 @@ static void free_twice_into_a_hot_empty_slab(void *unused) {
 }
 
 Test(alloc_bad_pointer, double_free_into_a_hot_empty_slab) {
-  char out[256];
-  int status;
-  pm_test_capture(free_twice_into_a_hot_empty_slab, NULL, out, sizeof out, &status);
-  cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
-            "the double free aborts (status %d, stderr: %s)", status, out);
-  cr_assert(strncmp(out, "poolmalloc: free(): double free 0x", 34) == 0, "got: %s", out);
+  expect_double_free_in(free_twice_into_a_hot_empty_slab, NULL, "free", "hot empty slab");
 }
 
 /* Frees from a thread that does not own the slab go on its remote list. A
@@ -280,9 +332,7 @@ Test(alloc_bad_pointer, remote_double_frees) {
   cr_assert_str_eq(out, want);
 
   remote_frees_t apart = {{x, y, x}, 3, true};
-  pm_test_capture(free_remotely_then_collect, &apart, out, sizeof out, &status);
-  cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "x, y, x did not abort");
-  cr_assert(strncmp(out, "poolmalloc: free(): double free 0x", 34) == 0, "got: %s", out);
+  expect_double_free_in(free_remotely_then_collect, &apart, "free", "x, y, x");
   pm_free(x);
   pm_free(y);
   pm_free(keep);
@@ -292,14 +342,6 @@ Test(alloc_bad_pointer, remote_double_frees) {
  * let through, each of which put one block on a slab's lists twice, so
  * that malloc later returned it twice. Every function below makes one
  * such repeat and then returns normally unless it was stopped. */
-static void expect_double_free(void (*repeat)(void *), void *arg, const char *what) {
-  char out[256];
-  int status;
-  pm_test_capture(repeat, arg, out, sizeof out, &status);
-  cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%s: no abort (stderr: %s)", what,
-            out);
-  cr_assert(strncmp(out, "poolmalloc: free(): double free 0x", 34) == 0, "%s: got %s", what, out);
-}
 
 /* A remote free of a block the owner had already taken from the remote list. */
 static void free_remotely_again_after_collection(void *arg) {
@@ -328,7 +370,7 @@ static void free_twice_around_another(void *arg) {
 static void expect_repeat_caught(void (*repeat)(void *), const char *what) {
   void *x = pm_malloc(48), *y = pm_malloc(48), *keep = pm_malloc(48);
   remote_frees_t frees = {{x, y}, 1, false};
-  expect_double_free(repeat, &frees, what);
+  expect_double_free_in(repeat, &frees, "free", what);
   pm_free(x);
   pm_free(y);
   pm_free(keep);

@@ -1,10 +1,10 @@
 /* alloc_idle.c: the unused pages of a thread's current slab go back to the
  * OS (idle.c): after a phase that carved several pages and freed every
  * block, and when the slab was carved from resident memory; a rarely used
- * class gives its emptied slab back, the owner's ping-pong soon keeps its
- * slab and stays lock-free, a purge racing with the owner's carving
- * loses no block, and a slab that leaves the heap counts as retained only
- * the pages it may have used. */
+ * class keeps its emptied slab without its pages, the owner's ping-pong
+ * soon keeps its slab and stays lock-free, a purge racing with the owner's
+ * carving loses no block, and a slab that leaves the heap counts as
+ * retained only the pages it may have used. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -79,7 +79,7 @@ Test(alloc_idle, a_ping_pong_soon_keeps_its_slab) {
     cr_assert_eq(p, first, "the same block comes back");
     pm_free(p);
   }
-  /* Given back only on its first empties: from then on the slab stays
+  /* Started over only on its first empties: from then on the slab stays
    * current with its free list, so no lock is taken. */
   slab = pm_test_slab_of(first);
   cr_assert_eq(bin_of(BLOCK)->current, slab, "kept after the latest empty");
@@ -95,15 +95,15 @@ Test(alloc_idle, a_ping_pong_soon_keeps_its_slab) {
 }
 
 /* A class a program used in a few phases (setup of a few graphs, teardown)
- * gives its slab back each time it is empty, so the decay pass returns
- * even the page the class used. */
-Test(alloc_idle, a_rarely_used_class_gives_its_slab_back) {
+ * keeps its emptied slab, started over, and the decay pass purges even the
+ * page the class used; the slab's address range is not handed to another
+ * request, where a repeated free would land in someone else's block. */
+Test(alloc_idle, a_rarely_used_class_keeps_its_slab_but_not_its_pages) {
   pm_free(pm_malloc(1));
   _pm_options.decay_ms = 60000;
   pm_trim(0);
   pm_bin_t *bin = bin_of(BLOCK);
-  /* Another class's block keeps the segment mapped when the run is purged. */
-  void *keeper = pm_malloc(BLOCK * 4);
+  pm_span_t *first_slab = NULL;
   for (int phase = 0; phase < 4; phase++) {
     void *blocks[3];
     for (int i = 0; i < 3; i++) {
@@ -111,23 +111,56 @@ Test(alloc_idle, a_rarely_used_class_gives_its_slab_back) {
       memset(blocks[i], 0x5a, BLOCK);
     }
     pm_span_t *slab = pm_test_slab_of(blocks[0]);
+    if (first_slab == NULL) first_slab = slab;
+    cr_assert_eq(slab, first_slab, "phase %d: the class's one slab serves it again", phase);
     cr_assert_eq(bin->current, slab, "phase %d: a slab of the class is current", phase);
-    cr_assert_eq(_pm_span_segment_lookup(keeper), _pm_segment_of_span(slab), "one segment");
     for (int i = 0; i < 3; i++)
       pm_free(blocks[i]);
-    cr_assert_null(bin->current, "phase %d: the empty slab left the heap", phase);
-    cr_assert_eq(slab->kind, PM_SPAN_FREE, "phase %d: its pages are a free run", phase);
+    cr_assert_eq(bin->current, slab, "phase %d: the empty slab stays current", phase);
+    cr_assert(slab->reserved == 0 && slab->started_over, "phase %d: started over", phase);
+    cr_assert_eq(atomic_load(&bin->idle), slab, "phase %d: registered idle", phase);
     cr_assert_eq(resident_pages(slab), 1u, "phase %d: one page was used", phase);
-    pm_trim(0);
+    cr_assert_eq(purge_idle_now(), PM_SLAB_SIZE, "phase %d: the whole slab is past its frontier",
+                 phase);
     cr_assert_eq(resident_pages(slab), 0u, "phase %d: and it is purged", phase);
   }
-  pm_free(keeper);
+}
+
+/* A thread that uses many classes once each keeps the slabs of the latest
+ * two only: the older one goes back to the pool when a third empties. */
+Test(alloc_idle, only_the_latest_two_cold_slabs_stay) {
+  pm_free(pm_malloc(1));
+  _pm_options.decay_ms = 60000;
+  static const size_t sizes[] = {3000, 3500, 4500}; /* classes nothing else here uses */
+  pm_span_t *slabs[3];
+  for (int i = 0; i < 3; i++) {
+    void *block = pm_malloc(sizes[i]);
+    slabs[i] = pm_test_slab_of(block);
+    pm_free(block);
+    cr_assert_eq(bin_of(sizes[i])->current, slabs[i], "class %d: the emptied slab stays", i);
+  }
+  cr_assert_null(bin_of(sizes[0])->current, "the oldest cold slab left the heap");
+  cr_assert_neq(atomic_load(&slabs[0]->heap), _pm_heap_default, "and is no longer this heap's");
+  cr_assert_eq(bin_of(sizes[1])->current, slabs[1], "the latest two stay");
+  cr_assert_eq(bin_of(sizes[2])->current, slabs[2]);
+  /* A class carved again is in use, not cold: the next eviction keeps it. */
+  void *again = pm_malloc(sizes[1]);
+  pm_free(pm_malloc(5500));
+  pm_free(pm_malloc(6500));
+  cr_assert_eq(bin_of(sizes[1])->current, slabs[1], "a slab in use again is not given back");
+  pm_free(again);
+  /* Nor is the slab of a class that turned hot (kept as it is, carved). */
+  for (int i = 0; i < 2 * PM_COLD_EMPTIES; i++)
+    pm_free(pm_malloc(sizes[1]));
+  pm_free(pm_malloc(7500));
+  pm_free(pm_malloc(8500));
+  cr_assert_eq(bin_of(sizes[1])->current, slabs[1], "a hot class keeps its slab");
 }
 
 /* Fills three blocks of a class nothing used yet, which take the first
  * page of a slab carved from clean pages, and frees them: the slab, empty
- * inside its first extension, leaves the heap. Returns its start. */
-static uint8_t *release_a_one_page_slab(uint8_t fill) {
+ * inside its first extension, starts over. Returns it. */
+static pm_span_t *empty_a_one_page_slab(uint8_t fill) {
   void *blocks[3];
   for (int i = 0; i < 3; i++) {
     blocks[i] = pm_malloc(BLOCK);
@@ -137,39 +170,55 @@ static uint8_t *release_a_one_page_slab(uint8_t fill) {
   cr_assert_eq(slab->reserved * BLOCK, PM_PAGE_SIZE, "one page of blocks carved");
   for (int i = 0; i < 3; i++)
     pm_free(blocks[i]);
-  cr_assert_null(bin_of(BLOCK)->current, "the empty slab left the heap");
-  return _pm_span_start(slab);
+  cr_assert(slab->reserved == 0 && slab->started_over, "the empty slab started over");
+  return slab;
 }
 
-/* A slab leaving a heap counts as retained only the pages it may have
- * made resident: those up to its carving frontier. */
-Test(alloc_idle, a_released_slab_retains_only_its_carved_pages) {
+/* Leaves in *pages what the emptied slab may hold resident. */
+static void *empty_a_slab_and_exit(void *pages) {
+  pm_span_t *slab = empty_a_one_page_slab(0x5a);
+  _pm_lock(&_pm_pages_lock);
+  *(size_t *)pages = _pm_slab_resident_pages(slab);
+  _pm_unlock(&_pm_pages_lock);
+  return NULL;
+}
+
+/* A slab leaving a heap (here at its thread's exit) counts as retained
+ * only the pages it may have made resident, though it started over. */
+Test(alloc_idle, a_released_slab_retains_only_its_used_pages) {
   pm_free(pm_malloc(1));
   _pm_options.decay_ms = 60000;
   void *keeper = pm_malloc(BLOCK * 4);
   pm_trim(0);
   cr_assert_eq(pm_test_stats().retained_bytes, 0u, "nothing retained after the trim");
-  release_a_one_page_slab(0x5a);
+  pthread_t thread;
+  size_t pages = 0;
+  cr_assert_eq(pthread_create(&thread, NULL, empty_a_slab_and_exit, &pages), 0);
+  pthread_join(thread, NULL);
+  cr_assert_eq(pages, 1u, "the emptied slab may hold the one page it used, no more");
   cr_assert_eq(pm_test_stats().retained_bytes, PM_PAGE_SIZE, "its one used page is retained");
   pm_free(keeper);
 }
 
-/* A slab purged past its frontier, carved again and released, counts as
- * retained only the page carved since. */
-Test(alloc_idle, a_purged_slab_retains_only_what_was_carved_since) {
+/* A slab purged past its frontier, carved again and emptied, may hold only
+ * the page carved since. */
+Test(alloc_idle, a_purged_slab_holds_only_what_was_carved_since) {
   pm_free(pm_malloc(1));
   _pm_options.decay_ms = 60000;
-  void *keeper = pm_malloc(BLOCK * 4);
   pm_trim(0);
   pm_span_t *slab = run_phase(); /* eight pages carved, then started over */
+  _pm_lock(&_pm_pages_lock);
+  size_t before_purge = _pm_slab_resident_pages(slab);
+  _pm_unlock(&_pm_pages_lock);
+  cr_assert_eq(before_purge, 8u, "the eight pages carved may be resident");
   cr_assert_eq(purge_idle_now(), PM_SLAB_SIZE, "the whole slab is past the frontier");
-  /* One page carved again; emptied inside that first extension, the slab
-   * leaves the heap (the class's first early empty). */
+  /* One page carved again, then emptied inside that first extension. */
   pm_free(pm_malloc(BLOCK));
-  cr_assert_eq(slab->kind, PM_SPAN_FREE, "the empty slab left the heap");
-  cr_assert_eq(pm_test_stats().retained_bytes, PM_PAGE_SIZE,
-               "the page carved after the purge is retained, the purged ones are not");
-  pm_free(keeper);
+  cr_assert_eq(bin_of(BLOCK)->current, slab, "the same slab, started over again");
+  _pm_lock(&_pm_pages_lock);
+  size_t after = _pm_slab_resident_pages(slab);
+  _pm_unlock(&_pm_pages_lock);
+  cr_assert_eq(after, 1u, "the page carved after the purge may be resident, the purged ones not");
 }
 
 Test(alloc_idle, a_slab_carved_from_resident_pages_is_registered) {
