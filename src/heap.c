@@ -162,8 +162,9 @@ static void slab_release(pm_heap_t *heap, pm_bin_t *bin, pm_span_t *span) {
 }
 
 /* Keeps span, the latest cold slab, and gives back the oldest one kept if
- * it is still empty and current (carved again, it is in use and no longer
- * cold: it stays). */
+ * it is still empty and current and has not been carved since (a slab
+ * carved again and emptied again is kept for good, and leaves the list
+ * then: heap_forget_cold). The caller calls _pm_background_check. */
 static void heap_keep_cold(pm_heap_t *heap, pm_span_t *span) {
   if (heap->cold_kept[0] == span) return;
   heap_forget_cold(heap, span);
@@ -177,7 +178,6 @@ static void heap_keep_cold(pm_heap_t *heap, pm_span_t *span) {
   bin_set_current(heap, oldest->size_class, NULL);
   list_remove(&bin->active, oldest);
   slab_release(heap, bin, oldest);
-  _pm_background_check();
 }
 
 /* Gives span blocks to allocate if it has any left, freed or fresh. */
@@ -331,7 +331,14 @@ PM_NOINLINE void _pm_heap_slab_freed(pm_heap_t *heap, pm_span_t *span) {
   }
   if (span->used != 0) return;
   if (span == bin->current) {
-    if (_pm_idle_keep_emptied(bin, span)) heap_keep_cold(heap, span);
+    /* Hot, or emptied after more than its first extension: kept for good. */
+    if (_pm_idle_keep_emptied(bin, span))
+      heap_keep_cold(heap, span);
+    else
+      heap_forget_cold(heap, span);
+    /* Only now: starting the thread allocates and may free (glibc's thread
+     * bookkeeping), which must find cold_kept consistent. */
+    _pm_background_check();
     return;
   }
   list_remove(&bin->active, span);

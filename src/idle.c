@@ -61,7 +61,6 @@ bool _pm_idle_keep_emptied(pm_bin_t *bin, pm_span_t *span) {
   span->dirty = (uint8_t)used_pages;
   _pm_idle_register(bin, span);
   _pm_unlock(&_pm_pages_lock);
-  _pm_background_check();
   return cold;
 }
 

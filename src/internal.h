@@ -363,7 +363,8 @@ void _pm_idle_forget(pm_bin_t *bin, pm_span_t *span);
 /* For the owner: the current slab emptied, and stays current: as it is for
  * a hot class, otherwise started over from its first block and registered
  * idle. Returns true when it emptied inside its first extension (a cold
- * class, which the heap keeps only for a while). */
+ * class, which the heap keeps only for a while). The caller calls
+ * _pm_background_check once its own bookkeeping is done. */
 bool _pm_idle_keep_emptied(pm_bin_t *bin, pm_span_t *span);
 /* For the owner: carves more blocks of span, moving the frontier under the
  * pages lock while the slab is registered; false if wholly carved. */

@@ -157,6 +157,46 @@ Test(alloc_idle, only_the_latest_two_cold_slabs_stay) {
   cr_assert_eq(bin_of(sizes[1])->current, slabs[1], "a hot class keeps its slab");
 }
 
+/* A cold slab that is then used past its first extension and emptied is
+ * kept for good, as any slab emptied after a real phase: two more cold
+ * classes later, it is still the current one (it was once given back, and
+ * a repeated free of a block from that phase then freed another class's
+ * block in its pages). Run in a new thread, whose heap holds no other
+ * block of these classes. */
+typedef struct heavy_use_s {
+  bool same_slab, still_current, started_over;
+} heavy_use_t;
+
+static void *use_a_cold_class_heavily(void *arg) {
+  heavy_use_t *seen = arg;
+  void *first = pm_malloc(1152);
+  pm_span_t *slab = pm_test_slab_of(first);
+  pm_free(first);   /* cold: kept for a while */
+  void *blocks[40]; /* 40 x 1152 B: twelve pages, past the first extension */
+  for (int i = 0; i < 40; i++)
+    blocks[i] = pm_malloc(1152);
+  seen->same_slab = pm_test_slab_of(blocks[39]) == slab;
+  for (int i = 0; i < 40; i++)
+    pm_free(blocks[i]);
+  pm_free(pm_malloc(1280));
+  pm_free(pm_malloc(1408));
+  seen->still_current = bin_of(1152)->current == slab;
+  seen->started_over = slab->started_over && slab->reserved == 0;
+  return NULL;
+}
+
+Test(alloc_idle, a_cold_slab_used_heavily_since_stays) {
+  pm_free(pm_malloc(1));
+  _pm_options.decay_ms = 60000;
+  heavy_use_t seen = {false, false, false};
+  pthread_t thread;
+  cr_assert_eq(pthread_create(&thread, NULL, use_a_cold_class_heavily, &seen), 0);
+  pthread_join(thread, NULL);
+  cr_assert(seen.same_slab, "one slab holds the phase");
+  cr_assert(seen.still_current, "the slab of the phase stays current");
+  cr_assert(seen.started_over, "started over, not given back");
+}
+
 /* Fills three blocks of a class nothing used yet, which take the first
  * page of a slab carved from clean pages, and frees them: the slab, empty
  * inside its first extension, starts over. Returns it. */
