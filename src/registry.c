@@ -9,23 +9,37 @@
  * registry before touching anything, so a pointer the library never handed
  * out is recognised without reading its memory. Leaves are mapped on first
  * use and never freed (16 KiB each, one per 64 GiB of address space in
- * use). */
+ * use). When the OS refuses that mapping, a leaf comes from a small reserve
+ * in BSS (never resident until used): registering a huge block that mremap
+ * has just moved must not fail, since the block's contents now live only
+ * there. */
 #include "internal.h"
 
 _Atomic(pm_segment_t **) _pm_registry[1u << PM_REGISTRY_ROOT_BITS];
 uint64_t _pm_span_regions[PM_REGION_COUNT / 64]; /* 1 MiB of BSS, touched sparsely */
 
 #define LEAF_BYTES (sizeof(pm_segment_t *) << PM_REGISTRY_LEAF_BITS)
+/* Four leaves cover 256 GiB, more than the huge mappings of a process short
+ * of memory are likely to spread over. */
+#define RESERVE_LEAVES 4
+static pm_segment_t *reserve_leaves[RESERVE_LEAVES][1u << PM_REGISTRY_LEAF_BITS];
+static _Atomic unsigned reserve_leaves_taken;
 
 static pm_segment_t **registry_leaf(uintptr_t index, bool create) {
   _Atomic(pm_segment_t **) *slot = &_pm_registry[index >> PM_REGISTRY_LEAF_BITS];
   pm_segment_t **leaf = atomic_load_explicit(slot, memory_order_acquire);
   if (leaf != NULL || !create) return leaf;
   pm_segment_t **fresh = _pm_prim_map_aligned(LEAF_BYTES, _pm_prim_page_size());
-  if (fresh == NULL) return NULL;
+  bool mapped = fresh != NULL;
+  if (!mapped) {
+    unsigned taken = atomic_fetch_add(&reserve_leaves_taken, 1);
+    if (taken >= RESERVE_LEAVES) return NULL;
+    fresh = reserve_leaves[taken];
+  }
   pm_segment_t **expected = NULL;
   if (!atomic_compare_exchange_strong(slot, &expected, fresh)) {
-    _pm_prim_unmap(fresh, LEAF_BYTES); /* another thread installed it first */
+    /* Another thread installed one first; a reserve leaf stays unused. */
+    if (mapped) _pm_prim_unmap(fresh, LEAF_BYTES);
     return expected;
   }
   return fresh;

@@ -385,6 +385,31 @@ Test(alloc_api, only_huge_mappings_use_the_two_level_registry) {
   pm_free(small);
 }
 
+/* A huge block that mremap moved into address space no leaf covers yet must
+ * still be registered when the OS refuses the leaf's mapping: a reserve
+ * leaf takes it. */
+Test(alloc_api, the_registry_takes_a_reserve_leaf_when_maps_fail) {
+  pm_free(pm_malloc(1));
+  /* Regions 64 GiB apart from the top of the range: one leaf each, and
+   * nothing of this process lives there. */
+  static pm_segment_t fake = {.kind = PM_SEGMENT_HUGE};
+  uintptr_t leaf_span = (uintptr_t)PM_SEGMENT_SIZE << PM_REGISTRY_LEAF_BITS;
+  uintptr_t top = ((uintptr_t)PM_REGION_COUNT << PM_SEGMENT_SHIFT) - leaf_span;
+  _pm_prim_fail_maps_after(1); /* this one mapping succeeds, every later one fails */
+  void *spent = _pm_prim_map_aligned(PM_PAGE_SIZE, PM_PAGE_SIZE);
+  for (int i = 0; i < 4; i++) {
+    const void *region = (const void *)(top - (uintptr_t)i * leaf_span);
+    cr_assert_null(_pm_registry_lookup(region), "region %d unused", i);
+    cr_assert(_pm_registry_set(region, &fake), "region %d registered without a mapping", i);
+    cr_assert_eq(_pm_registry_lookup(region), &fake);
+    _pm_registry_clear(region);
+  }
+  const void *fifth = (const void *)(top - 4 * leaf_span);
+  cr_assert_not(_pm_registry_set(fifth, &fake), "the reserve is four leaves");
+  _pm_prim_fail_maps_after(0);
+  _pm_prim_unmap(spent, PM_PAGE_SIZE);
+}
+
 Test(alloc_api, trim_reports_release) {
   void *p = pm_malloc((size_t)8 << 20);
   pm_free(p);
