@@ -10,9 +10,9 @@
  * an idle program gives memory back too. That thread is started lazily the
  * first time memory becomes retained, from a free or allocation slow path
  * with no allocator lock held (pthread_create allocates), has every
- * signal blocked, is never waited for by exit (the next start joins the
- * one that ended) and is simply absent in a forked child until memory is
- * retained there. It ends once
+ * signal blocked, is never waited for by exit while it waits (the next
+ * start, or the library's destructor, joins one that has ended) and is
+ * simply absent in a forked child until memory is retained there. It ends once
  * nothing has been retained for BACKGROUND_IDLE_MS: a process lives while
  * any thread does, so a thread that waited forever would keep alive a
  * program whose main thread left through pthread_exit. */
@@ -238,6 +238,17 @@ void _pm_background_kick(void) {
   pthread_mutex_unlock(&background_lock);
   if (state == BACKGROUND_NONE) background_start();
   errno = saved_errno;
+}
+
+void _pm_background_join_ended(void) {
+  /* STARTING keeps a kick from another thread out while the join runs. */
+  int expected = BACKGROUND_NONE;
+  if (!atomic_compare_exchange_strong(&background_state, &expected, BACKGROUND_STARTING)) return;
+  if (background_ended_valid) {
+    pthread_join(background_ended, NULL);
+    background_ended_valid = false;
+  }
+  atomic_store(&background_state, BACKGROUND_NONE);
 }
 
 void _pm_background_fork_prepare(void) {
