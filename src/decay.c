@@ -182,9 +182,25 @@ static void background_wake_init(void) {
 }
 
 /* The thread that ended last, until the next start joins it (only the
- * starter, which holds BACKGROUND_STARTING, touches these). */
+ * starter, which holds BACKGROUND_STARTING, touches these), and the
+ * process that started it. */
 static pthread_t background_ended;
 static bool background_ended_valid;
+static pid_t background_ended_pid;
+
+/* Joins the thread that ended last, if this process started it: a child
+ * made by _Fork, which runs no fork handlers, inherits the record of a
+ * thread it does not have, and a join would wait for it forever. The join
+ * is a cancellation point, which must not act inside malloc or free. */
+static void background_join_last(void) {
+  if (background_ended_valid && background_ended_pid == _pm_prim_getpid()) {
+    int cancel_state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+    pthread_join(background_ended, NULL);
+    pthread_setcancelstate(cancel_state, NULL);
+  }
+  background_ended_valid = false;
+}
 
 static void background_start(void) {
   int expected = BACKGROUND_NONE;
@@ -197,10 +213,7 @@ static void background_start(void) {
    * from malloc that then stayed. Joined, the stack is free to reuse. The
    * wait is for the last instructions of a thread that has already
    * marked itself ended. */
-  if (background_ended_valid) {
-    pthread_join(background_ended, NULL);
-    background_ended_valid = false;
-  }
+  background_join_last();
   /* Signals go to the program's own threads, never to this one. */
   sigset_t all, saved;
   sigfillset(&all);
@@ -220,6 +233,7 @@ static void background_start(void) {
   /* Joined when the next one starts (it may end before that). */
   background_ended = thread;
   background_ended_valid = started;
+  background_ended_pid = _pm_prim_getpid();
   atomic_store(&background_state, started ? BACKGROUND_RUNNING : BACKGROUND_FAILED);
 }
 
@@ -244,11 +258,11 @@ void _pm_background_join_ended(void) {
   /* STARTING keeps a kick from another thread out while the join runs. */
   int expected = BACKGROUND_NONE;
   if (!atomic_compare_exchange_strong(&background_state, &expected, BACKGROUND_STARTING)) return;
-  if (background_ended_valid) {
-    pthread_join(background_ended, NULL);
-    background_ended_valid = false;
-  }
-  atomic_store(&background_state, BACKGROUND_NONE);
+  background_join_last();
+  /* The process is exiting: a free in a later destructor starts no new
+   * thread (decay stays with the slow paths' checks, as after a failed
+   * start). */
+  atomic_store(&background_state, BACKGROUND_FAILED);
 }
 
 void _pm_background_fork_prepare(void) {

@@ -425,7 +425,8 @@ static inline void _pm_background_check(void) {
 }
 /* Fork handlers: the background lock is taken after the pages lock. */
 /* At exit: joins the background thread if it has ended (one still waiting
- * is left to exit), so that no ended thread is left unjoined. */
+ * is left to exit), so that no ended thread is left unjoined, and lets no
+ * new one start. */
 void _pm_background_join_ended(void);
 void _pm_background_fork_prepare(void);
 void _pm_background_fork_parent(void);
