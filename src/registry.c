@@ -32,8 +32,12 @@ static pm_segment_t **registry_leaf(uintptr_t index, bool create) {
   pm_segment_t **fresh = _pm_prim_map_aligned(LEAF_BYTES, _pm_prim_page_size());
   bool mapped = fresh != NULL;
   if (!mapped) {
-    unsigned taken = atomic_fetch_add(&reserve_leaves_taken, 1);
-    if (taken >= RESERVE_LEAVES) return NULL;
+    /* Counted only while leaves remain, so the count never wraps around to
+     * hand a leaf out twice. */
+    unsigned taken = atomic_load(&reserve_leaves_taken);
+    do {
+      if (taken >= RESERVE_LEAVES) return NULL;
+    } while (!atomic_compare_exchange_weak(&reserve_leaves_taken, &taken, taken + 1));
     fresh = reserve_leaves[taken];
   }
   pm_segment_t **expected = NULL;
