@@ -423,11 +423,11 @@ static inline void _pm_background_check(void) {
   if (pm_unlikely(atomic_load_explicit(&_pm_background_pending, memory_order_relaxed)))
     _pm_background_kick();
 }
-/* Fork handlers: the background lock is taken after the pages lock. */
 /* At exit: joins the background thread if it has ended (one still waiting
  * is left to exit), so that no ended thread is left unjoined, and lets no
  * new one start. */
 void _pm_background_join_ended(void);
+/* Fork handlers: the background lock is taken after the pages lock. */
 void _pm_background_fork_prepare(void);
 void _pm_background_fork_parent(void);
 void _pm_background_fork_child(void);
