@@ -31,6 +31,9 @@ static pm_span_t *span_of_checked(pm_segment_t *segment, const void *ptr, const 
   case PM_SPAN_LARGE:
     if ((const uint8_t *)ptr != _pm_span_start(span)) invalid_pointer(func, ptr);
     return span;
+  case PM_SPAN_CACHED: /* a large block its thread freed and keeps */
+    if ((const uint8_t *)ptr == _pm_span_start(span)) _pm_fatal_pointer(func, "double free", ptr);
+    invalid_pointer(func, ptr);
   case PM_SPAN_FREE:
     /* Free memory: a page start is most likely a large block freed again;
      * elsewhere it may be a block of a slab given back since its first

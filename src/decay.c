@@ -28,6 +28,13 @@ static _Atomic uint64_t decay_deadline = UINT64_MAX;
  * slow path starts or wakes the background thread. */
 _Atomic bool _pm_background_pending;
 
+/* Whether a thread's cache of large blocks may hold a span, which keeps a
+ * deadline set for the sweep. Set under the pages lock (decay_note_cached),
+ * so it cannot slip in between a purge's look at it and its new deadline;
+ * cleared by the sweep before it looks at the caches, so a span cached
+ * during the sweep is either seen by it or sets the flag again. */
+_Atomic bool _pm_decay_caches_used;
+
 typedef enum background_state_e {
   BACKGROUND_NONE = 0, /* not started (or in a forked child) */
   BACKGROUND_STARTING, /* pthread_create in progress: re-entrant mallocs skip it */
@@ -55,7 +62,8 @@ static uint64_t retained_bytes(void) {
 /* Pages lock held. */
 static void decay_schedule(uint64_t now) {
   uint64_t deadline = UINT64_MAX;
-  if (retained_bytes() > 0 || _pm_pool.idle_slabs > 0) {
+  if (retained_bytes() > 0 || _pm_pool.idle_slabs > 0 ||
+      atomic_load_explicit(&_pm_decay_caches_used, memory_order_relaxed)) {
     /* A quarter of the delay: memory idle decay_ms is gone within 1.25x
      * decay_ms, at four checks (cheap: the lists of free runs) per delay. */
     uint64_t step = _pm_options.decay_ms / 4;
@@ -66,10 +74,29 @@ static void decay_schedule(uint64_t now) {
     atomic_store_explicit(&_pm_background_pending, true, memory_order_relaxed);
 }
 
+/* Pages lock held. The sweep of the thread caches: its pairing with
+ * _pm_large_cache_put is a store then load on each side (the flag here,
+ * the slot there), both sequentially consistent. */
+static void decay_sweep_caches(uint64_t cutoff) {
+  atomic_store(&_pm_decay_caches_used, false);
+  if (_pm_large_cache_sweep(cutoff)) atomic_store(&_pm_decay_caches_used, true);
+}
+
+void _pm_decay_note_cached_slow(void) {
+  _pm_lock(&_pm_pages_lock);
+  atomic_store(&_pm_decay_caches_used, true);
+  if (atomic_load_explicit(&decay_deadline, memory_order_relaxed) == UINT64_MAX)
+    decay_schedule(_pm_prim_clock_ms());
+  _pm_unlock(&_pm_pages_lock);
+  _pm_background_check();
+}
+
 /* Pages lock held. */
 static void decay_run(uint64_t now) {
   uint64_t cutoff = now >= _pm_options.decay_ms ? now - _pm_options.decay_ms : 0;
   if (_pm_options.decay_ms == 0) cutoff = UINT64_MAX;
+  /* First: the spans it gives back join the runs purged below. */
+  decay_sweep_caches(cutoff);
   _pm_heap_reap_abandoned();
   _pm_idle_purge(cutoff);
   _pm_segments_purge(cutoff, UINT64_MAX);
@@ -121,6 +148,7 @@ void _pm_decay_after_free(void) {
 }
 
 uint64_t _pm_decay_release_all(void) {
+  decay_sweep_caches(UINT64_MAX);
   _pm_heap_reap_abandoned();
   uint64_t released = _pm_idle_purge(UINT64_MAX) + _pm_segments_purge(UINT64_MAX, UINT64_MAX) +
                       _pm_huge_purge(UINT64_MAX, UINT64_MAX);

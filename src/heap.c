@@ -156,7 +156,7 @@ static void slab_release(pm_heap_t *heap, pm_bin_t *bin, pm_span_t *span) {
   _pm_lock(&_pm_pages_lock);
   _pm_idle_forget(bin, span);
   _pm_pool.slabs[span->size_class]--;
-  _pm_span_free(span, _pm_slab_resident_pages(span));
+  _pm_span_free(span, _pm_slab_resident_pages(span), _pm_prim_clock_ms());
   _pm_decay_after_free();
   _pm_unlock(&_pm_pages_lock);
 }
@@ -386,6 +386,7 @@ void _pm_heap_thread_exit(void *arg) {
   /* Slabs that left with live blocks are another heap's to adopt now. */
   for (size_t i = 0; i < COLD_KEPT; i++)
     heap->cold_kept[i] = NULL;
+  _pm_large_cache_flush(heap);
   _pm_lock(&_pm_heaps_lock);
   heap->next_free = heaps_free;
   heaps_free = heap;
@@ -418,7 +419,7 @@ void _pm_heap_reap_abandoned(void) {
       list_remove(&abandoned[c], span);
       atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
       _pm_pool.slabs[c]--;
-      _pm_span_free(span, _pm_slab_resident_pages(span));
+      _pm_span_free(span, _pm_slab_resident_pages(span), _pm_prim_clock_ms());
     }
   }
 }

@@ -83,6 +83,7 @@ typedef struct pm_options_s {
   uint64_t fail_map_after;    /* test hook: OS mappings after this many fail (0 = off) */
   uint64_t thp;               /* pm_prim_thp_t: transparent huge pages for our mappings */
   uint64_t validate_plans;    /* 1: check every plan for overlaps before it is used */
+  uint64_t large_cache;       /* bytes of freed large blocks each thread keeps */
   char stats_file[256];       /* where to print them ("" = stderr); %p = pid */
 } pm_options_t;
 extern pm_options_t _pm_options PM_HIDDEN;
@@ -251,10 +252,11 @@ extern pm_pool_stats_t _pm_pool PM_HIDDEN;
  * rest read as zero. NULL when out of memory. */
 pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t kind,
                           size_t *resident_pages);
-/* Returns a span to the free runs. Its first resident_pages pages may be
- * resident (retained until decay); the rest are clean (never touched, or
- * purged) and become a clean run. */
-void _pm_span_free(pm_span_t *span, size_t resident_pages);
+/* Returns a span to the free runs, free since freed_at (ms; decay counts
+ * from there). Its first resident_pages pages may be resident (retained
+ * until decay); the rest are clean (never touched, or purged) and become a
+ * clean run. */
+void _pm_span_free(pm_span_t *span, size_t resident_pages, uint64_t freed_at);
 /* Pages lock held. The span whose pages hold ptr (NULL for a header page),
  * found by walking the segment's spans head to head: exact where
  * head_offsets may be stale (inner pages of a large block), but O(spans),
@@ -378,6 +380,35 @@ uint64_t _pm_idle_purge(uint64_t cutoff_ms);
 bool _pm_large_fits_segment(size_t size, size_t alignment);
 void *_pm_large_alloc(size_t size, size_t alignment, bool zero);
 void _pm_large_free(pm_span_t *span, const void *ptr, const char *func);
+/* Pages lock held: a large span's pages back to the free runs, free since
+ * freed_at, for a block freed or a cached one given up. */
+void _pm_large_release(pm_span_t *span, uint64_t freed_at);
+/* Claims a live large span for its free, moving it from PM_SPAN_LARGE to
+ * kind in one step: false when another free (a double free, perhaps from
+ * another thread) got there first. */
+static inline bool _pm_large_claim(pm_span_t *span, pm_span_kind_t kind) {
+  uint8_t expected = PM_SPAN_LARGE;
+  return __atomic_compare_exchange_n(&span->kind, &expected, (uint8_t)kind, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_RELAXED);
+}
+
+/* ---- large_cache.c: freed large blocks each thread keeps ---- */
+bool _pm_large_cache_enabled(void);
+/* Owner: a cached span of at least pages pages (an eighth more at most)
+ * whose start is aligned to alignment, now PM_SPAN_LARGE; NULL if none. */
+pm_span_t *_pm_large_cache_take(pm_heap_t *heap, size_t pages, size_t alignment);
+/* Owner: keeps the large block ptr heads in the heap's cache, giving the
+ * oldest cached ones back to the pool to make room; false when the block
+ * is too big for the cache (or caching is off) and the caller frees it.
+ * Reports a double free. */
+bool _pm_large_cache_put(pm_heap_t *heap, pm_span_t *span, const void *ptr, const char *func);
+/* Owner: every span the heap caches back to the pool (thread exit). */
+void _pm_large_cache_flush(pm_heap_t *heap);
+/* Pages lock held: spans of any heap cached at or before cutoff_ms back to
+ * the pool; returns whether any stay cached. */
+bool _pm_large_cache_sweep(uint64_t cutoff_ms);
+/* Pages lock held: bytes of the spans all heaps cache. */
+uint64_t _pm_large_cache_bytes(void);
 void *_pm_large_realloc_in_place(pm_span_t *span, size_t size);
 void *_pm_huge_alloc(size_t size, size_t alignment, bool zero);
 void _pm_huge_free(pm_segment_t *segment, const char *func);
@@ -414,6 +445,14 @@ void _pm_decay_tick_lazy(void);
 void _pm_decay_after_free(void);
 /* Releases every retained byte now; returns bytes released. */
 uint64_t _pm_decay_release_all(void);
+/* After a thread cached a large block (large_cache.c, a full barrier
+ * before): makes sure a decay deadline will sweep it. One load while the
+ * flag is set, which it stays while any cache holds a span. */
+extern _Atomic bool _pm_decay_caches_used PM_HIDDEN;
+PM_NOINLINE void _pm_decay_note_cached_slow(void);
+static inline void _pm_decay_note_cached(void) {
+  if (pm_unlikely(!atomic_load(&_pm_decay_caches_used))) _pm_decay_note_cached_slow();
+}
 /* Background release thread: set when memory became retained; whoever sees
  * it with no allocator lock held calls _pm_background_check, which starts
  * the thread (once) or wakes it. */

@@ -17,13 +17,32 @@ bool _pm_large_fits_segment(size_t size, size_t alignment) {
   return pages_of(size) + align_pages_of(alignment) - 1 <= PM_SEGMENT_USABLE_PAGES;
 }
 
+/* The calling thread's heap for its cache of large blocks, or NULL: a
+ * thread past its exit hook has none, and one without a heap yet gets one
+ * here, unless caching is off. */
+static pm_heap_t *cache_heap(void) {
+  pm_heap_t *heap = _pm_heap_default;
+  if (pm_likely(heap != &_pm_heap_empty)) return heap;
+  if (_pm_thread_exited || !_pm_large_cache_enabled()) return NULL;
+  return _pm_heap_for_thread();
+}
+
 void *_pm_large_alloc(size_t size, size_t alignment, bool zero) {
   if (!_pm_large_fits_segment(size, alignment)) return _pm_huge_alloc(size, alignment, zero);
   size_t pages = pages_of(size), align_pages = align_pages_of(alignment);
+  pm_heap_t *heap = cache_heap();
+  pm_span_t *span = heap != NULL ? _pm_large_cache_take(heap, pages, alignment) : NULL;
+  if (span != NULL) {
+    /* A cached block is resident throughout; only the bytes asked for are
+     * cleared, as for any reused block. */
+    uint8_t *block = _pm_span_start(span);
+    if (zero) memset(block, 0, size);
+    return block;
+  }
   size_t resident = 0;
   bool new_high = false;
   _pm_lock(&_pm_pages_lock);
-  pm_span_t *span = _pm_span_alloc(pages, align_pages, PM_SPAN_LARGE, &resident);
+  span = _pm_span_alloc(pages, align_pages, PM_SPAN_LARGE, &resident);
   if (span != NULL) {
     _pm_pool.large_live_bytes += pages * PM_PAGE_SIZE;
     _pm_pool.large_allocations++;
@@ -42,16 +61,22 @@ void *_pm_large_alloc(size_t size, size_t alignment, bool zero) {
   return block;
 }
 
+void _pm_large_release(pm_span_t *span, uint64_t freed_at) {
+  _pm_pool.large_live_bytes -= span->page_count * PM_PAGE_SIZE;
+  pm_span_set(span, kind, PM_SPAN_FREE);
+  _pm_span_free(span, span->page_count, freed_at);
+}
+
 void _pm_large_free(pm_span_t *span, const void *ptr, const char *func) {
+  pm_heap_t *heap = _pm_heap_default;
+  if (heap != &_pm_heap_empty && _pm_large_cache_put(heap, span, ptr, func)) return;
   _pm_lock(&_pm_pages_lock);
-  if (pm_span_get(span, kind) != PM_SPAN_LARGE) { /* another thread freed it first */
+  if (!_pm_large_claim(span, PM_SPAN_FREE)) { /* freed already, maybe by another thread */
     _pm_unlock(&_pm_pages_lock);
     _pm_fatal_pointer(func, "double free", ptr);
   }
-  _pm_pool.large_live_bytes -= span->page_count * PM_PAGE_SIZE;
   _pm_pool.large_frees++;
-  pm_span_set(span, kind, PM_SPAN_FREE);
-  _pm_span_free(span, span->page_count);
+  _pm_large_release(span, _pm_prim_clock_ms());
   _pm_decay_after_free();
   _pm_unlock(&_pm_pages_lock);
   _pm_background_check();

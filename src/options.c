@@ -21,7 +21,7 @@ typedef enum option_type_e {
 
 /* An option's own variable is POOLMALLOC_ and its name in capitals. */
 #define OPTION_NAME_MAX 24
-#define OPTION_COUNT    9 /* entries in option_table.options; init checks each is filled */
+#define OPTION_COUNT    10 /* entries in option_table.options; init checks each is filled */
 
 typedef struct option_s {
   char name[OPTION_NAME_MAX];
@@ -73,6 +73,10 @@ static const struct {
          * handing it out (the planner's tests turn it on; debug builds
          * always check) */
         {"validate_plans", OPTION_BOOL, 0, &_pm_options.validate_plans, NULL, 0},
+        /* bytes of freed large blocks (up to a quarter of this each) a
+         * thread keeps for its own next requests, without the pool's lock
+         * (0 = off) */
+        {"large_cache", OPTION_SIZE, (uint64_t)4 << 20, &_pm_options.large_cache, NULL, 0},
     },
 };
 

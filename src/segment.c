@@ -330,13 +330,13 @@ pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t 
   return span;
 }
 
-void _pm_span_free(pm_span_t *span, size_t resident_pages) {
+void _pm_span_free(pm_span_t *span, size_t resident_pages, uint64_t freed_at) {
   pm_assert(span->kind != PM_SPAN_HEADER, "a segment header page is never freed");
   pm_assert(resident_pages <= span->page_count, "a span's resident pages lie inside it");
   pm_segment_t *segment = _pm_segment_of_span(span);
   atomic_store_explicit(&span->heap, NULL, memory_order_relaxed);
   run_insert_coalesced(segment, run_make(segment, span_index(segment, span), span->page_count,
-                                         resident_pages, _pm_prim_clock_ms()));
+                                         resident_pages, freed_at));
 }
 
 pm_span_t *_pm_span_containing(pm_segment_t *segment, const void *ptr) {
@@ -373,7 +373,7 @@ void _pm_span_shrink(pm_span_t *span, size_t page_count) {
   pm_span_set(tail, kind, PM_SPAN_FREE); /* an inner page until now: its kind was stale */
   span_set_tail_offset(segment, first, page_count);
   span->page_count = (uint16_t)page_count;
-  _pm_span_free(tail, tail->page_count);
+  _pm_span_free(tail, tail->page_count, _pm_prim_clock_ms());
 }
 
 uint64_t _pm_segments_purge(uint64_t cutoff_ms, uint64_t budget) {

@@ -40,6 +40,7 @@ typedef struct small_totals_s {
   uint64_t allocations[PM_CLASS_COUNT];
   uint64_t frees[PM_CLASS_COUNT];
   uint64_t fresh[PM_CLASS_COUNT];
+  uint64_t large_cache_hits, large_cache_puts; /* large blocks, through thread caches */
 } small_totals_t;
 
 static void small_totals(small_totals_t *t) {
@@ -51,6 +52,8 @@ static void small_totals(small_totals_t *t) {
       t->frees[c] += atomic_load_explicit(&heap->stats.frees[c], memory_order_relaxed);
       t->fresh[c] += atomic_load_explicit(&heap->stats.fresh[c], memory_order_relaxed);
     }
+    t->large_cache_hits += atomic_load_explicit(&heap->large_cache_hits, memory_order_relaxed);
+    t->large_cache_puts += atomic_load_explicit(&heap->large_cache_puts, memory_order_relaxed);
   }
   for (size_t c = 0; c < PM_CLASS_COUNT; c++)
     t->frees[c] += atomic_load_explicit(&_pm_pool.orphan_frees[c], memory_order_relaxed);
@@ -78,7 +81,8 @@ static uint64_t small_allocated(const small_totals_t *t) {
 
 void _pm_stats_sample_peak(void) {
   _pm_lock(&_pm_pages_lock);
-  uint64_t big = _pm_pool.large_live_bytes + _pm_pool.huge_live_bytes;
+  /* Under the lock no cached span can leave the pool's count. */
+  uint64_t big = _pm_pool.large_live_bytes - _pm_large_cache_bytes() + _pm_pool.huge_live_bytes;
   uint64_t slab_bytes = 0;
   for (size_t c = 0; c < PM_CLASS_COUNT; c++)
     slab_bytes += _pm_pool.slabs[c] * PM_SLAB_SIZE;
@@ -98,7 +102,11 @@ void _pm_stats_with_pool(pm_stats_t *out, pm_pool_stats_t *pool) {
   small_totals(&t);
   _pm_lock(&_pm_pages_lock);
   memcpy(pool, &_pm_pool, offsetof(pm_pool_stats_t, orphan_frees));
+  /* Thread-cached large blocks are free memory kept resident, though the
+   * pool still counts them as handed out. */
+  uint64_t cached = _pm_large_cache_bytes();
   _pm_unlock(&_pm_pages_lock);
+  pool->large_live_bytes = pool->large_live_bytes > cached ? pool->large_live_bytes - cached : 0;
 
   memset(out, 0, sizeof *out);
   uint64_t small_fresh = 0;
@@ -120,10 +128,11 @@ void _pm_stats_with_pool(pm_stats_t *out, pm_pool_stats_t *pool) {
   out->peak_allocated_bytes = atomic_load_explicit(&peak_allocated, memory_order_relaxed);
   out->mapped_bytes = pool->mapped_bytes;
   out->released_bytes = pool->released_bytes;
-  out->retained_bytes = pool->dirty_bytes + pool->huge_cached_bytes;
-  out->total_allocations += pool->large_allocations + pool->huge_allocations;
-  out->total_frees += pool->large_frees + pool->huge_frees;
-  /* Small blocks not carved fresh were freed before: reuse. */
+  out->retained_bytes = pool->dirty_bytes + pool->huge_cached_bytes + cached;
+  out->total_allocations += pool->large_allocations + t.large_cache_hits + pool->huge_allocations;
+  out->total_frees += pool->large_frees + t.large_cache_puts + pool->huge_frees;
+  /* Small blocks not carved fresh, and large ones from a thread's cache,
+   * were freed before: reuse. */
   out->reuse_count = out->total_allocations - pool->large_allocations - pool->huge_allocations -
                      small_fresh + pool->large_reuse + pool->huge_reuse;
   out->reuse_rate =

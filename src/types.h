@@ -38,6 +38,8 @@
  * (jemalloc, whose extents all share one pool: 83 MB). */
 #define PM_LARGE_MAX   ((size_t)8 << 20)
 #define PM_HUGE_OFFSET PM_PAGE_SIZE /* huge block starts after its header page */
+/* Freed large blocks a thread keeps (large_cache.c). */
+#define PM_LARGE_CACHE_SLOTS 8
 
 /* A free block; its link is encoded with the process secret (see
  * _pm_block_encode) so a stray write cannot forge a free-list pointer, and
@@ -53,7 +55,8 @@ typedef enum pm_span_kind_e {
   PM_SPAN_HEADER = 0, /* segment metadata: never handed out */
   PM_SPAN_FREE,       /* a free run of pages */
   PM_SPAN_SLAB,       /* small blocks of one size class */
-  PM_SPAN_LARGE       /* one large block */
+  PM_SPAN_LARGE,      /* one large block */
+  PM_SPAN_CACHED      /* a freed large block its thread keeps (large_cache.c) */
 } pm_span_kind_t;
 
 struct pm_heap_s;
@@ -171,6 +174,15 @@ typedef struct pm_heap_s {
    * kept, newest first (heap.c); NULL where none. */
   struct pm_span_s *cold_kept[2];
   pm_bin_t bins[PM_CLASS_COUNT];
+  /* Large blocks the thread freed, kept for its next requests of about
+   * their size (large_cache.c), last so that a thread without large
+   * blocks never touches them. The slots are the shared part: the decay
+   * sweep may empty one; the rest only the owner writes. */
+  _Atomic(struct pm_span_s *) large_cached[PM_LARGE_CACHE_SLOTS];
+  uint16_t large_cached_pages[PM_LARGE_CACHE_SLOTS]; /* each slot's span size, 0 when none */
+  uint32_t large_cache_next;                         /* the slot to empty next when full */
+  _Atomic uint64_t large_cache_hits;                 /* large blocks handed out from the slots */
+  _Atomic uint64_t large_cache_puts;                 /* large blocks freed into them */
 } pm_heap_t;
 
 /* 0 free, 1 held, 2 held with sleepers possible (lock.c). */

@@ -338,6 +338,26 @@ Test(alloc_bad_pointer, remote_double_frees) {
   pm_free(keep);
 }
 
+/* A large block its thread keeps (large_cache.c) is marked so: a repeat
+ * is a double free from the owner and from another thread, and so is one
+ * of a block that went to the pool with the cache turned off. */
+Test(alloc_bad_pointer, double_frees_of_large_blocks_cached_or_not) {
+  _pm_options.decay_ms = 60000;
+  void *large = pm_malloc(200000);
+  pm_free(large);
+  pm_span_t *span = _pm_span_of(_pm_span_segment_lookup(large), large);
+  cr_assert_eq(pm_span_get(span, kind), PM_SPAN_CACHED, "the thread keeps it");
+  expect_abort(CALL_FREE, large, "free", "double free");
+  remote_frees_t remote = {{large}, 1, false};
+  expect_double_free_in(free_remotely_then_collect, &remote, "free", "cached, then remote");
+  _pm_options.large_cache = 0;
+  void *pooled = pm_malloc(300000);
+  uint64_t pool_frees = _pm_pool.large_frees;
+  pm_free(pooled);
+  cr_assert_eq(_pm_pool.large_frees, pool_frees + 1, "back in the pool");
+  expect_abort(CALL_FREE, pooled, "free", "double free");
+}
+
 /* The freed mark (internal.h) catches the repeats that the checks above
  * let through, each of which put one block on a slab's lists twice, so
  * that malloc later returned it twice. Every function below makes one

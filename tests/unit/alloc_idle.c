@@ -262,9 +262,7 @@ Test(alloc_idle, a_purged_slab_holds_only_what_was_carved_since) {
 }
 
 Test(alloc_idle, a_slab_carved_from_resident_pages_is_registered) {
-  pm_free(pm_malloc(1));
-  _pm_options.decay_ms = 60000;
-  pm_trim(0);
+  pm_test_no_free_runs();
   /* A resident free run of 64 pages... */
   uint8_t *large = pm_malloc((size_t)256 << 10);
   cr_assert_not_null(large);

@@ -30,8 +30,9 @@ Test(alloc_options, sizes_take_suffixes) {
 Test(alloc_options, conf_sets_every_option) {
   _pm_options_apply_conf(
       "decay_ms:250,retain_max:8M,limit:2G,stats:json,stats_file:/tmp/s.%p,background_thread:0,"
-      "thp:system,validate_plans:1");
+      "thp:system,validate_plans:1,large_cache:1M");
   cr_assert_eq(_pm_options.background_thread, 0);
+  cr_assert_eq(_pm_options.large_cache, 1u << 20);
   cr_assert_eq(_pm_options.validate_plans, 1);
   cr_assert_eq(_pm_options.decay_ms, 250);
   cr_assert_eq(_pm_options.retain_max, 8u << 20);

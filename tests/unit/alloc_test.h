@@ -80,6 +80,8 @@ static inline bool pm_test_page_written(const void *addr) {
 static inline void pm_test_no_free_runs(void) {
   pm_free(pm_malloc(1));
   _pm_options.decay_ms = 60000;
+  /* and frees go straight to the pool, not to this thread's cache */
+  _pm_options.large_cache = 0;
   pm_trim(0);
 }
 

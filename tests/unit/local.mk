@@ -26,6 +26,7 @@ tests_unit_alloc_unit_SOURCES = \
 	tests/unit/alloc_idle.c \
 	tests/unit/alloc_options.c \
 	tests/unit/alloc_stats.c \
+	tests/unit/alloc_large_cache.c \
 	tests/unit/alloc_bad_pointer.c
 tests_unit_alloc_unit_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) -D_GNU_SOURCE
 tests_unit_alloc_unit_LDADD = tests/unit/libpm-whitebox.la $(CRITERION_LIBS) $(PTHREAD_LIBS)

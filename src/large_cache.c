@@ -1,0 +1,160 @@
+/* large_cache.c: each thread keeps a few of the large blocks it freed, for
+ * its next requests of about their size, so that a thread that allocates
+ * and frees the same large buffers over and over (an inference engine's
+ * per-layer activations) does not take the page pool's lock for each. With
+ * two threads doing that, the shared lock made them 2-6x slower than one
+ * (most of the time asleep on the lock, bench/README.md); jemalloc's tcache
+ * and mimalloc's thread-owned pages avoid the same cost.
+ *
+ * The owner thread alone puts spans into its slots and takes them out; the
+ * decay sweep (any thread, under the pages lock) may take any span that has
+ * waited decay_ms, so memory a thread stops using is still given back on
+ * time, and malloc_trim takes them all. The slots are atomic for that: the
+ * owner takes with an exchange, the sweep with a compare-and-swap, and
+ * whoever wins owns the span. A cached span is marked PM_SPAN_CACHED, so a
+ * second free of its block is reported like any double free.
+ *
+ * Cached spans still count in the pool's large_live_bytes (the pool handed
+ * them out); statistics move them from allocated to retained bytes. The
+ * large_cache option bounds the bytes per thread (0 turns caching off), and
+ * decay_ms:0 (give freed memory back at once) turns it off too. */
+#include "internal.h"
+
+/* A request of pages takes a cached span up to an eighth larger: a few
+ * pages of slack for a hit, as glibc's best fit also accepts. */
+static bool cached_fits(size_t cached_pages, size_t pages) {
+  return cached_pages >= pages && cached_pages <= pages + pages / 8;
+}
+
+static size_t cache_limit_pages(void) {
+  return _pm_options.decay_ms == 0 ? 0 : _pm_options.large_cache / PM_PAGE_SIZE;
+}
+
+bool _pm_large_cache_enabled(void) {
+  return cache_limit_pages() > 0;
+}
+
+/* The pool side of a cached span leaving the cache for good; pages lock
+ * held. The span keeps the age it was cached with, so decay purges it on
+ * the schedule it would have had in the pool. */
+static void span_return_to_pool(pm_span_t *span) {
+  uint64_t cached_at = pm_span_get(span, freed_at);
+  _pm_large_release(span, cached_at);
+}
+
+/* Owner: the cached spans in victims go back to the pool under one lock. */
+static void spans_return_to_pool(pm_span_t **victims, size_t count) {
+  if (count == 0) return;
+  _pm_lock(&_pm_pages_lock);
+  for (size_t i = 0; i < count; i++)
+    span_return_to_pool(victims[i]);
+  _pm_decay_after_free();
+  _pm_unlock(&_pm_pages_lock);
+  _pm_background_check();
+}
+
+pm_span_t *_pm_large_cache_take(pm_heap_t *heap, size_t pages, size_t alignment) {
+  for (size_t i = 0; i < PM_LARGE_CACHE_SLOTS; i++) {
+    if (!cached_fits(heap->large_cached_pages[i], pages)) continue;
+    /* Only the pointer is read before the exchange: until then the sweep
+     * may hand the span to the pool, which may unmap its segment. */
+    pm_span_t *seen = atomic_load_explicit(&heap->large_cached[i], memory_order_relaxed);
+    if (seen == NULL || ((uintptr_t)_pm_span_start(seen) & (alignment - 1)) != 0) continue;
+    /* The sweep may have taken it since: then the exchange finds NULL. */
+    pm_span_t *span = atomic_exchange_explicit(&heap->large_cached[i], NULL, memory_order_acquire);
+    heap->large_cached_pages[i] = 0;
+    if (span == NULL) continue;
+    pm_span_set(span, kind, (uint8_t)PM_SPAN_LARGE);
+    pm_stat_add(&heap->large_cache_hits, 1);
+    return span;
+  }
+  return NULL;
+}
+
+bool _pm_large_cache_put(pm_heap_t *heap, pm_span_t *span, const void *ptr, const char *func) {
+  size_t pages = span->page_count, limit = cache_limit_pages();
+  if (pages > limit / 4) return false; /* at least four spans fit the bound */
+  if (!_pm_large_claim(span, PM_SPAN_CACHED)) _pm_fatal_pointer(func, "double free", ptr);
+  pm_span_set(span, freed_at, _pm_prim_clock_ms());
+
+  /* Room: the bytes of the spans still cached (the sweep may have taken
+   * some) plus this one within the bound, and a free slot. The oldest go
+   * first; the slot cursor turns round so each slot is the oldest in turn. */
+  pm_span_t *victims[PM_LARGE_CACHE_SLOTS];
+  size_t victim_count = 0, cached_pages = pages, free_slot = PM_LARGE_CACHE_SLOTS;
+  for (size_t i = 0; i < PM_LARGE_CACHE_SLOTS; i++) {
+    if (atomic_load_explicit(&heap->large_cached[i], memory_order_relaxed) == NULL)
+      free_slot = i;
+    else
+      cached_pages += heap->large_cached_pages[i];
+  }
+  for (size_t step = 0; step < PM_LARGE_CACHE_SLOTS; step++) {
+    if (cached_pages <= limit && free_slot < PM_LARGE_CACHE_SLOTS) break;
+    size_t i = heap->large_cache_next;
+    heap->large_cache_next = (uint32_t)((i + 1) % PM_LARGE_CACHE_SLOTS);
+    pm_span_t *victim =
+        atomic_exchange_explicit(&heap->large_cached[i], NULL, memory_order_acquire);
+    if (victim != NULL) {
+      victims[victim_count++] = victim;
+      cached_pages -= heap->large_cached_pages[i];
+    }
+    heap->large_cached_pages[i] = 0;
+    free_slot = i;
+  }
+  heap->large_cached_pages[free_slot] = (uint16_t)pages;
+  /* A full barrier (an exchange) before the decay check: see
+   * _pm_decay_note_cached. */
+  atomic_exchange_explicit(&heap->large_cached[free_slot], span, memory_order_seq_cst);
+  pm_stat_add(&heap->large_cache_puts, 1);
+  spans_return_to_pool(victims, victim_count);
+  _pm_decay_note_cached();
+  return true;
+}
+
+void _pm_large_cache_flush(pm_heap_t *heap) {
+  pm_span_t *victims[PM_LARGE_CACHE_SLOTS];
+  size_t victim_count = 0;
+  /* Only slots in use are written: a thread that never freed a large
+   * block leaves its heap's last page untouched. */
+  for (size_t i = 0; i < PM_LARGE_CACHE_SLOTS; i++) {
+    if (atomic_load_explicit(&heap->large_cached[i], memory_order_relaxed) == NULL) continue;
+    pm_span_t *span = atomic_exchange_explicit(&heap->large_cached[i], NULL, memory_order_acquire);
+    heap->large_cached_pages[i] = 0;
+    if (span != NULL) victims[victim_count++] = span;
+  }
+  spans_return_to_pool(victims, victim_count);
+}
+
+bool _pm_large_cache_sweep(uint64_t cutoff_ms) {
+  bool left = false;
+  for (pm_heap_t *heap = atomic_load_explicit(&_pm_heaps_all, memory_order_acquire); heap != NULL;
+       heap = heap->next_all) {
+    for (size_t i = 0; i < PM_LARGE_CACHE_SLOTS; i++) {
+      pm_span_t *span = atomic_load_explicit(&heap->large_cached[i], memory_order_seq_cst);
+      if (span == NULL) continue;
+      /* Under the pages lock the span's segment stays mapped even if the
+       * owner takes the span meanwhile; its age may then be stale, which
+       * at worst gives back a span cached again just now. */
+      if (pm_span_get(span, freed_at) > cutoff_ms ||
+          !atomic_compare_exchange_strong_explicit(&heap->large_cached[i], &span, NULL,
+                                                   memory_order_acquire, memory_order_relaxed)) {
+        left = true;
+        continue;
+      }
+      span_return_to_pool(span);
+    }
+  }
+  return left;
+}
+
+uint64_t _pm_large_cache_bytes(void) {
+  uint64_t bytes = 0;
+  for (pm_heap_t *heap = atomic_load_explicit(&_pm_heaps_all, memory_order_acquire); heap != NULL;
+       heap = heap->next_all) {
+    for (size_t i = 0; i < PM_LARGE_CACHE_SLOTS; i++) {
+      pm_span_t *span = atomic_load_explicit(&heap->large_cached[i], memory_order_relaxed);
+      if (span != NULL) bytes += (uint64_t)pm_span_get(span, page_count) * PM_PAGE_SIZE;
+    }
+  }
+  return bytes;
+}
