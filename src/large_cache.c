@@ -16,7 +16,8 @@
  *
  * Cached spans still count in the pool's large_live_bytes (the pool handed
  * them out); statistics move them from allocated to retained bytes. The
- * large_cache option bounds the bytes per thread (0 turns caching off), and
+ * large_cache option bounds the bytes per thread (0, the default, turns
+ * caching off: at 4M bench/wl-inference's peak RSS rose by a third), and
  * decay_ms:0 (give freed memory back at once) turns it off too. */
 #include "internal.h"
 

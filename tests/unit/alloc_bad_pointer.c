@@ -343,6 +343,7 @@ Test(alloc_bad_pointer, remote_double_frees) {
  * of a block that went to the pool with the cache turned off. */
 Test(alloc_bad_pointer, double_frees_of_large_blocks_cached_or_not) {
   _pm_options.decay_ms = 60000;
+  _pm_options.large_cache = (uint64_t)4 << 20;
   void *large = pm_malloc(200000);
   pm_free(large);
   pm_span_t *span = _pm_span_of(_pm_span_segment_lookup(large), large);
