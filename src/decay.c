@@ -78,6 +78,11 @@ static void decay_schedule(uint64_t now) {
  * _pm_large_cache_put is a store then load on each side (the flag here,
  * the slot there), both sequentially consistent. */
 static void decay_sweep_caches(uint64_t cutoff) {
+  /* Clear, the flag says every cached span was swept already: a span being
+   * cached now sets it again (and gets its deadline) once this lock drops.
+   * So a process whose threads cache nothing (large_cache:0, the default)
+   * never walks its heaps here. */
+  if (!atomic_load_explicit(&_pm_decay_caches_used, memory_order_relaxed)) return;
   atomic_store(&_pm_decay_caches_used, false);
   if (_pm_large_cache_sweep(cutoff)) atomic_store(&_pm_decay_caches_used, true);
 }

@@ -17,14 +17,14 @@ bool _pm_large_fits_segment(size_t size, size_t alignment) {
   return pages_of(size) + align_pages_of(alignment) - 1 <= PM_SEGMENT_USABLE_PAGES;
 }
 
-/* The calling thread's heap for its cache of large blocks, or NULL: a
- * thread past its exit hook has none, and one without a heap yet gets one
- * here, unless caching is off. */
+/* The calling thread's heap for its cache of large blocks, or NULL when
+ * caching is off (then no slot is looked at) or the thread is past its
+ * exit hook; a thread without a heap yet gets one here. */
 static pm_heap_t *cache_heap(void) {
+  if (!_pm_large_cache_enabled()) return NULL;
   pm_heap_t *heap = _pm_heap_default;
   if (pm_likely(heap != &_pm_heap_empty)) return heap;
-  if (_pm_thread_exited || !_pm_large_cache_enabled()) return NULL;
-  return _pm_heap_for_thread();
+  return _pm_thread_exited ? NULL : _pm_heap_for_thread();
 }
 
 void *_pm_large_alloc(size_t size, size_t alignment, bool zero) {

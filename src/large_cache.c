@@ -149,6 +149,9 @@ bool _pm_large_cache_sweep(uint64_t cutoff_ms) {
 }
 
 uint64_t _pm_large_cache_bytes(void) {
+  /* Clear, the flag means no cache holds a span (decay.c) but one being
+   * cached just now, counted as allocated a moment longer. */
+  if (!atomic_load_explicit(&_pm_decay_caches_used, memory_order_relaxed)) return 0;
   uint64_t bytes = 0;
   for (pm_heap_t *heap = atomic_load_explicit(&_pm_heaps_all, memory_order_acquire); heap != NULL;
        heap = heap->next_all) {
