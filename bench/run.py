@@ -44,19 +44,21 @@ RUN_TIMEOUT_S = 600
 # blow the suite's time budget (its later runs are skipped and noted).
 SLOW_RUN_S = 30
 
-# (name, program and leading arguments, threads per core, Python workload)
+# (name, program and leading arguments, threads per core or 0 for one
+# thread, Python workload)
 WORKLOADS = [
-    ("churn", ["bench/wl-churn"], 1, False),
+    ("churn", ["bench/wl-churn"], 0, False),
     ("larson", ["bench/wl-larson"], 2, False),
     ("xmalloc", ["bench/wl-xmalloc"], 2, False),
     ("cache-scratch", ["bench/wl-cache-scratch"], 1, False),
-    ("realloc", ["bench/wl-realloc"], 1, False),
-    ("large", ["bench/wl-large"], 1, False),
-    ("aligned", ["bench/wl-aligned"], 1, False),
-    ("inference-malloc", ["bench/wl-inference", "malloc"], 1, False),
-    ("inference-arena", ["bench/wl-inference", "arena"], 1, False),
-    ("sqlite", ["bench/py_sqlite.py"], 1, True),
-    ("python", ["bench/py_objects.py"], 1, True),
+    ("realloc", ["bench/wl-realloc"], 0, False),
+    ("large", ["bench/wl-large"], 0, False),
+    ("large-threads", ["bench/wl-large"], 1, False),
+    ("aligned", ["bench/wl-aligned"], 0, False),
+    ("inference-malloc", ["bench/wl-inference", "malloc"], 0, False),
+    ("inference-arena", ["bench/wl-inference", "arena"], 0, False),
+    ("sqlite", ["bench/py_sqlite.py"], 0, True),
+    ("python", ["bench/py_objects.py"], 0, True),
 ]
 
 # (name, environment variable holding the library; None = nothing preloaded)
@@ -116,7 +118,7 @@ def run_count():
 
 def workload_command(workload, args, scale):
     _, program, per_core, is_python = workload
-    threads = per_core * (len(os.sched_getaffinity(0)) or 1)
+    threads = max(1, per_core * (len(os.sched_getaffinity(0)) or 1))
     if is_python:
         command = [sys.executable, os.path.join(args.srcdir, program[0])]
     else:
