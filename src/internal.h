@@ -402,7 +402,7 @@ pm_span_t *_pm_large_cache_take(pm_heap_t *heap, size_t pages, size_t alignment)
  * is too big for the cache (or caching is off) and the caller frees it.
  * Reports a double free. */
 bool _pm_large_cache_put(pm_heap_t *heap, pm_span_t *span, const void *ptr, const char *func);
-/* Owner: every span the heap caches back to the pool (thread exit). */
+/* Owner: every span the heap caches back to the pool (a miss, thread exit). */
 void _pm_large_cache_flush(pm_heap_t *heap);
 /* Pages lock held: spans of any heap cached at or before cutoff_ms back to
  * the pool; returns whether any stay cached. */

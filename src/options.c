@@ -75,9 +75,8 @@ static const struct {
         {"validate_plans", OPTION_BOOL, 0, &_pm_options.validate_plans, NULL, 0},
         /* bytes of freed large blocks (up to a quarter of this each) a
          * thread keeps for its own next requests, without the pool's lock
-         * (0 = off). Off by default: at 4M it raised bench/wl-inference's
-         * (malloc mode) peak RSS from under jemalloc's to 1.33x it. */
-        {"large_cache", OPTION_SIZE, 0, &_pm_options.large_cache, NULL, 0},
+         * (0 = off) */
+        {"large_cache", OPTION_SIZE, (uint64_t)4 << 20, &_pm_options.large_cache, NULL, 0},
     },
 };
 

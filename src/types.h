@@ -181,8 +181,11 @@ typedef struct pm_heap_s {
   _Atomic(struct pm_span_s *) large_cached[PM_LARGE_CACHE_SLOTS];
   uint16_t large_cached_pages[PM_LARGE_CACHE_SLOTS]; /* each slot's span size, 0 when none */
   uint32_t large_cache_next;                         /* the slot to empty next when full */
-  _Atomic uint64_t large_cache_hits;                 /* large blocks handed out from the slots */
-  _Atomic uint64_t large_cache_puts;                 /* large blocks freed into them */
+  /* Bit i: slot i got a span the owner has not taken out since (the sweep
+   * may have), so that the owner's paths look at those slots only. */
+  uint32_t large_cache_used;
+  _Atomic uint64_t large_cache_hits; /* large blocks handed out from the slots */
+  _Atomic uint64_t large_cache_puts; /* large blocks freed into them */
 } pm_heap_t;
 
 /* 0 free, 1 held, 2 held with sleepers possible (lock.c). */

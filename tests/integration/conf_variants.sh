@@ -1,15 +1,17 @@
 #!/bin/sh
 # conf_variants.sh: re-runs a subset of the integration tests under other
 # POOLMALLOC_CONF settings (as jemalloc re-runs its tests under MALLOC_CONF
-# variations): immediate release, long decay with a small retained cap, and
-# a pool limit these programs stay well below (reaching it would fail them). Each sub-test's TAP lines are
-# renumbered into one stream, prefixed with the setting; the plan comes last.
+# variations): immediate release, long decay with a small retained cap, a
+# pool limit these programs stay well below (reaching it would fail them),
+# and no per-thread cache of large blocks (on by default). Each sub-test's
+# TAP lines are renumbered into one stream, prefixed with the setting; the
+# plan comes last.
 : "${top_srcdir:?run through make check (top_srcdir unset)}"
 
 dir="$top_srcdir/tests/integration"
 count=0
 failed=0
-for conf in "decay_ms:0" "decay_ms:10000,retain_max:1M" "limit:256M"; do
+for conf in "decay_ms:0" "decay_ms:10000,retain_max:1M" "limit:256M" "large_cache:0"; do
   for test in shell_sort.sh cxx_threads.sh sqlite.sh; do
     # A sub-test that dies early is caught by the missing "ok" lines and
     # by its own "Bail out!".

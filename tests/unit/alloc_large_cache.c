@@ -53,13 +53,32 @@ Test(alloc_large_cache, a_request_much_smaller_or_larger_misses) {
   start_clean();
   void *block = pm_malloc(100 * PM_PAGE_SIZE);
   pm_free(block);
-  void *smaller = pm_malloc(80 * PM_PAGE_SIZE);
+  uint64_t pool_allocations = _pm_pool.large_allocations;
   void *larger = pm_malloc(101 * PM_PAGE_SIZE);
-  cr_assert_neq(smaller, block, "80 pages do not take a 100-page block");
-  cr_assert_neq(larger, block, "nor do 101");
-  cr_assert_eq(cached_bytes(), 100 * PM_PAGE_SIZE, "still cached");
-  pm_free(smaller);
+  cr_assert_neq(larger, block, "101 pages do not take a 100-page block");
+  cr_assert_eq(_pm_pool.large_allocations, pool_allocations + 1, "the pool served it");
   pm_free(larger);
+  void *smaller = pm_malloc(80 * PM_PAGE_SIZE);
+  cr_assert_neq(smaller, larger, "nor do 80 pages a 101-page one");
+  pm_free(smaller);
+}
+
+/* A miss empties the cache into the pool before the pool serves it, so
+ * the pages of blocks kept for sizes no longer asked for serve the new
+ * size instead of the pool taking fresh ones. */
+Test(alloc_large_cache, a_miss_gives_the_cached_blocks_to_the_pool_first) {
+  start_clean();
+  void *first = pm_malloc(100 * PM_PAGE_SIZE), *second = pm_malloc(100 * PM_PAGE_SIZE);
+  pm_free(first);
+  pm_free(second);
+  cr_assert_eq(cached_bytes(), 200 * PM_PAGE_SIZE);
+  uint64_t reuse = _pm_pool.large_reuse;
+  void *both = pm_malloc(200 * PM_PAGE_SIZE);
+  cr_assert_eq(cached_bytes(), 0, "the miss emptied the cache");
+  cr_assert_eq(both, first < second ? first : second,
+               "the two cached neighbours, merged, serve the request");
+  cr_assert_eq(_pm_pool.large_reuse, reuse + 1, "from pages already resident");
+  pm_free(both);
 }
 
 Test(alloc_large_cache, calloc_from_the_cache_is_zeroed) {
@@ -76,17 +95,26 @@ Test(alloc_large_cache, calloc_from_the_cache_is_zeroed) {
 
 Test(alloc_large_cache, an_aligned_request_skips_a_misaligned_block) {
   start_clean();
-  /* Blocks fill a segment from its start: one of two neighbours of 16
-   * pages is not 128 KiB aligned. */
-  uint8_t *first = pm_malloc(16 * PM_PAGE_SIZE), *second = pm_malloc(16 * PM_PAGE_SIZE);
-  uint8_t *misaligned = ((uintptr_t)first & (0x20000 - 1)) != 0 ? first : second;
-  pm_free(first == misaligned ? first : second);
+  /* Of 16-page blocks carved one after another, one in two at most starts
+   * on a 128 KiB boundary; the aligned ones are kept out of the way. */
+  enum { TRIES = 8 };
+  uint8_t *kept[TRIES], *misaligned = NULL;
+  size_t kept_count = 0;
+  while (misaligned == NULL && kept_count < TRIES) {
+    uint8_t *block = pm_malloc(16 * PM_PAGE_SIZE);
+    if (((uintptr_t)block & (0x20000 - 1)) != 0)
+      misaligned = block;
+    else
+      kept[kept_count++] = block;
+  }
+  cr_assert_not_null(misaligned, "no misaligned block in %d tries", TRIES);
+  pm_free(misaligned);
+  cr_assert_eq(cached_bytes(), 16 * PM_PAGE_SIZE);
   void *aligned = pm_aligned_alloc(0x20000, 16 * PM_PAGE_SIZE);
-  cr_assert_eq((uintptr_t)aligned % 0x20000, 0);
-  cr_assert_neq(aligned, misaligned);
-  cr_assert_eq(pm_span_get(span_of(misaligned), kind), PM_SPAN_CACHED, "left in the cache");
+  cr_assert_eq((uintptr_t)aligned % 0x20000, 0, "the misaligned cached block is not handed out");
   pm_free(aligned);
-  pm_free(first == misaligned ? second : first);
+  for (size_t i = 0; i < kept_count; i++)
+    pm_free(kept[i]);
 }
 
 Test(alloc_large_cache, the_cache_keeps_at_most_its_bound) {
@@ -95,6 +123,7 @@ Test(alloc_large_cache, the_cache_keeps_at_most_its_bound) {
   void *blocks[BLOCKS];
   for (int i = 0; i < BLOCKS; i++)
     blocks[i] = pm_malloc((size_t)(200 + i) * PM_PAGE_SIZE);
+  void *big = pm_malloc(_pm_options.large_cache / 4 + PM_PAGE_SIZE);
   for (int i = 0; i < BLOCKS; i++) {
     pm_free(blocks[i]);
     cr_assert_leq(cached_bytes(), _pm_options.large_cache, "after free %d", i);
@@ -106,7 +135,6 @@ Test(alloc_large_cache, the_cache_keeps_at_most_its_bound) {
   cr_assert_eq(pm_span_get(span_of(blocks[BLOCKS - 1]), kind), PM_SPAN_CACHED);
   /* Blocks over a quarter of the bound are never cached. */
   uint64_t kept = cached_bytes();
-  void *big = pm_malloc(_pm_options.large_cache / 4 + PM_PAGE_SIZE);
   pm_free(big);
   cr_assert_eq(cached_bytes(), kept);
 }
