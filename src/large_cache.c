@@ -59,9 +59,9 @@ static void spans_return_to_pool(pm_span_t **victims, size_t count) {
   _pm_background_check();
 }
 
-/* Owner: slot i no longer holds a span of its own putting. */
+/* Owner: slot i no longer holds a span of its own putting (its page count
+ * is read only while its bit is set). */
 static void slot_clear(pm_heap_t *heap, size_t i) {
-  heap->large_cached_pages[i] = 0;
   heap->large_cache_used &= ~(1u << i);
 }
 

@@ -179,7 +179,7 @@ typedef struct pm_heap_s {
    * blocks never touches them. The slots are the shared part: the decay
    * sweep may empty one; the rest only the owner writes. */
   _Atomic(struct pm_span_s *) large_cached[PM_LARGE_CACHE_SLOTS];
-  uint16_t large_cached_pages[PM_LARGE_CACHE_SLOTS]; /* each slot's span size, 0 when none */
+  uint16_t large_cached_pages[PM_LARGE_CACHE_SLOTS]; /* each used slot's span size */
   uint32_t large_cache_next;                         /* the slot to empty next when full */
   /* Bit i: slot i got a span the owner has not taken out since (the sweep
    * may have), so that the owner's paths look at those slots only. */
