@@ -57,7 +57,7 @@ Test(alloc_options, environment_is_read_at_init) {
   cr_assert_eq(_pm_options.decay_ms, 42);
   cr_assert_eq(_pm_options.limit, (uint64_t)3 << 30);
   cr_assert_eq(_pm_options.stats, PM_STATS_MODE_TEXT);
-  cr_assert_eq(_pm_options.retain_max, 64u << 20, "unset options keep their default");
+  cr_assert_eq(_pm_options.retain_max, 128u << 20, "unset options keep their default");
   cr_assert_eq(_pm_options.thp, PM_PRIM_THP_NEVER, "no transparent huge pages by default");
 }
 
