@@ -345,7 +345,7 @@ PM_EXPORT size_t pm_usable_size(const void *ptr) {
   return _pm_usable_size_checked(ptr, "malloc_usable_size");
 }
 
-PM_EXPORT int pm_trim(size_t pad) {
+PM_COLD PM_EXPORT int pm_trim(size_t pad) {
   (void)pad; /* nothing sits at a "top" of the heap to keep padding for */
   _pm_heap_trim_current();
   _pm_lock(&_pm_pages_lock);

@@ -394,7 +394,7 @@ void _pm_heap_thread_exit(void *arg) {
   _pm_background_check();
 }
 
-void _pm_heap_trim_current(void) {
+PM_COLD void _pm_heap_trim_current(void) {
   pm_heap_t *heap = _pm_heap_default;
   if (heap == &_pm_heap_empty) return;
   for (size_t c = 0; c < PM_CLASS_COUNT; c++) {

@@ -97,7 +97,7 @@ typedef struct pool_split_s {
   size_t huge_live_bytes, huge_cached_bytes, huge_count;
 } pool_split_t;
 
-static pool_split_t pool_split(void) {
+PM_COLD static pool_split_t pool_split(void) {
   pool_split_t split;
   pm_pool_stats_t pool;
   _pm_stats_with_pool(&split.stats, &pool);
@@ -117,7 +117,7 @@ static pool_split_t pool_split(void) {
  * split the mapped bytes into segments and huge mappings, uordblks is what
  * the program holds, fordblks what is mapped but not held, keepcost what is
  * free and still resident. */
-PM_PUBLIC struct mallinfo2 mallinfo2(void) {
+PM_COLD PM_PUBLIC struct mallinfo2 mallinfo2(void) {
   pool_split_t split = pool_split();
   const pm_stats_t *s = &split.stats;
   struct mallinfo2 info;
@@ -137,7 +137,7 @@ static int clamp_int(size_t value) {
 }
 
 /* mallinfo2's figures in the old struct's int fields, clamped. */
-static struct mallinfo mallinfo_narrow(void) {
+PM_COLD static struct mallinfo mallinfo_narrow(void) {
   struct mallinfo2 wide = mallinfo2();
   struct mallinfo info;
   memset(&info, 0, sizeof info);
@@ -167,7 +167,7 @@ PM_PUBLIC void malloc_stats(void) {
  * it is readable and writable, so "mprotect" equals "total". glibc's
  * per-size <sizes> rows and its high-water mark of mapped memory
  * (<system type="max">) are not kept here and are left out. */
-PM_PUBLIC int malloc_info(int options, FILE *stream) {
+PM_COLD PM_PUBLIC int malloc_info(int options, FILE *stream) {
   /* As glibc 2.36: the error number is returned, errno stays. */
   if (options != 0 || stream == NULL) return EINVAL;
   pool_split_t split = pool_split();

@@ -84,7 +84,7 @@ static const struct {
     },
 };
 
-int _pm_options_parse_size(const char *text, size_t len, uint64_t *out) {
+PM_COLD int _pm_options_parse_size(const char *text, size_t len, uint64_t *out) {
   if (len == 0) return -1;
   uint64_t value = 0;
   size_t i = 0;
@@ -181,8 +181,8 @@ static size_t copy_at_most_64(char *to, const char *text, size_t len) {
 
 /* what + "name" or "name:value" + "; ignored" on one line (_pm_warn shows
  * control characters as '?'). */
-static void option_warn(const char *what, const char *name, size_t name_len, const char *value,
-                        size_t value_len) {
+PM_COLD static void option_warn(const char *what, const char *name, size_t name_len,
+                                const char *value, size_t value_len) {
   char quoted[160];
   size_t len = copy_at_most_64(quoted, name, name_len);
   if (value != NULL) {
@@ -193,7 +193,8 @@ static void option_warn(const char *what, const char *name, size_t name_len, con
   _pm_warn(what, quoted, "; ignored");
 }
 
-static void option_set(const char *name, size_t name_len, const char *value, size_t value_len) {
+PM_COLD static void option_set(const char *name, size_t name_len, const char *value,
+                               size_t value_len) {
   for (size_t i = 0; i < OPTION_COUNT; i++) {
     const option_t *option = &option_table.options[i];
     if (strlen(option->name) != name_len || memcmp(option->name, name, name_len) != 0) continue;
@@ -208,7 +209,7 @@ static void option_set(const char *name, size_t name_len, const char *value, siz
   option_warn("unknown option ", name, name_len, NULL, 0);
 }
 
-void _pm_options_apply_conf(const char *conf) {
+PM_COLD void _pm_options_apply_conf(const char *conf) {
   const char *at = conf;
   while (*at != '\0') {
     const char *end = strchr(at, ',');

@@ -12,6 +12,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Code a typical process never runs: statistics output, option parsing,
+ * malloc_trim, mallinfo. src/cold.ld moves it off the code pages every
+ * process maps (GNU ld; with other linkers the section joins .text), and
+ * cold makes the compiler treat calls to it as unlikely. */
+#define PM_COLD __attribute__((cold, noinline, section(".text.pm_cold")))
+
 /* Fresh zeroed memory of size bytes aligned to alignment (a power of two,
  * at least the OS page size), or NULL. */
 void *_pm_prim_map_aligned(size_t size, size_t alignment);

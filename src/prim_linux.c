@@ -192,7 +192,7 @@ void _pm_prim_random(void *buf, size_t len) {
   }
 }
 
-size_t _pm_prim_rss(void) {
+PM_COLD size_t _pm_prim_rss(void) {
   int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   char text[128];
@@ -262,12 +262,12 @@ static void (*abort_hook)(void);
  * or kill would not, and the process would go on; so the handler raises it
  * itself. It stays blocked until the handler returns, then kills the
  * process as it would have. */
-static void abort_signal_handler(int signal_number) {
+PM_COLD static void abort_signal_handler(int signal_number) {
   abort_hook();
   raise(signal_number);
 }
 
-void _pm_prim_on_abort(void (*hook)(void)) {
+PM_COLD void _pm_prim_on_abort(void (*hook)(void)) {
   struct sigaction current;
   if (sigaction(SIGABRT, NULL, &current) != 0 || current.sa_handler != SIG_DFL) return;
   abort_hook = hook;

@@ -17,7 +17,7 @@ static _Atomic uint64_t peak_allocated;
  * matter most then. The abort may come from inside the allocator (a bad
  * free found under the pages lock), so the report is skipped, with a note,
  * when that lock cannot be had soon: waiting on it would hang the abort. */
-static void stats_print_at_abort(void) {
+PM_COLD static void stats_print_at_abort(void) {
   if (_pm_lock_within(&_pm_pages_lock, 100) != 0) {
     static const char note[] = "poolmalloc: statistics skipped: abort inside the allocator\n";
     _pm_prim_write(_pm_stderr_fd, note, sizeof note - 1);
@@ -96,7 +96,7 @@ void _pm_stats_sample_peak(void) {
   peak_raise(small_allocated(&t) + big);
 }
 
-void _pm_stats_with_pool(pm_stats_t *out, pm_pool_stats_t *pool) {
+PM_COLD void _pm_stats_with_pool(pm_stats_t *out, pm_pool_stats_t *pool) {
   _pm_init();
   small_totals_t t;
   small_totals(&t);
@@ -141,14 +141,14 @@ void _pm_stats_with_pool(pm_stats_t *out, pm_pool_stats_t *pool) {
       out->mapped_bytes ? 1.0 - (double)out->allocated_bytes / (double)out->mapped_bytes : 0.0;
 }
 
-PM_EXPORT int pm_stats(pm_stats_t *out) {
+PM_COLD PM_EXPORT int pm_stats(pm_stats_t *out) {
   if (out == NULL) return -1;
   pm_pool_stats_t pool;
   _pm_stats_with_pool(out, &pool);
   return 0;
 }
 
-PM_EXPORT int pm_stats_print(int fd, pm_stats_format_t format) {
+PM_COLD PM_EXPORT int pm_stats_print(int fd, pm_stats_format_t format) {
   if (format != PM_STATS_TEXT && format != PM_STATS_JSON) {
     errno = EINVAL;
     return -1;
@@ -192,7 +192,7 @@ PM_EXPORT int pm_stats_print(int fd, pm_stats_format_t format) {
  * The expanded name has the option's own limit (255 bytes): a longer one
  * is refused, not cut short, which would send the statistics to a file of
  * another name. */
-static int stats_open_file(const char *pattern) {
+PM_COLD static int stats_open_file(const char *pattern) {
   char path[sizeof _pm_options.stats_file];
   char pid[24];
   size_t pid_len = _pm_format_u64(pid, (uint64_t)_pm_prim_getpid());

@@ -139,7 +139,8 @@ PM_EXPORT size_t pm_arena_capacity(const pm_arena_t *arena) {
   return arena != NULL ? arena->record.capacity : 0;
 }
 
-static void arena_record_emit(pm_emitter_t *e, const arena_record_t *record, const char *state) {
+PM_COLD static void arena_record_emit(pm_emitter_t *e, const arena_record_t *record,
+                                      const char *state) {
   const pm_plan_summary_t *s = &record->bound;
   _pm_emitter_object_begin(e, NULL);
   _pm_emitter_kv_str(e, "name", record->name);
@@ -155,7 +156,7 @@ static void arena_record_emit(pm_emitter_t *e, const arena_record_t *record, con
   _pm_emitter_object_end(e);
 }
 
-void _pm_arena_emit_stats(pm_emitter_t *e) {
+PM_COLD void _pm_arena_emit_stats(pm_emitter_t *e) {
   _pm_emitter_array_begin(e, "arenas");
   pthread_mutex_lock(&registry_lock);
   for (const pm_arena_t *arena = registry_head; arena != NULL; arena = arena->next)
