@@ -23,7 +23,8 @@ run() {
   awk '/^rss_kb/ { printf "%s ", $2 }' "$pm_tmp/$1.out"
 }
 
-mappings=$(env LD_PRELOAD="$PM_PRELOAD" "$program" malloc | awk '/^exec_mappings/ { print $2 }')
+malloc_rss=$(run malloc)
+mappings=$(awk '/^exec_mappings/ { print $2 }' "$pm_tmp/malloc.out")
 if [ "${mappings:-0}" -eq 1 ]; then
   # configure uses the script with GNU ld only (src/cold.ld says why).
   for i in 1 2 3 4 5 6 7 8 9 10; do
@@ -37,7 +38,7 @@ tap_result $? "the library's code lies in 4 mappings (${mappings:-none})"
 debug_build=no
 grep -q '^#define PM_DEBUG 1' "$top_builddir/config.h" && debug_build=yes
 
-set -- $(run malloc)
+set -- $malloc_rss
 [ "${1:-0}" -gt 0 ]
 tap_result $? "malloc family: the allocator's code is resident (${1:-?} KiB)"
 [ "${2:-1}" -eq 0 ] && [ "${3:-1}" -eq 0 ] && [ "${4:-1}" -eq 0 ]
