@@ -1,6 +1,7 @@
 """bench_report.py: turns the benchmark runs into figures: the CSV of every
 run, the medians per workload and allocator, their ratios against glibc and
-jemalloc with geometric means, the spread of the wall times, and the
+jemalloc with geometric means, the spread of the wall times, the wall time
+ratios paired by round with the interval that holds their median, and the
 libpoolmalloc targets."""
 
 import collections
@@ -29,6 +30,8 @@ METRICS = [
 TRIM_REFERENCE = "glibc+trim"
 TIME_TARGET_VS_JEMALLOC = 0.85
 RSS_AFTER_FREE_SLACK = 1.10
+# The confidence the interval of the paired time ratios aims for.
+INTERVAL_CONFIDENCE = 0.95
 
 
 def write_csv(path, results):
@@ -57,6 +60,7 @@ def summarize(results, workloads, allocators):
             cell[field] = statistics.median(getattr(r, field) for r in group)
         cell["wall_s_fastest"] = min(r.wall_s for r in group)
         cell["wall_s_slowest"] = max(r.wall_s for r in group)
+        cell["wall_s_by_run"] = {r.run: r.wall_s for r in group}
         cells[key] = cell
     return {"workloads": workloads, "allocators": allocators, "cells": cells,
             "runs": max((r.run for r in results), default=0)}
@@ -149,6 +153,73 @@ def format_spread_table(summary):
             "fastest)\n" + align(rows, group=3))
 
 
+def paired_ratios(summary, workload, allocator, reference):
+    """Each round's wall time over the reference's in the same round. The
+    rounds run every allocator back to back, so a ratio within one round
+    cancels the drift of a shared machine that a ratio of medians keeps."""
+    cells = [summary["cells"].get((workload, name)) for name in (allocator, reference)]
+    if any(cell is None or cell["status"] != "ok" for cell in cells):
+        return []
+    mine, theirs = (cell["wall_s_by_run"] for cell in cells)
+    return sorted(mine[run] / theirs[run] for run in mine if run in theirs and theirs[run] > 0)
+
+
+def median_interval(values):
+    """A distribution-free interval for the median of sorted values: the
+    k-th smallest and k-th largest, for the largest k whose coverage (from
+    the binomial law of how many values fall below the median) reaches
+    INTERVAL_CONFIDENCE, or k = 1 when none does. Returns (low, high,
+    coverage), or None for fewer than two values."""
+    count = len(values)
+    if count < 2:
+        return None
+
+    def coverage(k):  # P(k <= values below the median <= count - k)
+        outside = sum(math.comb(count, below) for below in range(k)) / 2 ** count
+        return 1 - 2 * outside
+
+    k = 1
+    while k + 1 <= count // 2 and coverage(k + 1) >= INTERVAL_CONFIDENCE:
+        k += 1
+    return values[k - 1], values[count - k], coverage(k)
+
+
+def format_interval(interval):
+    return "-" if interval is None else f"{interval[0]:.2f}-{interval[1]:.2f}"
+
+
+def slower_beyond_noise(summary, workload, allocator, reference="glibc"):
+    """Whether the interval of the paired ratios lies wholly above 1."""
+    interval = median_interval(paired_ratios(summary, workload, allocator, reference))
+    return interval is not None and interval[0] > 1.0 and interval[2] >= INTERVAL_CONFIDENCE
+
+
+def format_paired_table(summary):
+    """Wall time over glibc's, round by round: the median of those ratios
+    and the interval that holds it. Where the interval straddles 1, the
+    runs do not tell the two allocators apart on this machine."""
+    if "glibc" not in summary["allocators"]:
+        return ""
+    columns = [a for a in summary["allocators"] if a != "glibc"]
+    rows = [["workload"] + [name for name in columns for _ in range(2)],
+            [""] + [label for _ in columns for label in ("median", "interval")]]
+    coverages = []
+    for workload in summary["workloads"]:
+        row = [workload]
+        for name in columns:
+            ratios = paired_ratios(summary, workload, name, "glibc")
+            interval = median_interval(ratios)
+            if interval is not None:
+                coverages.append(interval[2])
+            row += [format_ratio(statistics.median(ratios) if ratios else None),
+                    format_interval(interval)]
+        rows.append(row)
+    confidence = (f"holds the median with {min(coverages):.0%} confidence or more"
+                  if coverages else "needs two runs or more")
+    return ("== wall time x glibc, paired by round (median of the rounds' ratios; the interval "
+            f"{confidence})\n" + align(rows, group=2))
+
+
 def format_split_table(summary):
     """RSS after the free phase split into anonymous memory (heap, thread
     stacks, the allocators' metadata) and file pages (code and read-only
@@ -229,16 +300,31 @@ def target_lines(summary, candidate="libpoolmalloc"):
         for w in workloads:
             value = ratio(summary, w, candidate, reference, field)
             if value is not None and value > limit:
-                fastest = ratio(summary, w, candidate, reference, "wall_s_fastest")
-                misses.append(f"{w} {value:.2f}" if field != "wall_s" or fastest is None else
-                              f"{w} {value:.2f} (fastest runs {fastest:.2f})")
+                misses.append(f"{w} {value:.2f}" if field != "wall_s" else
+                              f"{w} {value:.2f} ({time_miss_detail(summary, w, candidate)})")
         detail = ", ".join(misses) if misses else "every workload"
         lines.append(f"{verdict(not misses)} {label} <= {limit:.2f}: {detail}")
+        if field == "wall_s":
+            slower = [w for w in workloads if slower_beyond_noise(summary, w, candidate)]
+            lines.append(f"{verdict(not slower)} time vs glibc, slower beyond the noise (paired "
+                         f"interval above 1.00): {', '.join(slower) if slower else 'no workload'}")
     failed = [w for w in workloads
               if summary["cells"].get((w, candidate), {}).get("status") == "FAIL"]
     if failed:
         lines.append(f"MISS workloads that failed: {', '.join(failed)}")
     return lines
+
+
+def time_miss_detail(summary, workload, candidate):
+    """The fastest runs' ratio and the paired interval of a time miss."""
+    parts = []
+    fastest = ratio(summary, workload, candidate, "glibc", "wall_s_fastest")
+    if fastest is not None:
+        parts.append(f"fastest runs {fastest:.2f}")
+    interval = median_interval(paired_ratios(summary, workload, candidate, "glibc"))
+    if interval is not None:
+        parts.append(f"paired {format_interval(interval)}")
+    return ", ".join(parts)
 
 
 def format_tables(summary, runs, scale, skipped):
@@ -250,6 +336,9 @@ def format_tables(summary, runs, scale, skipped):
         parts.append(format_metric_table(summary, field, title, divisor, value_format))
         if field == "wall_s":
             parts.append(format_spread_table(summary))
+            paired = format_paired_table(summary)
+            if paired:
+                parts.append(paired)
     split = format_split_table(summary)
     if split:
         parts.append(split)

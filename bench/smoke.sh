@@ -23,7 +23,7 @@ run_bench() {
 
 workloads=$(run_bench --list)
 count=$(echo "$workloads" | wc -l)
-echo "1..$((count + 4))"
+echo "1..$((count + 5))"
 
 table=$(run_bench 2>"$out_dir/progress.log")
 status=$?
@@ -37,10 +37,38 @@ for workload in $workloads; do
   echo "$table" | grep -q "^$workload " || missing="$missing $workload"
 done
 if echo "$table" | grep -q "^== wall time (s)" && echo "$table" | grep -q "^geomean" &&
-  echo "$table" | grep -q "^== wall time spread" && [ -z "$missing" ]; then
-  echo "ok $n - the tables have a row per workload, a geomean row and the spread"
+  echo "$table" | grep -q "^== wall time spread" &&
+  echo "$table" | grep -q "^== wall time x glibc, paired by round" && [ -z "$missing" ]; then
+  echo "ok $n - the tables have a row per workload, a geomean row, the spread and the pairs"
 else
   echo "not ok $n - table incomplete (missing:${missing:-none})"
+fi
+
+# The interval of the paired ratios: runs 2 and 8 of 9 hold the median
+# with 96% confidence (1 - 2 * 10/512); 5 runs reach 94% only with all of
+# them; one run gives none. An interval wholly above 1 is a slowdown, one
+# that holds 1 is not, whatever the median.
+n=$((n + 1))
+interval_check=$(cd "$top_srcdir/bench" && python3 -B -c '
+import bench_report as b
+r = b.Result
+runs = [r("w", a, i + 1, t, 0, 0, 0, 0, 0, "ok", "") for a, times in
+        (("glibc", [1.0] * 9), ("x", [1.1, 1.2, 1.3, 1.05, 1.4, 1.15, 1.25, 1.35, 1.02]),
+         ("y", [1.1, 1.2, 0.9, 0.95, 1.4, 1.15, 1.25, 1.35, 0.8]))
+        for i, t in enumerate(times)]
+s = b.summarize(runs, ["w"], ["glibc", "x", "y"])
+low, high, cover = b.median_interval(b.paired_ratios(s, "w", "x", "glibc"))
+assert (round(low, 2), round(high, 2), round(cover, 4)) == (1.05, 1.35, 0.9609), (low, high, cover)
+assert b.median_interval([1, 2, 3, 4, 5]) == (1, 5, 0.9375)
+assert b.median_interval([1]) is None
+assert b.slower_beyond_noise(s, "w", "x") and not b.slower_beyond_noise(s, "w", "glibc")
+assert b.median_interval(b.paired_ratios(s, "w", "y", "glibc"))[:2] == (0.9, 1.35)
+assert not b.slower_beyond_noise(s, "w", "y")  # median 1.15, but the interval holds 1
+print("fine")' 2>&1)
+if [ "$interval_check" = fine ]; then
+  echo "ok $n - the paired interval takes the right runs and flags a slowdown"
+else
+  echo "not ok $n - paired interval: $interval_check"
 fi
 
 # The CSV's columns by name, so that a new column moves none of these checks.
