@@ -262,8 +262,9 @@ void _pm_span_free(pm_span_t *span, size_t resident_pages, uint64_t freed_at);
  * head_offsets may be stale (inner pages of a large block), but O(spans),
  * so for error reports only. */
 pm_span_t *_pm_span_containing(pm_segment_t *segment, const void *ptr);
-/* Grows a large span in place to page_count pages; false if the next run is taken. */
-bool _pm_span_grow(pm_span_t *span, size_t page_count);
+/* Grows a large span in place to page_count pages; false if the next run
+ * is taken, too short, or (resident_only) has too few resident pages. */
+bool _pm_span_grow(pm_span_t *span, size_t page_count, bool resident_only);
 /* Gives back the pages past page_count of a span. */
 void _pm_span_shrink(pm_span_t *span, size_t page_count);
 /* The span holding ptr, which lies in segment (a PM_SEGMENT_SPANS one). */
@@ -402,7 +403,13 @@ pm_span_t *_pm_large_cache_take(pm_heap_t *heap, size_t pages, size_t alignment)
  * is too big for the cache (or caching is off) and the caller frees it.
  * Reports a double free. */
 bool _pm_large_cache_put(pm_heap_t *heap, pm_span_t *span, const void *ptr, const char *func);
-/* Owner: every span the heap caches back to the pool (a miss, thread exit). */
+/* Owner, pages lock held, for a large request the cache has no hit for:
+ * every cached span goes back to the pool but one, resized in place to
+ * pages pages (its tail given back, or pages taken from the free run
+ * after it) and returned as PM_SPAN_LARGE when it can be; NULL otherwise.
+ * gave_back tells whether the pool got memory back. */
+pm_span_t *_pm_large_cache_miss(pm_heap_t *heap, size_t pages, size_t alignment, bool *gave_back);
+/* Owner: every span the heap caches back to the pool (thread exit). */
 void _pm_large_cache_flush(pm_heap_t *heap);
 /* Pages lock held: spans of any heap cached at or before cutoff_ms back to
  * the pool; returns whether any stay cached. */

@@ -18,12 +18,14 @@
  * them out); statistics move them from allocated to retained bytes. The
  * large_cache option bounds the bytes per thread (default 4M; 0 turns
  * caching off, as decay_ms:0, give freed memory back at once, does too).
- * A large request the cache cannot serve first empties it into the pool
- * (_pm_large_alloc), so the pool can merge those runs and carve the request
- * from them; the cache holds only what the thread keeps asking for. Kept
- * past misses instead, cached spans fragmented the free runs and raised the
- * inference benchmark's peak RSS by more than the bound. (A small slab
- * taken from the pool does not empty the cache.) */
+ * A large request the cache cannot serve empties it into the pool in the
+ * lock hold that serves the request (_pm_large_cache_miss), so the pool can
+ * merge those runs and carve the request from them; one cached span is
+ * resized in place for the request when it can be. The cache holds only
+ * what the thread keeps asking for. Kept past misses instead, cached spans
+ * fragmented the free runs and raised the inference benchmark's peak RSS by
+ * more than the bound. (A small slab taken from the pool does not empty the
+ * cache.) */
 #include "internal.h"
 
 /* A request of pages takes a cached span up to an eighth larger: a few
@@ -129,17 +131,78 @@ bool _pm_large_cache_put(pm_heap_t *heap, pm_span_t *span, const void *ptr, cons
   return true;
 }
 
-void _pm_large_cache_flush(pm_heap_t *heap) {
-  pm_span_t *victims[PM_LARGE_CACHE_SLOTS];
-  size_t victim_count = 0;
-  /* Only slots in use are written: a thread that never freed a large
-   * block leaves its heap's last page untouched. */
+/* Owner: takes every span out of the heap's slots into spans; returns
+ * how many. Only slots in use are written: a thread that never freed a
+ * large block leaves its heap's last page untouched. */
+static size_t cache_empty(pm_heap_t *heap, pm_span_t **spans) {
+  size_t count = 0;
   FOR_EACH_USED_SLOT(heap, i) {
     pm_span_t *span = atomic_exchange_explicit(&heap->large_cached[i], NULL, memory_order_acquire);
-    if (span != NULL) victims[victim_count++] = span;
+    if (span != NULL) spans[count++] = span;
     slot_clear(heap, i);
   }
-  spans_return_to_pool(victims, victim_count);
+  return count;
+}
+
+/* Of the spans just taken out of the cache, the one a miss resizes: the
+ * smallest that is at least pages long (cut down, it gives back the
+ * least), else the longest (it has the fewest pages to take from the run
+ * after it). Only a span that starts aligned qualifies. */
+static size_t resize_candidate(pm_span_t *const *spans, size_t count, size_t pages,
+                               size_t alignment) {
+  size_t best = count;
+  for (size_t i = 0; i < count; i++) {
+    size_t have = spans[i]->page_count;
+    if (((uintptr_t)_pm_span_start(spans[i]) & (alignment - 1)) != 0) continue;
+    if (best == count) {
+      best = i;
+      continue;
+    }
+    size_t best_pages = spans[best]->page_count;
+    bool fits = have >= pages, best_fits = best_pages >= pages;
+    if (fits != best_fits ? fits : fits ? have < best_pages : have > best_pages) best = i;
+  }
+  return best;
+}
+
+/* Pages lock held: span (cached, out of the cache) made pages long in
+ * place; false when the run after it is not free or too short. */
+static bool span_resize(pm_span_t *span, size_t pages) {
+  if (pages == span->page_count) return true;
+  if (pages < span->page_count) {
+    _pm_span_shrink(span, pages);
+    return true;
+  }
+  /* Only into resident pages: the pool would serve the request from
+   * resident pages elsewhere before it took clean ones, and taking clean
+   * ones here raised bench/wl-large's peak RSS from 79 to 93 MiB. */
+  return _pm_span_grow(span, pages, true);
+}
+
+pm_span_t *_pm_large_cache_miss(pm_heap_t *heap, size_t pages, size_t alignment, bool *gave_back) {
+  pm_span_t *spans[PM_LARGE_CACHE_SLOTS];
+  size_t count = cache_empty(heap, spans);
+  *gave_back = count > 0;
+  size_t chosen = resize_candidate(spans, count, pages, alignment);
+  /* The others first: one of them may be the free run the chosen grows into. */
+  for (size_t i = 0; i < count; i++)
+    if (i != chosen) span_return_to_pool(spans[i]);
+  if (chosen == count) return NULL;
+  pm_span_t *span = spans[chosen];
+  size_t before = span->page_count;
+  if (!span_resize(span, pages)) {
+    span_return_to_pool(span);
+    return NULL;
+  }
+  _pm_pool.large_live_bytes += span->page_count * PM_PAGE_SIZE;
+  _pm_pool.large_live_bytes -= before * PM_PAGE_SIZE;
+  pm_span_set(span, kind, (uint8_t)PM_SPAN_LARGE);
+  return span;
+}
+
+void _pm_large_cache_flush(pm_heap_t *heap) {
+  pm_span_t *victims[PM_LARGE_CACHE_SLOTS];
+  spans_return_to_pool(victims, cache_empty(heap, victims));
 }
 
 bool _pm_large_cache_sweep(uint64_t cutoff_ms) {

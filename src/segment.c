@@ -350,7 +350,7 @@ pm_span_t *_pm_span_containing(pm_segment_t *segment, const void *ptr) {
   return NULL;
 }
 
-bool _pm_span_grow(pm_span_t *span, size_t page_count) {
+bool _pm_span_grow(pm_span_t *span, size_t page_count, bool resident_only) {
   pm_segment_t *segment = _pm_segment_of_span(span);
   size_t first = span_index(segment, span);
   size_t extra = page_count - span->page_count;
@@ -358,6 +358,7 @@ bool _pm_span_grow(pm_span_t *span, size_t page_count) {
   if (next >= PM_SEGMENT_PAGES) return false;
   pm_span_t *after = &segment->spans[next];
   if (pm_span_get(after, kind) != PM_SPAN_FREE || after->page_count < extra) return false;
+  if (resident_only && after->resident_pages < extra) return false;
   pm_span_t *taken = run_carve(after, next, extra);
   pm_span_set(taken, kind, PM_SPAN_FREE); /* now part of span, no longer a head */
   span_set_tail_offset(segment, first, page_count);

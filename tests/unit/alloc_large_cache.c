@@ -2,7 +2,9 @@
  * (large_cache.c): what it keeps, what it hands back, and how the kept
  * memory still goes back to the pool and the OS. */
 #include <pthread.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alloc_test.h"
 
@@ -54,12 +56,14 @@ Test(alloc_large_cache, a_request_much_smaller_or_larger_misses) {
   void *block = pm_malloc(100 * PM_PAGE_SIZE);
   pm_free(block);
   uint64_t pool_allocations = _pm_pool.large_allocations;
+  uint64_t hits = atomic_load(&_pm_heap_default->large_cache_hits);
   void *larger = pm_malloc(101 * PM_PAGE_SIZE);
-  cr_assert_neq(larger, block, "101 pages do not take a 100-page block");
-  cr_assert_eq(_pm_pool.large_allocations, pool_allocations + 1, "the pool served it");
+  cr_assert_eq(_pm_pool.large_allocations, pool_allocations + 1,
+               "101 pages do not take a 100-page block: the pool served it");
   pm_free(larger);
   void *smaller = pm_malloc(80 * PM_PAGE_SIZE);
-  cr_assert_neq(smaller, larger, "nor do 80 pages a 101-page one");
+  cr_assert_eq(_pm_pool.large_allocations, pool_allocations + 2, "nor do 80 pages a 101-page one");
+  cr_assert_eq(atomic_load(&_pm_heap_default->large_cache_hits), hits, "no hit");
   pm_free(smaller);
 }
 
@@ -81,6 +85,63 @@ Test(alloc_large_cache, a_miss_gives_the_cached_blocks_to_the_pool_first) {
   pm_free(both);
 }
 
+/* The cached span a miss resizes for request_pages, or NULL; the pool's
+ * side of the miss as _pm_large_alloc runs it. */
+static pm_span_t *miss_resize(size_t request_pages) {
+  bool gave_back = false;
+  _pm_lock(&_pm_pages_lock);
+  pm_span_t *span = _pm_large_cache_miss(_pm_heap_default, request_pages, PM_ALIGNMENT, &gave_back);
+  _pm_unlock(&_pm_pages_lock);
+  cr_assert(gave_back, "the cache was emptied");
+  cr_assert_eq(cached_bytes(), 0);
+  return span;
+}
+
+/* A miss that a cached block can be resized for takes it in place: a
+ * smaller request gives its tail back, a larger one takes the resident
+ * free pages after it. */
+Test(alloc_large_cache, a_miss_resizes_a_cached_block_in_place) {
+  start_clean();
+  void *block = pm_malloc(100 * PM_PAGE_SIZE);
+  pm_span_t *span = span_of(block);
+  pm_free(block);
+  cr_assert_eq(miss_resize(40), span, "cut down in place");
+  cr_assert_eq(span->page_count, 40);
+  cr_assert_eq(span->kind, PM_SPAN_LARGE);
+  cr_assert_eq(pm_usable_size(block), 40 * PM_PAGE_SIZE);
+  pm_free(block);
+  /* The 60 pages given back are the resident free run after it. */
+  cr_assert_eq(miss_resize(90), span, "grown in place into the free run after it");
+  cr_assert_eq(span->page_count, 90);
+  pm_free(block);
+  /* Through malloc: a cached block counts as allocated again with all
+   * the pages it has now. */
+  pm_stats_t before = pm_test_stats();
+  void *again = pm_malloc(50 * PM_PAGE_SIZE);
+  cr_assert_eq(again, block, "cut down from 90 pages");
+  cr_assert_eq(pm_test_stats().allocated_bytes, before.allocated_bytes + 50 * PM_PAGE_SIZE);
+  pm_free(again);
+}
+
+/* Pages after a cached block that are clean (never used, or purged) are
+ * not taken to grow it: the pool serves resident pages first. */
+Test(alloc_large_cache, a_cached_block_grows_into_resident_pages_only) {
+  start_clean();
+  void *block = pm_malloc(50 * PM_PAGE_SIZE);
+  pm_span_t *span = span_of(block);
+  pm_span_t *after = span + span->page_count;
+  cr_assert(after->kind == PM_SPAN_FREE && !after->dirty, "clean pages follow it");
+  pm_free(block);
+  void *larger = pm_malloc((50 + after->page_count) * PM_PAGE_SIZE);
+  cr_assert_neq(larger, block, "not grown into the clean pages after it");
+  pm_free(larger);
+}
+
+static void assert_zeroed(const uint8_t *block, size_t bytes) {
+  for (size_t i = 0; i < bytes; i++)
+    cr_assert_eq(block[i], 0, "byte %zu not cleared", i);
+}
+
 Test(alloc_large_cache, calloc_from_the_cache_is_zeroed) {
   start_clean();
   uint8_t *block = pm_malloc(64 * PM_PAGE_SIZE);
@@ -88,9 +149,24 @@ Test(alloc_large_cache, calloc_from_the_cache_is_zeroed) {
   pm_free(block);
   uint8_t *zeroed = pm_calloc(1, 60 * PM_PAGE_SIZE);
   cr_assert_eq(zeroed, block, "the cached block serves calloc");
-  for (size_t i = 0; i < 60 * PM_PAGE_SIZE; i++)
-    cr_assert_eq(zeroed[i], 0, "byte %zu not cleared", i);
+  assert_zeroed(zeroed, 60 * PM_PAGE_SIZE);
   pm_free(zeroed);
+}
+
+/* A cached block grows into the resident free run after it, whose pages
+ * hold what was written there before: calloc clears them too. */
+Test(alloc_large_cache, calloc_growing_a_cached_block_clears_the_pages_it_took) {
+  start_clean();
+  uint8_t *block = pm_malloc(60 * PM_PAGE_SIZE);
+  memset(block, 0xAB, 60 * PM_PAGE_SIZE);
+  pm_free(block);
+  uint8_t *cut = pm_malloc(10 * PM_PAGE_SIZE); /* its 50 written pages go back to the pool */
+  cr_assert_eq(cut, block);
+  pm_free(cut);
+  uint8_t *grown = pm_calloc(1, 40 * PM_PAGE_SIZE);
+  cr_assert_eq(grown, block, "grown into the resident pages after it");
+  assert_zeroed(grown, 40 * PM_PAGE_SIZE);
+  pm_free(grown);
 }
 
 Test(alloc_large_cache, an_aligned_request_skips_a_misaligned_block) {
@@ -194,6 +270,56 @@ Test(alloc_large_cache, decay_sweeps_the_caches_of_idle_threads) {
   cr_assert_eq(cached_bytes(), 0, "swept");
   cr_assert_geq(pm_test_stats().released_bytes - released, 100 * PM_PAGE_SIZE,
                 "and given back to the OS");
+}
+
+/* A thread that cached a block and is still running when another forks:
+ * in the child it does not exist, and its cache is swept all the same. */
+static int holder_ready[2], holder_done[2];
+
+static void *cache_one_block_and_wait(void *unused) {
+  (void)unused;
+  void *block = pm_malloc(100 * PM_PAGE_SIZE);
+  memset(block, 1, 100 * PM_PAGE_SIZE);
+  pm_free(block);
+  char byte = 0;
+  cr_assert_eq(write(holder_ready[1], &byte, 1), 1);
+  cr_assert_eq(read(holder_done[0], &byte, 1), 1);
+  return NULL;
+}
+
+Test(alloc_large_cache, a_forked_child_sweeps_the_cache_of_a_thread_it_lacks) {
+  start_clean();
+  _pm_options.decay_ms = 1000; /* the parent's check below comes well before */
+  _pm_options.background_thread = 1;
+  cr_assert_eq(pipe(holder_ready), 0);
+  cr_assert_eq(pipe(holder_done), 0);
+  pthread_t holder;
+  pthread_create(&holder, NULL, cache_one_block_and_wait, NULL);
+  char byte = 0;
+  cr_assert_eq(read(holder_ready[0], &byte, 1), 1);
+  cr_assert_eq(cached_bytes(), 100 * PM_PAGE_SIZE, "the holder's block is cached");
+  pid_t pid = fork();
+  cr_assert_neq(pid, -1, "fork failed");
+  if (pid == 0) {
+    size_t released = pm_test_stats().released_bytes;
+    /* Memory the child retains starts its background thread; the purge
+     * gives back that block and the swept one. */
+    size_t block_bytes = (size_t)2 << 20, expected = block_bytes + 100 * PM_PAGE_SIZE;
+    pm_free(pm_malloc(block_bytes));
+    for (int waited = 0; waited < 5000 && cached_bytes() != 0; waited += 20)
+      sleep_ms(20);
+    bool swept = cached_bytes() == 0;
+    for (int waited = 0; waited < 5000 && pm_test_stats().released_bytes - released < expected;
+         waited += 20)
+      sleep_ms(20);
+    _exit(swept && pm_test_stats().released_bytes - released >= expected ? 0 : 1);
+  }
+  int status;
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+            "the child swept and released the block (status %d)", status);
+  cr_assert_eq(write(holder_done[1], &byte, 1), 1);
+  pthread_join(holder, NULL);
 }
 
 Test(alloc_large_cache, decay_ms_zero_turns_the_cache_off) {
