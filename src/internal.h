@@ -265,8 +265,8 @@ pm_span_t *_pm_span_containing(pm_segment_t *segment, const void *ptr);
 /* Grows a large span in place to page_count pages; false if the next run
  * is taken, too short, or (resident_only) has too few resident pages. */
 bool _pm_span_grow(pm_span_t *span, size_t page_count, bool resident_only);
-/* Gives back the pages past page_count of a span. */
-void _pm_span_shrink(pm_span_t *span, size_t page_count);
+/* Gives back the pages past page_count of a span, free since freed_at. */
+void _pm_span_shrink(pm_span_t *span, size_t page_count, uint64_t freed_at);
 /* The span holding ptr, which lies in segment (a PM_SEGMENT_SPANS one). */
 static inline pm_span_t *_pm_span_of(pm_segment_t *segment, const void *ptr) {
   size_t page = ((uintptr_t)ptr & PM_SEGMENT_MASK) >> PM_PAGE_SHIFT;

@@ -73,8 +73,9 @@ void *_pm_large_alloc(size_t size, size_t alignment, bool zero) {
   }
   if (new_high) _pm_stats_sample_peak();
   uint8_t *block = _pm_span_start(span);
-  /* Clean pages (fresh or purged) already read as zero; a resized cached
-   * span grew into resident pages only, so all of its pages count. */
+  /* Clean pages (fresh or purged) already read as zero. A resized cached
+   * span counts all its pages resident: its own held the freed block's
+   * data, and those growth took come from a resident free run. */
   if (zero) memset(block, 0, resident * PM_PAGE_SIZE);
   return block;
 }
@@ -107,7 +108,7 @@ void *_pm_large_realloc_in_place(pm_span_t *span, size_t size) {
   bool done = true;
   _pm_lock(&_pm_pages_lock);
   if (pages < before) {
-    _pm_span_shrink(span, pages);
+    _pm_span_shrink(span, pages, _pm_prim_clock_ms());
     _pm_decay_after_free(); /* the pages given back are free memory like any other */
   } else {
     /* Take a quarter more when the neighbour allows, so a buffer growing by

@@ -170,7 +170,7 @@ static size_t resize_candidate(pm_span_t *const *spans, size_t count, size_t pag
 static bool span_resize(pm_span_t *span, size_t pages) {
   if (pages == span->page_count) return true;
   if (pages < span->page_count) {
-    _pm_span_shrink(span, pages);
+    _pm_span_shrink(span, pages, pm_span_get(span, freed_at)); /* the age it was cached with */
     return true;
   }
   /* Only into resident pages: the pool would serve the request from

@@ -366,7 +366,7 @@ bool _pm_span_grow(pm_span_t *span, size_t page_count, bool resident_only) {
   return true;
 }
 
-void _pm_span_shrink(pm_span_t *span, size_t page_count) {
+void _pm_span_shrink(pm_span_t *span, size_t page_count, uint64_t freed_at) {
   pm_segment_t *segment = _pm_segment_of_span(span);
   size_t first = span_index(segment, span);
   size_t tail_pages = span->page_count - page_count;
@@ -374,7 +374,7 @@ void _pm_span_shrink(pm_span_t *span, size_t page_count) {
   pm_span_set(tail, kind, PM_SPAN_FREE); /* an inner page until now: its kind was stale */
   span_set_tail_offset(segment, first, page_count);
   span->page_count = (uint16_t)page_count;
-  _pm_span_free(tail, tail->page_count, _pm_prim_clock_ms());
+  _pm_span_free(tail, tail->page_count, freed_at);
 }
 
 uint64_t _pm_segments_purge(uint64_t cutoff_ms, uint64_t budget) {

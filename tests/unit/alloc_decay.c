@@ -389,7 +389,7 @@ Test(alloc_decay, calloc_over_merged_runs_returns_zeroes) {
   memset(start, 0xee, PM_PAGE_SIZE);                              /* its first page */
   memset(start + HALF * PM_PAGE_SIZE, 0xee, HALF * PM_PAGE_SIZE); /* its second half */
   _pm_lock(&_pm_pages_lock);
-  _pm_span_shrink(span, HALF); /* the written half: a run of resident pages */
+  _pm_span_shrink(span, HALF, _pm_prim_clock_ms()); /* the written half: a run of resident pages */
   _pm_unlock(&_pm_pages_lock);
   span_free(span, 1); /* merges with it */
   size_t size = PAGES * PM_PAGE_SIZE;
@@ -411,7 +411,7 @@ Test(alloc_decay, the_clean_rest_of_a_carved_run_joins_its_clean_neighbour) {
   enum { PAGES = 48, KEPT = 32, TAKEN = 5 };
   pm_span_t *span = clean_span(PAGES);
   _pm_lock(&_pm_pages_lock);
-  _pm_span_shrink(span, KEPT);
+  _pm_span_shrink(span, KEPT, _pm_prim_clock_ms());
   _pm_unlock(&_pm_pages_lock);
   pm_trim(0); /* the tail, purged, is clean and joins what follows */
   pm_segment_t *segment = _pm_segment_of_span(span);

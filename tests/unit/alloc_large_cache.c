@@ -21,6 +21,11 @@ static uint64_t cached_bytes(void) {
   return bytes;
 }
 
+static void sleep_ms(long ms) {
+  struct timespec pause = {ms / 1000, (ms % 1000) * 1000000};
+  nanosleep(&pause, NULL);
+}
+
 /* A fresh start: no cached span, no resident free run, a long decay. */
 static void start_clean(void) {
   pm_test_no_free_runs();
@@ -59,7 +64,7 @@ Test(alloc_large_cache, a_request_much_smaller_or_larger_misses) {
   uint64_t hits = atomic_load(&_pm_heap_default->large_cache_hits);
   void *larger = pm_malloc(101 * PM_PAGE_SIZE);
   cr_assert_eq(_pm_pool.large_allocations, pool_allocations + 1,
-               "101 pages do not take a 100-page block: the pool served it");
+               "101 pages do not take a 100-page block: a miss, served in the pool's lock");
   pm_free(larger);
   void *smaller = pm_malloc(80 * PM_PAGE_SIZE);
   cr_assert_eq(_pm_pool.large_allocations, pool_allocations + 2, "nor do 80 pages a 101-page one");
@@ -105,8 +110,13 @@ Test(alloc_large_cache, a_miss_resizes_a_cached_block_in_place) {
   void *block = pm_malloc(100 * PM_PAGE_SIZE);
   pm_span_t *span = span_of(block);
   pm_free(block);
+  uint64_t cached_at = pm_span_get(span, freed_at);
+  sleep_ms(20); /* past the coarse clock's tick */
   cr_assert_eq(miss_resize(40), span, "cut down in place");
   cr_assert_eq(span->page_count, 40);
+  pm_span_t *tail = span + 40;
+  cr_assert(tail->kind == PM_SPAN_FREE && tail->page_count == 60 && tail->freed_at == cached_at,
+            "the tail is free, as old as the cached block");
   cr_assert_eq(span->kind, PM_SPAN_LARGE);
   cr_assert_eq(pm_usable_size(block), 40 * PM_PAGE_SIZE);
   pm_free(block);
@@ -131,8 +141,12 @@ Test(alloc_large_cache, a_cached_block_grows_into_resident_pages_only) {
   pm_span_t *span = span_of(block);
   pm_span_t *after = span + span->page_count;
   cr_assert(after->kind == PM_SPAN_FREE && !after->dirty, "clean pages follow it");
+  size_t request_pages = 50 + after->page_count;
+  cr_assert_leq(request_pages, PM_LARGE_MAX / PM_PAGE_SIZE, "a large request, not a huge one");
   pm_free(block);
-  void *larger = pm_malloc((50 + after->page_count) * PM_PAGE_SIZE);
+  uint64_t pool_allocations = _pm_pool.large_allocations;
+  void *larger = pm_malloc(request_pages * PM_PAGE_SIZE);
+  cr_assert_eq(_pm_pool.large_allocations, pool_allocations + 1, "a large block");
   cr_assert_neq(larger, block, "not grown into the clean pages after it");
   pm_free(larger);
 }
@@ -247,11 +261,6 @@ Test(alloc_large_cache, a_thread_gives_its_cache_back_when_it_exits) {
   pm_free(again);
 }
 
-static void sleep_ms(long ms) {
-  struct timespec pause = {ms / 1000, (ms % 1000) * 1000000};
-  nanosleep(&pause, NULL);
-}
-
 /* A thread that caches a block and then sleeps still gives it back once
  * decay_ms has passed: the background thread's purge sweeps every cache. */
 Test(alloc_large_cache, decay_sweeps_the_caches_of_idle_threads) {
@@ -294,7 +303,7 @@ Test(alloc_large_cache, a_forked_child_sweeps_the_cache_of_a_thread_it_lacks) {
   cr_assert_eq(pipe(holder_ready), 0);
   cr_assert_eq(pipe(holder_done), 0);
   pthread_t holder;
-  pthread_create(&holder, NULL, cache_one_block_and_wait, NULL);
+  cr_assert_eq(pthread_create(&holder, NULL, cache_one_block_and_wait, NULL), 0);
   char byte = 0;
   cr_assert_eq(read(holder_ready[0], &byte, 1), 1);
   cr_assert_eq(cached_bytes(), 100 * PM_PAGE_SIZE, "the holder's block is cached");
