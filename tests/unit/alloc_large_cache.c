@@ -136,19 +136,23 @@ Test(alloc_large_cache, a_miss_resizes_a_cached_block_in_place) {
 /* Pages after a cached block that are clean (never used, or purged) are
  * not taken to grow it: the pool serves resident pages first. */
 Test(alloc_large_cache, a_cached_block_grows_into_resident_pages_only) {
-  start_clean();
+  pm_test_no_free_runs();                /* the cache is off until the layout is made */
+  pm_free(pm_malloc(80 * PM_PAGE_SIZE)); /* the only resident run: carved in order */
   void *block = pm_malloc(50 * PM_PAGE_SIZE);
-  pm_span_t *span = span_of(block);
-  pm_span_t *after = span + span->page_count;
-  cr_assert(after->kind == PM_SPAN_FREE && !after->dirty, "clean pages follow it");
-  size_t request_pages = 50 + after->page_count;
-  cr_assert_leq(request_pages, PM_LARGE_MAX / PM_PAGE_SIZE, "a large request, not a huge one");
+  void *gap = pm_malloc(20 * PM_PAGE_SIZE);
+  void *fence = pm_malloc(10 * PM_PAGE_SIZE);
+  cr_assert(gap == (uint8_t *)block + 50 * PM_PAGE_SIZE &&
+                fence == (uint8_t *)gap + 20 * PM_PAGE_SIZE,
+            "carved one after another");
+  pm_free(gap);
+  pm_trim(0); /* the gap's pages are purged: a clean run between two blocks */
+  _pm_options.large_cache = (uint64_t)4 << 20;
   pm_free(block);
-  uint64_t pool_allocations = _pm_pool.large_allocations;
-  void *larger = pm_malloc(request_pages * PM_PAGE_SIZE);
-  cr_assert_eq(_pm_pool.large_allocations, pool_allocations + 1, "a large block");
+  cr_assert_eq(cached_bytes(), 50 * PM_PAGE_SIZE);
+  void *larger = pm_malloc(70 * PM_PAGE_SIZE);
   cr_assert_neq(larger, block, "not grown into the clean pages after it");
   pm_free(larger);
+  pm_free(fence);
 }
 
 static void assert_zeroed(const uint8_t *block, size_t bytes) {
