@@ -159,8 +159,14 @@ static size_t resize_candidate(pm_span_t *const *spans, size_t count, size_t pag
       continue;
     }
     size_t best_pages = spans[best]->page_count;
-    bool fits = have >= pages, best_fits = best_pages >= pages;
-    if (fits != best_fits ? fits : fits ? have < best_pages : have > best_pages) best = i;
+    bool fits = have >= pages, best_fits = best_pages >= pages, better;
+    if (fits != best_fits)
+      better = fits; /* long enough beats too short */
+    else if (fits)
+      better = have < best_pages; /* less to give back */
+    else
+      better = have > best_pages; /* fewer pages to take */
+    if (better) best = i;
   }
   return best;
 }

@@ -133,6 +133,44 @@ Test(alloc_large_cache, a_miss_resizes_a_cached_block_in_place) {
   pm_free(again);
 }
 
+/* Blocks of 40, 100 and 60 pages, side by side in that order, freed into
+ * the cache. */
+static void cache_three_neighbours(uint8_t *blocks[3]) {
+  pm_test_no_free_runs();                 /* the cache is off until the layout is made */
+  pm_free(pm_malloc(200 * PM_PAGE_SIZE)); /* the only resident run: carved in order */
+  static const size_t pages[3] = {40, 100, 60};
+  for (size_t i = 0; i < 3; i++)
+    blocks[i] = pm_malloc(pages[i] * PM_PAGE_SIZE);
+  cr_assert(blocks[1] == blocks[0] + 40 * PM_PAGE_SIZE &&
+                blocks[2] == blocks[1] + 100 * PM_PAGE_SIZE,
+            "carved one after another");
+  _pm_options.large_cache = (uint64_t)4 << 20;
+  for (size_t i = 0; i < 3; i++)
+    pm_free(blocks[i]);
+  cr_assert_eq(cached_bytes(), 200 * PM_PAGE_SIZE);
+}
+
+/* Of the blocks a miss empties from the cache, the one resized is the
+ * smallest long enough, which gives back the least, or when none is, the
+ * longest, which has the fewest pages to take. */
+Test(alloc_large_cache, a_miss_resizes_the_block_nearest_in_size) {
+  uint8_t *blocks[3];
+  cache_three_neighbours(blocks);
+  void *cut = pm_malloc(50 * PM_PAGE_SIZE); /* no hit: 60 pages are more than an eighth over */
+  cr_assert_eq(cut, blocks[2], "the 60-page block, cut down");
+  pm_free(cut);
+}
+
+Test(alloc_large_cache, a_miss_longer_than_every_cached_block_grows_the_longest) {
+  uint8_t *blocks[3];
+  cache_three_neighbours(blocks);
+  /* The miss gives the other two back first: the 60 pages after the
+   * 100-page block are then a resident free run. */
+  void *grown = pm_malloc(150 * PM_PAGE_SIZE);
+  cr_assert_eq(grown, blocks[1], "the 100-page block, grown");
+  pm_free(grown);
+}
+
 /* Pages after a cached block that are clean (never used, or purged) are
  * not taken to grow it: the pool serves resident pages first. */
 Test(alloc_large_cache, a_cached_block_grows_into_resident_pages_only) {
