@@ -26,10 +26,15 @@ static void sleep_ms(long ms) {
   nanosleep(&pause, NULL);
 }
 
+/* The cache at its default bound (pm_test_no_free_runs turns it off). */
+static void cache_on(void) {
+  _pm_options.large_cache = (uint64_t)4 << 20;
+}
+
 /* A fresh start: no cached span, no resident free run, a long decay. */
 static void start_clean(void) {
   pm_test_no_free_runs();
-  _pm_options.large_cache = (uint64_t)4 << 20;
+  cache_on();
 }
 
 Test(alloc_large_cache, a_freed_block_comes_back_to_its_thread_without_the_pool) {
@@ -133,18 +138,29 @@ Test(alloc_large_cache, a_miss_resizes_a_cached_block_in_place) {
   pm_free(again);
 }
 
+/* Blocks of the given page counts, carved side by side in that order from
+ * the only resident free run, with the cache off; the caller turns it on
+ * (cache_on) once the layout is made. */
+static void carve_in_order(const size_t *pages, size_t count, uint8_t **blocks) {
+  pm_test_no_free_runs();
+  size_t total = 0;
+  for (size_t i = 0; i < count; i++)
+    total += pages[i];
+  pm_free(pm_malloc(total * PM_PAGE_SIZE));
+  for (size_t i = 0; i < count; i++) {
+    blocks[i] = pm_malloc(pages[i] * PM_PAGE_SIZE);
+    if (i > 0)
+      cr_assert_eq(blocks[i], blocks[i - 1] + pages[i - 1] * PM_PAGE_SIZE,
+                   "carved one after another");
+  }
+}
+
 /* Blocks of 40, 100 and 60 pages, side by side in that order, freed into
  * the cache. */
 static void cache_three_neighbours(uint8_t *blocks[3]) {
-  pm_test_no_free_runs();                 /* the cache is off until the layout is made */
-  pm_free(pm_malloc(200 * PM_PAGE_SIZE)); /* the only resident run: carved in order */
   static const size_t pages[3] = {40, 100, 60};
-  for (size_t i = 0; i < 3; i++)
-    blocks[i] = pm_malloc(pages[i] * PM_PAGE_SIZE);
-  cr_assert(blocks[1] == blocks[0] + 40 * PM_PAGE_SIZE &&
-                blocks[2] == blocks[1] + 100 * PM_PAGE_SIZE,
-            "carved one after another");
-  _pm_options.large_cache = (uint64_t)4 << 20;
+  carve_in_order(pages, 3, blocks);
+  cache_on();
   for (size_t i = 0; i < 3; i++)
     pm_free(blocks[i]);
   cr_assert_eq(cached_bytes(), 200 * PM_PAGE_SIZE);
@@ -174,23 +190,18 @@ Test(alloc_large_cache, a_miss_longer_than_every_cached_block_grows_the_longest)
 /* Pages after a cached block that are clean (never used, or purged) are
  * not taken to grow it: the pool serves resident pages first. */
 Test(alloc_large_cache, a_cached_block_grows_into_resident_pages_only) {
-  pm_test_no_free_runs();                /* the cache is off until the layout is made */
-  pm_free(pm_malloc(80 * PM_PAGE_SIZE)); /* the only resident run: carved in order */
-  void *block = pm_malloc(50 * PM_PAGE_SIZE);
-  void *gap = pm_malloc(20 * PM_PAGE_SIZE);
-  void *fence = pm_malloc(10 * PM_PAGE_SIZE);
-  cr_assert(gap == (uint8_t *)block + 50 * PM_PAGE_SIZE &&
-                fence == (uint8_t *)gap + 20 * PM_PAGE_SIZE,
-            "carved one after another");
-  pm_free(gap);
+  static const size_t pages[3] = {50, 20, 10}; /* block, gap, fence */
+  uint8_t *blocks[3];
+  carve_in_order(pages, 3, blocks);
+  pm_free(blocks[1]);
   pm_trim(0); /* the gap's pages are purged: a clean run between two blocks */
-  _pm_options.large_cache = (uint64_t)4 << 20;
-  pm_free(block);
+  cache_on();
+  pm_free(blocks[0]);
   cr_assert_eq(cached_bytes(), 50 * PM_PAGE_SIZE);
   void *larger = pm_malloc(70 * PM_PAGE_SIZE);
-  cr_assert_neq(larger, block, "not grown into the clean pages after it");
+  cr_assert_neq(larger, blocks[0], "not grown into the clean pages after it");
   pm_free(larger);
-  pm_free(fence);
+  pm_free(blocks[2]);
 }
 
 static void assert_zeroed(const uint8_t *block, size_t bytes) {
