@@ -12,10 +12,15 @@
  * with no allocator lock held (pthread_create allocates), has every
  * signal blocked, is never waited for by exit while it waits (the next
  * start, or the library's destructor, joins one that has ended) and is
- * simply absent in a forked child until memory is retained there. It ends once
- * nothing has been retained for BACKGROUND_IDLE_MS: a process lives while
- * any thread does, so a thread that waited forever would keep alive a
- * program whose main thread left through pthread_exit. */
+ * simply absent in a forked child until memory is retained there. Idle, it
+ * waits for as long as any thread holds a heap, as jemalloc's background
+ * threads do: ending is dearer than waiting, since glibc's thread exit runs
+ * its per-thread cleanup of the resolver, RPC and NSS state, whose code
+ * (about 190 KiB of libc text, bench/README.md) then stays resident in a
+ * program that never used it. Once no thread holds a heap it ends after
+ * BACKGROUND_IDLE_MS: a process lives while any thread does, so a thread
+ * that waited forever would keep alive a program whose main thread left
+ * through pthread_exit. */
 #include <signal.h>
 #include <time.h>
 
@@ -176,6 +181,12 @@ static struct timespec background_wake_time(uint64_t deadline_ms) {
   return at;
 }
 
+/* Whether an idle thread may end: no thread holds a heap, or the option
+ * was cleared after the thread started. */
+static bool background_may_end(void) {
+  return _pm_heaps_held() == 0 || !_pm_options.background_thread;
+}
+
 static void *background_main(void *unused) {
   (void)unused;
   for (;;) {
@@ -183,8 +194,14 @@ static void *background_main(void *unused) {
     uint64_t deadline = atomic_load_explicit(&decay_deadline, memory_order_relaxed);
     /* The option is honoured even when cleared after the thread started. */
     if (deadline == UINT64_MAX || !_pm_options.background_thread) {
-      struct timespec at = background_wake_time(_pm_prim_clock_ms() + BACKGROUND_IDLE_MS);
-      pthread_cond_timedwait(&background_wake, &background_lock, &at);
+      /* Read under the lock the last heap's exit signals through
+       * (_pm_background_last_heap_left), so that signal cannot be missed. */
+      if (background_may_end()) {
+        struct timespec at = background_wake_time(_pm_prim_clock_ms() + BACKGROUND_IDLE_MS);
+        pthread_cond_timedwait(&background_wake, &background_lock, &at);
+      } else {
+        pthread_cond_wait(&background_wake, &background_lock);
+      }
       /* Still idle: end, under the lock a kick takes, so the next kick
        * sees BACKGROUND_NONE and starts a new thread. Not before the
        * creator has marked this thread RUNNING: its mark would come after
@@ -192,6 +209,7 @@ static void *background_main(void *unused) {
        * off the slow paths' decay checks for good. */
       int running = BACKGROUND_RUNNING;
       if (atomic_load_explicit(&decay_deadline, memory_order_relaxed) == UINT64_MAX &&
+          background_may_end() &&
           atomic_compare_exchange_strong(&background_state, &running, BACKGROUND_NONE)) {
         pthread_mutex_unlock(&background_lock);
         return NULL;
@@ -285,6 +303,12 @@ void _pm_background_kick(void) {
   pthread_mutex_unlock(&background_lock);
   if (state == BACKGROUND_NONE) background_start();
   errno = saved_errno;
+}
+
+void _pm_background_last_heap_left(void) {
+  pthread_mutex_lock(&background_lock);
+  if (atomic_load(&background_state) == BACKGROUND_RUNNING) pthread_cond_signal(&background_wake);
+  pthread_mutex_unlock(&background_lock);
 }
 
 void _pm_background_join_ended(void) {

@@ -1,6 +1,8 @@
 /* alloc_background.c: the background release thread gives idle memory back
- * while the program sleeps without calling malloc, also in a forked child,
- * and background_thread:0 restores the lazy checks on slow paths. */
+ * while the program sleeps without calling malloc, also in a forked child;
+ * idle, it stays while any thread holds a heap and ends once none does;
+ * background_thread:0 restores the lazy checks on slow paths. */
+#include <pthread.h>
 #include <time.h>
 
 #include "alloc_test.h"
@@ -61,6 +63,88 @@ Test(alloc_background, idle_program_gets_memory_back) {
   size_t rss_idle = _pm_prim_rss();
   cr_assert_lt(rss_idle + ((size_t)20 << 20), rss_full, "RSS dropped from %zu to %zu", rss_full,
                rss_idle);
+}
+
+/* The process's live threads (field 20 of /proc/self/stat), read without
+ * allocating: the caller may have handed its heap back. 0 if unreadable. */
+static int thread_count(void) {
+  char text[1024];
+  int fd = open("/proc/self/stat", O_RDONLY);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  text[n] = '\0';
+  /* Fields 3 on follow the command name's closing parenthesis. */
+  char *field = strrchr(text, ')');
+  for (int i = 2; field != NULL && i < 20; i++)
+    field = strchr(field + 1, ' ');
+  return field != NULL ? atoi(field + 1) : 0;
+}
+
+/* The background thread waits longer than its idle time (decay.c's
+ * BACKGROUND_IDLE_MS, 1 s) would have let it: ending would bring glibc's
+ * thread-exit cleanup code into the process's RSS. */
+Test(alloc_background, idle_thread_stays_while_threads_hold_heaps) {
+  start_with(100, 1);
+  pm_stats_t before = pm_test_stats();
+  free_resident_memory();
+  idle_until_released(before.released_bytes);
+  int threads = thread_count();
+  cr_assert_geq(threads, 2, "the background thread runs (%d threads)", threads);
+  sleep_ms(2500);
+  cr_assert_eq(thread_count(), threads, "the idle background thread is still there");
+}
+
+/* Holds a heap, blocked, until its pipe is written to. */
+static void *hold_heap(void *fds) {
+  void *block = pm_malloc(64);
+  char byte;
+  ssize_t n = read(((int *)fds)[0], &byte, 1);
+  pm_free(block);
+  return (void *)(intptr_t)n;
+}
+
+/* In a forked child whose parent had a second thread holding a heap: the
+ * child's only heap is handed back, as its main thread's pthread_exit
+ * would, and the background thread then ends. */
+Test(alloc_background, idle_thread_ends_once_no_thread_holds_a_heap) {
+  start_with(100, 1);
+  /* This thread's heap (the process's malloc may be the C library's). */
+  void *mine = pm_malloc(64);
+  int fds[2];
+  cr_assert_eq(pipe(fds), 0, "pipe failed");
+  pthread_t holder;
+  cr_assert_eq(pthread_create(&holder, NULL, hold_heap, fds), 0);
+  for (int i = 0; i < 5000 && _pm_heaps_held() < 2; i++)
+    sleep_ms(1);
+  cr_assert_geq(_pm_heaps_held(), 2, "two threads hold heaps");
+  pid_t pid = fork();
+  cr_assert_neq(pid, -1, "fork failed");
+  if (pid == 0) {
+    alarm(20);
+    pm_stats_t before = pm_test_stats();
+    free_resident_memory();
+    idle_until_released(before.released_bytes);
+    int with_thread = thread_count();
+    _pm_heap_thread_exit(_pm_heap_default);
+    int threads = thread_count();
+    for (int i = 0; i < 100 && threads != 1; i++) {
+      sleep_ms(50);
+      threads = thread_count();
+    }
+    _exit(with_thread == 2 && threads == 1 ? 0 : 1);
+  }
+  int status;
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  cr_assert_eq(write(fds[1], "x", 1), 1);
+  void *result;
+  pthread_join(holder, &result);
+  close(fds[0]);
+  close(fds[1]);
+  pm_free(mine);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+            "the child's background thread ended (status %d)", status);
 }
 
 Test(alloc_background, forked_child_gets_a_thread_of_its_own) {
