@@ -13,14 +13,14 @@
  * signal blocked, is never waited for by exit while it waits (the next
  * start, or the library's destructor, joins one that has ended) and is
  * simply absent in a forked child until memory is retained there. Idle, it
- * waits for as long as any thread holds a heap, as jemalloc's background
- * threads do: ending is dearer than waiting, since glibc's thread exit runs
- * its per-thread cleanup of the resolver, RPC and NSS state, whose code
- * (about 190 KiB of libc text, bench/README.md) then stays resident in a
- * program that never used it. Once no thread holds a heap it ends after
- * BACKGROUND_IDLE_MS: a process lives while any thread does, so a thread
- * that waited forever would keep alive a program whose main thread left
- * through pthread_exit. */
+ * stays, as jemalloc's background threads do: ending is dearer than
+ * waiting, since glibc's thread exit runs its per-thread cleanup of the
+ * resolver, RPC and NSS state, whose code (about 190 KiB of libc text,
+ * bench/README.md) then stays resident in a program that never used it.
+ * But a process lives while any thread does, so a thread that waited
+ * forever would keep alive a program whose main thread left through
+ * pthread_exit: every BACKGROUND_IDLE_MS of idleness it looks whether the
+ * main thread still runs, and ends if not (or if that cannot be told). */
 #include <signal.h>
 #include <time.h>
 
@@ -181,10 +181,11 @@ static struct timespec background_wake_time(uint64_t deadline_ms) {
   return at;
 }
 
-/* Whether an idle thread may end: no thread holds a heap, or the option
- * was cleared after the thread started. */
+/* Whether an idle thread should end: the option was cleared after it
+ * started, or the program's main thread has left (the heavier check, a
+ * read of /proc, once per idle period). */
 static bool background_may_end(void) {
-  return _pm_heaps_held() == 0 || !_pm_options.background_thread;
+  return !_pm_options.background_thread || !_pm_prim_main_thread_running();
 }
 
 static void *background_main(void *unused) {
@@ -194,16 +195,10 @@ static void *background_main(void *unused) {
     uint64_t deadline = atomic_load_explicit(&decay_deadline, memory_order_relaxed);
     /* The option is honoured even when cleared after the thread started. */
     if (deadline == UINT64_MAX || !_pm_options.background_thread) {
-      /* Read under the lock the last heap's exit signals through
-       * (_pm_background_last_heap_left), so that signal cannot be missed. */
-      if (background_may_end()) {
-        struct timespec at = background_wake_time(_pm_prim_clock_ms() + BACKGROUND_IDLE_MS);
-        pthread_cond_timedwait(&background_wake, &background_lock, &at);
-      } else {
-        pthread_cond_wait(&background_wake, &background_lock);
-      }
-      /* Still idle: end, under the lock a kick takes, so the next kick
-       * sees BACKGROUND_NONE and starts a new thread. Not before the
+      struct timespec at = background_wake_time(_pm_prim_clock_ms() + BACKGROUND_IDLE_MS);
+      pthread_cond_timedwait(&background_wake, &background_lock, &at);
+      /* Still idle and not needed: end, under the lock a kick takes, so
+       * the next kick sees BACKGROUND_NONE and starts a new thread. Not before the
        * creator has marked this thread RUNNING: its mark would come after
        * this thread's NONE and leave RUNNING with no thread, which turns
        * off the slow paths' decay checks for good. */
@@ -303,12 +298,6 @@ void _pm_background_kick(void) {
   pthread_mutex_unlock(&background_lock);
   if (state == BACKGROUND_NONE) background_start();
   errno = saved_errno;
-}
-
-void _pm_background_last_heap_left(void) {
-  pthread_mutex_lock(&background_lock);
-  if (atomic_load(&background_state) == BACKGROUND_RUNNING) pthread_cond_signal(&background_wake);
-  pthread_mutex_unlock(&background_lock);
 }
 
 void _pm_background_join_ended(void) {

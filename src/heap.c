@@ -23,10 +23,6 @@ _Atomic(pm_heap_t *) _pm_heaps_all;
 static pm_heap_t *heaps_free; /* recycled; under _pm_heaps_lock */
 static uint8_t *heap_chunk;   /* bump area for new heaps; under _pm_heaps_lock */
 static size_t heap_chunk_left;
-/* Heaps that threads hold (given out and not yet handed back by the
- * thread's exit); changed under _pm_heaps_lock, read by the background
- * thread without it. */
-static _Atomic size_t heaps_held;
 static pm_span_list_t abandoned[PM_CLASS_COUNT]; /* under _pm_pages_lock */
 static _Atomic size_t abandoned_count;
 
@@ -122,7 +118,6 @@ pm_heap_t *_pm_heap_for_thread(void) {
                     bin->adopted == 0,
                 "a heap is reused only when its bins are empty");
     }
-    atomic_fetch_add_explicit(&heaps_held, 1, memory_order_relaxed);
   }
   _pm_unlock(&_pm_heaps_lock);
   if (heap == NULL) return NULL;
@@ -395,19 +390,8 @@ void _pm_heap_thread_exit(void *arg) {
   _pm_lock(&_pm_heaps_lock);
   heap->next_free = heaps_free;
   heaps_free = heap;
-  bool last = atomic_fetch_sub_explicit(&heaps_held, 1, memory_order_relaxed) == 1;
   _pm_unlock(&_pm_heaps_lock);
-  if (last) _pm_background_last_heap_left();
   _pm_background_check();
-}
-
-size_t _pm_heaps_held(void) {
-  return atomic_load_explicit(&heaps_held, memory_order_relaxed);
-}
-
-void _pm_heaps_after_fork_child(void) {
-  /* The threads that did not survive the fork never hand theirs back. */
-  atomic_store_explicit(&heaps_held, _pm_heap_default != &_pm_heap_empty, memory_order_relaxed);
 }
 
 PM_COLD void _pm_heap_trim_current(void) {

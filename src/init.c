@@ -65,7 +65,6 @@ static void fork_child(void) {
    * blocks need not each take pages from the pool (heap.c). */
   _pm_thread_exited = false;
   _pm_lock_reset(&_pm_heaps_lock);
-  _pm_heaps_after_fork_child();
   _pm_segments_after_fork_child();
   _pm_background_fork_child();
   _pm_arena_fork_release();

@@ -343,11 +343,6 @@ pm_heap_t *_pm_heap_for_thread(void);
  * after it and allocates must not make a heap (heap.c). */
 extern PM_TLS bool _pm_thread_exited PM_HIDDEN;
 void _pm_heap_thread_exit(void *heap);
-/* How many threads hold a heap now: the background thread stays while any
- * does (decay.c). */
-size_t _pm_heaps_held(void);
-/* In a forked child: only the calling thread can still hold one. */
-void _pm_heaps_after_fork_child(void);
 /* Returns empty slabs of the calling thread's heap to the page pool. */
 void _pm_heap_trim_current(void);
 /* Frees abandoned slabs that have become empty; pages lock held. */
@@ -474,9 +469,6 @@ static inline void _pm_background_check(void) {
   if (pm_unlikely(atomic_load_explicit(&_pm_background_pending, memory_order_relaxed)))
     _pm_background_kick();
 }
-/* The last thread that held a heap has handed it back: wakes an idle
- * background thread, which may now end. No allocator lock held. */
-void _pm_background_last_heap_left(void);
 /* At exit: joins the background thread if it has ended (one still waiting
  * is left to exit), so that no ended thread is left unjoined, and lets no
  * new one start. */

@@ -211,6 +211,27 @@ PM_COLD size_t _pm_prim_rss(void) {
   return pages * _pm_prim_page_size();
 }
 
+/* Not const, so it lies in .data, which relocation has paged in already:
+ * the hot paths never read .rodata, and a fault on it would map all of it
+ * (5 pages) into an otherwise idle process, as options.c also avoids. */
+static char proc_self_stat[] = "/proc/self/stat";
+
+/* The state letter of /proc/self/stat, which describes the thread-group
+ * leader: 'Z' once it has exited while other threads live on. */
+bool _pm_prim_main_thread_running(void) {
+  int fd = open(proc_self_stat, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char text[512];
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0) return false;
+  text[n] = '\0';
+  /* The state follows the command name, which may itself hold ") ". */
+  const char *name_end = strrchr(text, ')');
+  if (name_end == NULL || name_end[1] != ' ' || name_end[2] == '\0') return false;
+  return name_end[2] != 'Z' && name_end[2] != 'X';
+}
+
 static pthread_key_t thread_key;
 
 void _pm_prim_thread_init(void (*on_exit)(void *value)) {

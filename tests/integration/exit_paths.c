@@ -2,21 +2,25 @@
  * exit_paths.sh can check that POOLMALLOC_STATS reports however a program
  * ends.
  *
- *   exit_paths return | exit | abort | raise | badfree | pthread_exit
+ *   exit_paths return | exit | abort | raise | badfree | pthread_exit |
+ *              pthread_exit_idle
  *
  * pthread_exit also frees 6 MiB first, so the allocator has memory to give
- * back (and a background thread to do it) when the main thread leaves. */
+ * back (and a background thread to do it) when the main thread leaves;
+ * pthread_exit_idle then sleeps 2.5 s, so that the background thread has
+ * given it back and waits idle when the main thread leaves. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum { BLOCKS = 3000 };
 
 int main(int argc, char **argv) {
   if (argc != 2) {
-    fprintf(stderr, "usage: exit_paths return|exit|abort|badfree|pthread_exit\n");
+    fprintf(stderr, "usage: exit_paths return|exit|abort|badfree|pthread_exit|pthread_exit_idle\n");
     return 2;
   }
   static void *blocks[BLOCKS];
@@ -28,7 +32,7 @@ int main(int argc, char **argv) {
   for (int i = 0; i < BLOCKS; i += 2)
     free(blocks[i]);
   if (strcmp(argv[1], "exit") == 0) exit(0);
-  if (strcmp(argv[1], "pthread_exit") == 0) {
+  if (strncmp(argv[1], "pthread_exit", strlen("pthread_exit")) == 0) {
     enum { LARGE = 64, LARGE_SIZE = 100 * 1024 };
     static void *large[LARGE];
     for (int i = 0; i < LARGE; i++) {
@@ -38,6 +42,10 @@ int main(int argc, char **argv) {
     }
     for (int i = 0; i < LARGE; i++)
       free(large[i]);
+    if (strcmp(argv[1], "pthread_exit_idle") == 0) {
+      struct timespec idle = {2, 500000000};
+      nanosleep(&idle, NULL);
+    }
     pthread_exit(NULL);
   }
   if (strcmp(argv[1], "abort") == 0) abort();

@@ -3,19 +3,20 @@
 # from main, calls exit(), dies by abort() or by a SIGABRT it did not raise
 # through abort() (which must still kill it), or its main thread leaves through
 # pthread_exit (which must not leave the process hanging on the allocator's
-# background thread), and a bad free still aborts with its message first.
+# background thread, busy or idle), and a bad free still aborts with its
+# message first.
 . "$top_srcdir/tests/integration/preload_lib.sh"
 pm_require_library
 
 program="$top_builddir/tests/integration/exit_paths"
-echo "1..13"
+echo "1..15"
 
 # json_allocations FILE: total_allocations of a JSON statistics file.
 json_allocations() {
   "$PM_PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["total_allocations"])' "$1"
 }
 
-for how in return exit abort raise pthread_exit; do
+for how in return exit abort raise pthread_exit pthread_exit_idle; do
   file="$pm_tmp/$how.json"
   # SIGKILL: a process kept alive by a thread that blocks signals ignores TERM.
   timeout -s KILL 30 env LD_PRELOAD="$PM_PRELOAD" POOLMALLOC_STATS=json \
