@@ -132,6 +132,19 @@ void *bench_calloc(const char *workload, size_t count, size_t size) {
   return block;
 }
 
+void *bench_calloc_lines(const char *workload, size_t count, size_t size) {
+  if (size % BENCH_CACHE_LINE != 0 || (count != 0 && size > SIZE_MAX / count))
+    bench_fail(workload, "bench_calloc_lines(%zu, %zu): not whole cache lines", count, size);
+  /* posix_memalign rather than aligned_alloc: Debian's mimalloc 2.0.9
+   * returns misaligned blocks from aligned_alloc (the aligned workload). */
+  void *block = NULL;
+  int error = posix_memalign(&block, BENCH_CACHE_LINE, count * size);
+  if (error != 0)
+    bench_fail(workload, "posix_memalign(%d, %zu) failed", BENCH_CACHE_LINE, count * size);
+  memset(block, 0, count * size);
+  return block;
+}
+
 /* Reads fields of /proc/self/status (KiB) in one pass, so that they
  * describe the same moment; a field not found reads -1. */
 static void status_fields_kb(const char *const fields[], long kb[], size_t count) {

@@ -71,6 +71,19 @@ void bench_fail(const char *workload, const char *format, ...)
 void *bench_malloc(const char *workload, size_t size);
 void *bench_calloc(const char *workload, size_t count, size_t size);
 
+/* State that a worker thread writes as it runs (its random generator, its
+ * counters) starts a cache line of its own: the first member of such a
+ * struct is declared BENCH_THREAD_STATE, and the array of them comes from
+ * bench_calloc_lines. Packed together, the threads' states shared cache
+ * lines, and how much the threads then slowed each other depended on
+ * where the allocator put that small array relative to line boundaries,
+ * not on how it allocates (bench/README.md, nineteenth session). */
+#define BENCH_CACHE_LINE   64
+#define BENCH_THREAD_STATE _Alignas(BENCH_CACHE_LINE)
+/* count zeroed elements of size bytes (a multiple of BENCH_CACHE_LINE), the
+ * first on a line boundary; exits with a message on failure. */
+void *bench_calloc_lines(const char *workload, size_t count, size_t size);
+
 /* The end of the free phase: prints "peak_rss_kb=N" (VmHWM: unlike the
  * parent's wait4, it does not count the runner's memory the child had
  * between fork and exec), "rss_after_free_kb=N" (VmRSS) with its anonymous

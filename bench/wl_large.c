@@ -23,7 +23,7 @@
 #define MAX_SIZE      (8.0 * 1024 * 1024)
 
 typedef struct large_worker_s {
-  uint64_t rng;
+  BENCH_THREAD_STATE uint64_t rng;
   size_t operations;
 } large_worker_t;
 
@@ -57,7 +57,7 @@ static void *worker_run(void *arg) {
 int main(int argc, char **argv) {
   bench_args_t args = bench_parse_args(argc, argv, 1);
   size_t operations = bench_scaled(OPERATIONS, args.scale, 20);
-  large_worker_t *workers = bench_calloc(WORKLOAD, args.threads, sizeof *workers);
+  large_worker_t *workers = bench_calloc_lines(WORKLOAD, args.threads, sizeof *workers);
   for (unsigned t = 0; t < args.threads; t++)
     workers[t] = (large_worker_t){.rng = 5 + t, .operations = operations};
   if (args.threads == 1) {

@@ -19,7 +19,7 @@
 #define MAX_SIZE                    1000
 
 typedef struct worker_s {
-  bench_slot_t *slots; /* handed from one round's thread to the next */
+  BENCH_THREAD_STATE bench_slot_t *slots; /* handed from one round's thread to the next */
   size_t operations;
   uint64_t rng;
   uint64_t next_tag;
@@ -39,7 +39,7 @@ static void *worker_run(void *arg) {
 int main(int argc, char **argv) {
   bench_args_t args = bench_parse_args(argc, argv, 2);
   size_t operations = bench_scaled(OPERATIONS_PER_THREAD_ROUND, args.scale, 1000);
-  worker_t *workers = bench_calloc(WORKLOAD, args.threads, sizeof *workers);
+  worker_t *workers = bench_calloc_lines(WORKLOAD, args.threads, sizeof *workers);
   pthread_t *threads = bench_calloc(WORKLOAD, args.threads, sizeof *threads);
 
   /* The main thread allocates the first blocks, so round 0 already frees

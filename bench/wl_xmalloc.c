@@ -34,7 +34,7 @@ typedef struct queue_s {
 } queue_t;
 
 typedef struct producer_s {
-  queue_t *queue;
+  BENCH_THREAD_STATE queue_t *queue;
   size_t batches;
   uint64_t rng;
   uint64_t next_tag;
@@ -119,7 +119,7 @@ int main(int argc, char **argv) {
                    NULL,
                    0,
                    producers};
-  producer_t *producer_state = bench_calloc(WORKLOAD, producers, sizeof *producer_state);
+  producer_t *producer_state = bench_calloc_lines(WORKLOAD, producers, sizeof *producer_state);
   pthread_t *threads = bench_calloc(WORKLOAD, producers + consumers, sizeof *threads);
 
   for (unsigned p = 0; p < producers; p++)
