@@ -19,8 +19,11 @@
  * bench/README.md) then stays resident in a program that never used it.
  * But a process lives while any thread does, so a thread that waited
  * forever would keep alive a program whose main thread left through
- * pthread_exit: every BACKGROUND_IDLE_MS of idleness it looks whether the
- * main thread still runs, and ends if not (or if that cannot be told). */
+ * pthread_exit. The main thread's exit hook tells the idle thread, which
+ * then looks every BACKGROUND_LEAVING_POLL_MS until that thread has gone
+ * (or that cannot be told) and ends; otherwise it looks only every
+ * BACKGROUND_IDLE_LONG_MS, for a main thread that never allocated and so
+ * has no hook. */
 #include <signal.h>
 #include <time.h>
 
@@ -52,7 +55,14 @@ static _Atomic int background_state;
 static pthread_mutex_t background_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t background_wake;
 static pthread_once_t background_wake_once = PTHREAD_ONCE_INIT;
-#define BACKGROUND_IDLE_MS 1000
+/* How long an idle thread waits before it looks again: normally; while
+ * its creator has not yet marked it RUNNING (a kick meanwhile signalled no
+ * one); and while the main thread is leaving. */
+#define BACKGROUND_IDLE_LONG_MS    30000
+#define BACKGROUND_IDLE_MS         1000
+#define BACKGROUND_LEAVING_POLL_MS 50
+/* Set by the main thread's exit hook (pthread_exit); see the top. */
+static _Atomic bool main_thread_leaving;
 /* The thread only purges (its deepest path, an abort report, needs some
  * 10 KiB): 1 MiB, not the default 8 MiB, so that when it ends, glibc's
  * cache of thread stacks (40 MiB) takes a small one and need not unmap the
@@ -195,7 +205,12 @@ static void *background_main(void *unused) {
     uint64_t deadline = atomic_load_explicit(&decay_deadline, memory_order_relaxed);
     /* The option is honoured even when cleared after the thread started. */
     if (deadline == UINT64_MAX || !_pm_options.background_thread) {
-      struct timespec at = background_wake_time(_pm_prim_clock_ms() + BACKGROUND_IDLE_MS);
+      uint64_t wait_ms = BACKGROUND_IDLE_LONG_MS;
+      if (atomic_load(&main_thread_leaving))
+        wait_ms = BACKGROUND_LEAVING_POLL_MS;
+      else if (atomic_load(&background_state) != BACKGROUND_RUNNING)
+        wait_ms = BACKGROUND_IDLE_MS;
+      struct timespec at = background_wake_time(_pm_prim_clock_ms() + wait_ms);
       pthread_cond_timedwait(&background_wake, &background_lock, &at);
       /* Still idle and not needed: end, under the lock a kick takes, so
        * the next kick sees BACKGROUND_NONE and starts a new thread. Not before the
@@ -300,6 +315,13 @@ void _pm_background_kick(void) {
   errno = saved_errno;
 }
 
+void _pm_background_main_thread_leaving(void) {
+  atomic_store(&main_thread_leaving, true);
+  pthread_mutex_lock(&background_lock);
+  if (atomic_load(&background_state) == BACKGROUND_RUNNING) pthread_cond_signal(&background_wake);
+  pthread_mutex_unlock(&background_lock);
+}
+
 void _pm_background_join_ended(void) {
   /* STARTING keeps a kick from another thread out while the join runs. */
   int expected = BACKGROUND_NONE;
@@ -327,6 +349,8 @@ void _pm_background_fork_child(void) {
    * for it to leave). A fresh one has no waiters. */
   background_wake_init();
   background_ended_valid = false; /* the parent's thread is not the child's to join */
+  /* The forking thread is the child's main thread, and it runs. */
+  atomic_store(&main_thread_leaving, false);
   if (atomic_load(&background_state) != BACKGROUND_FAILED)
     atomic_store(&background_state, BACKGROUND_NONE);
   /* Memory retained at the fork gets a thread of the child's own. */

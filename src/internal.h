@@ -469,6 +469,9 @@ static inline void _pm_background_check(void) {
   if (pm_unlikely(atomic_load_explicit(&_pm_background_pending, memory_order_relaxed)))
     _pm_background_kick();
 }
+/* From the main thread's exit hook (it leaves through pthread_exit): an
+ * idle background thread looks often whether it has gone, then ends. */
+void _pm_background_main_thread_leaving(void);
 /* At exit: joins the background thread if it has ended (one still waiting
  * is left to exit), so that no ended thread is left unjoined, and lets no
  * new one start. */

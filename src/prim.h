@@ -57,6 +57,8 @@ int _pm_prim_open_for_write(const char *path); /* -1 on failure */
 int _pm_prim_dup_high(int fd);
 void _pm_prim_close(int fd);
 pid_t _pm_prim_getpid(void);
+/* Whether the calling thread is the process's main thread. */
+bool _pm_prim_is_main_thread(void);
 /* Environment lookup that never allocates; NULL when unset. */
 const char *_pm_prim_getenv(const char *name);
 /* Fills buf with random bytes from the kernel (getrandom, else

@@ -146,6 +146,10 @@ pid_t _pm_prim_getpid(void) {
   return getpid();
 }
 
+bool _pm_prim_is_main_thread(void) {
+  return gettid() == getpid();
+}
+
 /* In a set-user-ID or set-group-ID program (AT_SECURE) the environment is
  * the caller's: nothing, as glibc does with its own malloc tunables, so
  * that no one can make such a program write statistics to a file of
