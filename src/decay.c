@@ -19,11 +19,13 @@
  * bench/README.md) then stays resident in a program that never used it.
  * But a process lives while any thread does, so a thread that waited
  * forever would keep alive a program whose main thread left through
- * pthread_exit. The main thread's exit hook tells the idle thread, which
- * then looks every BACKGROUND_LEAVING_POLL_MS until that thread has gone
- * (or that cannot be told) and ends; otherwise it looks only every
- * BACKGROUND_IDLE_LONG_MS, for a main thread that never allocated and so
- * has no hook. */
+ * pthread_exit: the thread ends once it is the last one running (read from
+ * /proc, or when /proc cannot be read). It looks every
+ * BACKGROUND_IDLE_LONG_MS while idle. The main thread's exit hook, and
+ * after it every thread's, wake it to look sooner, every
+ * BACKGROUND_LEAVING_POLL_MS at first and less often while nothing
+ * changes; a main thread that never allocated has no hook, and is seen
+ * gone at the next long look. */
 #include <signal.h>
 #include <time.h>
 
@@ -57,12 +59,15 @@ static pthread_cond_t background_wake;
 static pthread_once_t background_wake_once = PTHREAD_ONCE_INIT;
 /* How long an idle thread waits before it looks again: normally; while
  * its creator has not yet marked it RUNNING (a kick meanwhile signalled no
- * one); and while the main thread is leaving. */
+ * one); and first after a wake-up while the main thread is leaving,
+ * doubling up to the normal wait. */
 #define BACKGROUND_IDLE_LONG_MS    30000
 #define BACKGROUND_IDLE_MS         1000
 #define BACKGROUND_LEAVING_POLL_MS 50
-/* Set by the main thread's exit hook (pthread_exit); see the top. */
-static _Atomic bool main_thread_leaving;
+/* The process whose main thread's exit hook ran (it leaves through
+ * pthread_exit), else 0: a pid, since a child made by _Fork, which runs no
+ * fork handlers, inherits it and must not take it for its own. */
+static _Atomic pid_t main_leaving_pid;
 /* The thread only purges (its deepest path, an abort report, needs some
  * 10 KiB): 1 MiB, not the default 8 MiB, so that when it ends, glibc's
  * cache of thread stacks (40 MiB) takes a small one and need not unmap the
@@ -191,44 +196,60 @@ static struct timespec background_wake_time(uint64_t deadline_ms) {
   return at;
 }
 
-/* Whether an idle thread should end: the option was cleared after it
- * started, or the program's main thread has left (the heavier check, a
- * read of /proc, once per idle period). */
-static bool background_may_end(void) {
-  return !_pm_options.background_thread || !_pm_prim_main_thread_running();
+static bool main_thread_leaving(void) {
+  return atomic_load(&main_leaving_pid) == _pm_prim_getpid();
+}
+
+/* Ends the thread if it is still RUNNING: under the lock a kick takes, so
+ * the next kick sees BACKGROUND_NONE and starts a new thread. Not before
+ * the creator has marked this thread RUNNING: its mark would come after
+ * this thread's NONE and leave RUNNING with no thread, which turns off the
+ * slow paths' decay checks for good. Lock held; false if it stays. */
+static bool background_end_locked(void) {
+  int running = BACKGROUND_RUNNING;
+  return atomic_compare_exchange_strong(&background_state, &running, BACKGROUND_NONE);
 }
 
 static void *background_main(void *unused) {
   (void)unused;
+  uint64_t leaving_poll_ms = BACKGROUND_LEAVING_POLL_MS;
   for (;;) {
     pthread_mutex_lock(&background_lock);
     uint64_t deadline = atomic_load_explicit(&decay_deadline, memory_order_relaxed);
     /* The option is honoured even when cleared after the thread started. */
-    if (deadline == UINT64_MAX || !_pm_options.background_thread) {
-      uint64_t wait_ms = BACKGROUND_IDLE_LONG_MS;
-      if (atomic_load(&main_thread_leaving))
-        wait_ms = BACKGROUND_LEAVING_POLL_MS;
-      else if (atomic_load(&background_state) != BACKGROUND_RUNNING)
+    bool idle = deadline == UINT64_MAX || !_pm_options.background_thread;
+    if (idle) {
+      bool leaving = main_thread_leaving();
+      uint64_t wait_ms = leaving ? leaving_poll_ms : BACKGROUND_IDLE_LONG_MS;
+      if (!leaving && atomic_load(&background_state) != BACKGROUND_RUNNING)
         wait_ms = BACKGROUND_IDLE_MS;
       struct timespec at = background_wake_time(_pm_prim_clock_ms() + wait_ms);
-      pthread_cond_timedwait(&background_wake, &background_lock, &at);
-      /* Still idle and not needed: end, under the lock a kick takes, so
-       * the next kick sees BACKGROUND_NONE and starts a new thread. Not before the
-       * creator has marked this thread RUNNING: its mark would come after
-       * this thread's NONE and leave RUNNING with no thread, which turns
-       * off the slow paths' decay checks for good. */
-      int running = BACKGROUND_RUNNING;
-      if (atomic_load_explicit(&decay_deadline, memory_order_relaxed) == UINT64_MAX &&
-          background_may_end() &&
-          atomic_compare_exchange_strong(&background_state, &running, BACKGROUND_NONE)) {
-        pthread_mutex_unlock(&background_lock);
-        return NULL;
-      }
+      bool woken = pthread_cond_timedwait(&background_wake, &background_lock, &at) == 0;
+      /* A wake-up while leaving: a thread exited, look again soon. */
+      if (woken || leaving_poll_ms * 2 > BACKGROUND_IDLE_LONG_MS)
+        leaving_poll_ms = woken ? BACKGROUND_LEAVING_POLL_MS : BACKGROUND_IDLE_LONG_MS;
+      else
+        leaving_poll_ms *= 2;
+      idle = atomic_load_explicit(&decay_deadline, memory_order_relaxed) == UINT64_MAX ||
+             !_pm_options.background_thread;
     } else if (_pm_prim_clock_ms() < deadline) {
       struct timespec at = background_wake_time(deadline);
       pthread_cond_timedwait(&background_wake, &background_lock, &at);
     }
     pthread_mutex_unlock(&background_lock);
+    /* Idle, or with memory that only this thread would purge for a
+     * process about to end: look (a read of /proc, outside the lock the
+     * kicks take) whether this is the last thread running. */
+    if ((idle || main_thread_leaving()) &&
+        (!_pm_options.background_thread || _pm_prim_last_thread())) {
+      pthread_mutex_lock(&background_lock);
+      bool still_idle = atomic_load_explicit(&decay_deadline, memory_order_relaxed) == UINT64_MAX;
+      if ((still_idle || !idle) && background_end_locked()) {
+        pthread_mutex_unlock(&background_lock);
+        return NULL;
+      }
+      pthread_mutex_unlock(&background_lock);
+    }
     if (_pm_options.background_thread) _pm_decay_tick();
   }
   return NULL;
@@ -315,8 +336,11 @@ void _pm_background_kick(void) {
   errno = saved_errno;
 }
 
-void _pm_background_main_thread_leaving(void) {
-  atomic_store(&main_thread_leaving, true);
+void _pm_background_thread_exited(bool main_thread) {
+  if (main_thread)
+    atomic_store(&main_leaving_pid, _pm_prim_getpid());
+  else if (!main_thread_leaving())
+    return;
   pthread_mutex_lock(&background_lock);
   if (atomic_load(&background_state) == BACKGROUND_RUNNING) pthread_cond_signal(&background_wake);
   pthread_mutex_unlock(&background_lock);
@@ -341,7 +365,7 @@ void _pm_background_fork_parent(void) {
   pthread_mutex_unlock(&background_lock);
 }
 
-void _pm_background_fork_child(void) {
+void _pm_background_fork_child(bool thread_exiting) {
   pthread_mutex_init(&background_lock, NULL);
   /* The parent's thread was most likely waiting on the condition variable,
    * which the child inherits in that state: POSIX leaves it undefined, and
@@ -349,8 +373,9 @@ void _pm_background_fork_child(void) {
    * for it to leave). A fresh one has no waiters. */
   background_wake_init();
   background_ended_valid = false; /* the parent's thread is not the child's to join */
-  /* The forking thread is the child's main thread, and it runs. */
-  atomic_store(&main_thread_leaving, false);
+  /* The forking thread is the child's main thread: leaving if it forked
+   * from a thread-specific destructor after the allocator's exit hook. */
+  atomic_store(&main_leaving_pid, thread_exiting ? _pm_prim_getpid() : 0);
   if (atomic_load(&background_state) != BACKGROUND_FAILED)
     atomic_store(&background_state, BACKGROUND_NONE);
   /* Memory retained at the fork gets a thread of the child's own. */

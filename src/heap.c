@@ -392,7 +392,7 @@ void _pm_heap_thread_exit(void *arg) {
   heaps_free = heap;
   _pm_unlock(&_pm_heaps_lock);
   _pm_background_check();
-  if (_pm_prim_is_main_thread()) _pm_background_main_thread_leaving();
+  _pm_background_thread_exited(_pm_prim_is_main_thread());
 }
 
 PM_COLD void _pm_heap_trim_current(void) {

@@ -63,10 +63,11 @@ static void fork_child(void) {
    * remaining destructor rounds and then ends the process, so a heap it
    * makes is handed back by a later round or goes with the process; its
    * blocks need not each take pages from the pool (heap.c). */
+  bool thread_exiting = _pm_thread_exited;
   _pm_thread_exited = false;
   _pm_lock_reset(&_pm_heaps_lock);
   _pm_segments_after_fork_child();
-  _pm_background_fork_child();
+  _pm_background_fork_child(thread_exiting);
   _pm_arena_fork_release();
   _pm_prim_fork_unlock_libc_child();
 }

@@ -469,9 +469,10 @@ static inline void _pm_background_check(void) {
   if (pm_unlikely(atomic_load_explicit(&_pm_background_pending, memory_order_relaxed)))
     _pm_background_kick();
 }
-/* From the main thread's exit hook (it leaves through pthread_exit): an
- * idle background thread looks often whether it has gone, then ends. */
-void _pm_background_main_thread_leaving(void);
+/* From a thread's exit hook, no allocator lock held. The main thread's
+ * (it leaves through pthread_exit), and every later one's, wake an idle
+ * background thread to look soon whether it is the last thread left. */
+void _pm_background_thread_exited(bool main_thread);
 /* At exit: joins the background thread if it has ended (one still waiting
  * is left to exit), so that no ended thread is left unjoined, and lets no
  * new one start. */
@@ -479,7 +480,8 @@ void _pm_background_join_ended(void);
 /* Fork handlers: the background lock is taken after the pages lock. */
 void _pm_background_fork_prepare(void);
 void _pm_background_fork_parent(void);
-void _pm_background_fork_child(void);
+/* thread_exiting: the forking thread's exit hook had run. */
+void _pm_background_fork_child(bool thread_exiting);
 
 /* ---- alloc.c: shared slow paths of the pm_* entry points ---- */
 PM_NOINLINE void _pm_free_generic(void *ptr, const char *func);

@@ -66,10 +66,10 @@ const char *_pm_prim_getenv(const char *name);
 void _pm_prim_random(void *buf, size_t len);
 /* Resident set size of the process in bytes (0 if unknown). */
 size_t _pm_prim_rss(void);
-/* Whether the process's main thread is still running: false once it has
- * left through pthread_exit (and the process lives on in its other
- * threads), and false when that cannot be told. */
-bool _pm_prim_main_thread_running(void);
+/* Whether the calling thread is the last one running in the process: the
+ * main thread has left through pthread_exit and no other thread lives.
+ * True when that cannot be told. */
+bool _pm_prim_last_thread(void);
 /* Forwards to _pm_thread_exit(value) when a thread that called
  * _pm_prim_thread_set(value) ends. */
 void _pm_prim_thread_init(void (*on_exit)(void *value));

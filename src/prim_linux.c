@@ -220,20 +220,24 @@ PM_COLD size_t _pm_prim_rss(void) {
  * (5 pages) into an otherwise idle process, as options.c also avoids. */
 static char proc_self_stat[] = "/proc/self/stat";
 
-/* The state letter of /proc/self/stat, which describes the thread-group
- * leader: 'Z' once it has exited while other threads live on. */
-bool _pm_prim_main_thread_running(void) {
+/* /proc/self/stat describes the thread-group leader: its state reads 'Z'
+ * once it has exited while other threads live on, and its thread count
+ * (field 20) still counts it. */
+bool _pm_prim_last_thread(void) {
   int fd = open(proc_self_stat, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+  if (fd < 0) return true;
   char text[512];
   ssize_t n = read(fd, text, sizeof text - 1);
   close(fd);
-  if (n <= 0) return false;
+  if (n <= 0) return true;
   text[n] = '\0';
   /* The state follows the command name, which may itself hold ") ". */
-  const char *name_end = strrchr(text, ')');
-  if (name_end == NULL || name_end[1] != ' ' || name_end[2] == '\0') return false;
-  return name_end[2] != 'Z' && name_end[2] != 'X';
+  const char *field = strrchr(text, ')');
+  if (field == NULL || field[1] != ' ' || field[2] == '\0') return true;
+  if (field[2] != 'Z' && field[2] != 'X') return false;
+  for (int number = 2; number < 20 && field != NULL; number++)
+    field = strchr(field + 1, ' ');
+  return field == NULL || strtol(field + 1, NULL, 10) <= 2;
 }
 
 static pthread_key_t thread_key;

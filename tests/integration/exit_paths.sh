@@ -19,9 +19,10 @@ json_allocations() {
 for how in return exit abort raise pthread_exit pthread_exit_idle; do
   file="$pm_tmp/$how.json"
   # SIGKILL: a process kept alive by a thread that blocks signals ignores TERM.
-  # pthread_exit_idle ends in about 4 s when the main thread's exit hook
-  # tells the idle background thread; without it, that thread would look
-  # only after 30 s of idleness.
+  # pthread_exit_idle ends as soon as its main thread has left (2.5 s in),
+  # once the background thread, told by the main thread's exit hook, sees
+  # itself the last thread; were it not told, it would look only after 30 s
+  # of idleness.
   limit=30
   [ $how = pthread_exit_idle ] && limit=15
   timeout -s KILL $limit env LD_PRELOAD="$PM_PRELOAD" POOLMALLOC_STATS=json \

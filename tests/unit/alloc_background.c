@@ -3,6 +3,7 @@
  * idle, it stays while the main thread runs; background_thread:0 restores
  * the lazy checks on slow paths. */
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #include "alloc_test.h"
@@ -82,8 +83,8 @@ static int thread_count(void) {
   return field != NULL ? atoi(field + 1) : 0;
 }
 
-/* The background thread waits longer than its idle period (decay.c's
- * BACKGROUND_IDLE_MS, 1 s): ending would bring glibc's thread-exit cleanup
+/* The background thread stays longer than the 1 s of idleness after
+ * which it used to end: ending would bring glibc's thread-exit cleanup
  * code into the process's RSS. */
 Test(alloc_background, idle_thread_stays_while_the_main_thread_runs) {
   start_with(100, 1);
@@ -96,35 +97,89 @@ Test(alloc_background, idle_thread_stays_while_the_main_thread_runs) {
   cr_assert_eq(thread_count(), threads, "the idle background thread is still there");
 }
 
-/* Reports, by the exit status of the process, whether it saw the main
- * thread running first and gone after it left through pthread_exit. */
-static void *watch_main_thread(void *running_before) {
-  bool gone = false;
-  for (int i = 0; i < 200 && !gone; i++) {
+/* Polls _pm_prim_last_thread for up to 5 s until it reads want. */
+static bool last_thread_becomes(bool want) {
+  for (int i = 0; i < 200; i++) {
+    if (_pm_prim_last_thread() == want) return true;
     sleep_ms(25);
-    gone = !_pm_prim_main_thread_running();
   }
-  _exit(*(bool *)running_before && gone ? 0 : 1);
+  return false;
+}
+
+/* The forked child's second thread, which runs until its pipe is written
+ * to, and that pipe. */
+typedef struct other_thread_s {
+  pthread_t thread;
+  int fds[2];
+} other_thread_t;
+
+static void *wait_on_pipe(void *arg) {
+  char byte;
+  return (void *)(intptr_t)read(((other_thread_t *)arg)->fds[0], &byte, 1);
+}
+
+/* Reports, by the process's exit status, what it saw: not the last thread
+ * while the main thread ran, nor while the other thread still ran after
+ * the main thread left; the last one after that thread ended too. */
+static void *watch_threads(void *arg) {
+  other_thread_t *other = arg;
+  bool before = !_pm_prim_last_thread();
+  sleep_ms(200); /* the main thread leaves meanwhile */
+  bool with_other = !_pm_prim_last_thread();
+  bool ended = write(other->fds[1], "x", 1) == 1 && pthread_join(other->thread, NULL) == 0;
+  _exit(before && with_other && ended && last_thread_becomes(true) ? 0 : 1);
 }
 
 /* What an idle background thread looks at before it ends: in a forked
- * child, the main thread leaves through pthread_exit and another thread
- * watches. (tests/integration/exit_paths.sh has the process end then.) */
-Test(alloc_background, main_thread_leaving_is_seen) {
+ * child, the main thread leaves through pthread_exit while two threads
+ * run on, and one of them watches. (tests/integration/exit_paths.sh has
+ * the process end then.) */
+Test(alloc_background, last_thread_is_seen) {
   pid_t pid = fork();
   cr_assert_neq(pid, -1, "fork failed");
   if (pid == 0) {
     alarm(20);
-    static bool running_before;
-    running_before = _pm_prim_main_thread_running();
+    /* No background thread of the child's own: it would be one more. */
+    _pm_options.background_thread = 0;
+    static other_thread_t other;
     pthread_t watcher;
-    if (pthread_create(&watcher, NULL, watch_main_thread, &running_before) != 0) _exit(2);
+    if (pipe(other.fds) != 0 || pthread_create(&other.thread, NULL, wait_on_pipe, &other) != 0 ||
+        pthread_create(&watcher, NULL, watch_threads, &other) != 0)
+      _exit(2);
     pthread_exit(NULL);
   }
   int status;
   cr_assert_eq(waitpid(pid, &status, 0), pid);
   cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-            "the watcher saw the main thread running, then gone (status %d)", status);
+            "the watcher saw itself the last thread only at the end (status %d)", status);
+}
+
+/* The main thread's exit hook wakes an idle background thread, which then
+ * ends once the main thread has gone, rather than at its next look 30 s
+ * later. In a forked child whose thread is idle, the test calls the hook
+ * as pthread_exit would, then ends the main thread with the bare system
+ * call, which gives nothing back to the allocator (pthread_exit would, and
+ * that alone would wake the thread). The parent sees the child end. */
+Test(alloc_background, idle_thread_ends_when_told_the_main_thread_left) {
+  start_with(100, 1);
+  pid_t pid = fork();
+  cr_assert_neq(pid, -1, "fork failed");
+  if (pid == 0) {
+    pm_stats_t before = pm_test_stats();
+    free_resident_memory();
+    idle_until_released(before.released_bytes);
+    _pm_background_thread_exited(true);
+    syscall(SYS_exit, 0);
+  }
+  int status = 0;
+  pid_t ended = 0;
+  for (int i = 0; i < 200 && ended == 0; i++) {
+    sleep_ms(50);
+    ended = waitpid(pid, &status, WNOHANG);
+  }
+  if (ended == 0) kill(pid, SIGKILL); /* it would end by itself within 30 s */
+  cr_assert(ended == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+            "the child ended within 10 s (status %d)", status);
 }
 
 Test(alloc_background, forked_child_gets_a_thread_of_its_own) {
