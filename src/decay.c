@@ -197,7 +197,8 @@ static struct timespec background_wake_time(uint64_t deadline_ms) {
 }
 
 static bool main_thread_leaving(void) {
-  return atomic_load(&main_leaving_pid) == _pm_prim_getpid();
+  pid_t pid = atomic_load(&main_leaving_pid);
+  return pid != 0 && pid == _pm_prim_getpid();
 }
 
 /* Ends the thread if it is still RUNNING: under the lock a kick takes, so
