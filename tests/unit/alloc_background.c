@@ -84,8 +84,9 @@ static int thread_count(void) {
 }
 
 /* The background thread stays longer than the 1 s of idleness after
- * which it used to end: ending would bring glibc's thread-exit cleanup
- * code into the process's RSS. */
+ * which it used to end, also when woken while idle (it then looks whether
+ * to end): ending would bring glibc's thread-exit cleanup code into the
+ * process's RSS. */
 Test(alloc_background, idle_thread_stays_while_the_main_thread_runs) {
   start_with(100, 1);
   pm_stats_t before = pm_test_stats();
@@ -93,6 +94,8 @@ Test(alloc_background, idle_thread_stays_while_the_main_thread_runs) {
   idle_until_released(before.released_bytes);
   int threads = thread_count();
   cr_assert_geq(threads, 2, "the background thread runs (%d threads)", threads);
+  /* Woken, the idle thread looks at once whether it should end. */
+  _pm_background_kick();
   sleep_ms(2500);
   cr_assert_eq(thread_count(), threads, "the idle background thread is still there");
 }
