@@ -227,10 +227,12 @@ static void *background_main(void *unused) {
       struct timespec at = background_wake_time(_pm_prim_clock_ms() + wait_ms);
       bool woken = pthread_cond_timedwait(&background_wake, &background_lock, &at) == 0;
       /* A wake-up while leaving: a thread exited, look again soon. */
-      if (woken || leaving_poll_ms * 2 > BACKGROUND_IDLE_LONG_MS)
-        leaving_poll_ms = woken ? BACKGROUND_LEAVING_POLL_MS : BACKGROUND_IDLE_LONG_MS;
-      else
+      if (woken)
+        leaving_poll_ms = BACKGROUND_LEAVING_POLL_MS;
+      else if (leaving_poll_ms < BACKGROUND_IDLE_LONG_MS / 2)
         leaving_poll_ms *= 2;
+      else
+        leaving_poll_ms = BACKGROUND_IDLE_LONG_MS;
       idle = atomic_load_explicit(&decay_deadline, memory_order_relaxed) == UINT64_MAX ||
              !_pm_options.background_thread;
     } else if (_pm_prim_clock_ms() < deadline) {
@@ -320,6 +322,16 @@ static void background_start(void) {
   atomic_store(&background_state, started ? BACKGROUND_RUNNING : BACKGROUND_FAILED);
 }
 
+/* Wakes the thread if it runs; returns its state, read under the lock a
+ * thread that is ending sets BACKGROUND_NONE under. */
+static int background_wake_running(void) {
+  pthread_mutex_lock(&background_lock);
+  int state = atomic_load(&background_state);
+  if (state == BACKGROUND_RUNNING) pthread_cond_signal(&background_wake);
+  pthread_mutex_unlock(&background_lock);
+  return state;
+}
+
 void _pm_background_kick(void) {
   /* The fork handlers hold the thread's lock: kick after the fork. */
   if (_pm_forking) return;
@@ -328,12 +340,7 @@ void _pm_background_kick(void) {
   int saved_errno = errno;
   atomic_store_explicit(&_pm_background_pending, false, memory_order_relaxed);
   if (!_pm_options.background_thread) return;
-  /* Under the lock: a thread that is ending sets BACKGROUND_NONE there. */
-  pthread_mutex_lock(&background_lock);
-  int state = atomic_load(&background_state);
-  if (state == BACKGROUND_RUNNING) pthread_cond_signal(&background_wake);
-  pthread_mutex_unlock(&background_lock);
-  if (state == BACKGROUND_NONE) background_start();
+  if (background_wake_running() == BACKGROUND_NONE) background_start();
   errno = saved_errno;
 }
 
@@ -342,9 +349,7 @@ void _pm_background_thread_exited(bool main_thread) {
     atomic_store(&main_leaving_pid, _pm_prim_getpid());
   else if (!main_thread_leaving())
     return;
-  pthread_mutex_lock(&background_lock);
-  if (atomic_load(&background_state) == BACKGROUND_RUNNING) pthread_cond_signal(&background_wake);
-  pthread_mutex_unlock(&background_lock);
+  background_wake_running();
 }
 
 void _pm_background_join_ended(void) {
