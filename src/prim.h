@@ -66,6 +66,10 @@ const char *_pm_prim_getenv(const char *name);
 void _pm_prim_random(void *buf, size_t len);
 /* Resident set size of the process in bytes (0 if unknown). */
 size_t _pm_prim_rss(void);
+/* The state letter of the process's main thread and the count of its
+ * threads (an exited main thread still counted), read without allocating;
+ * false if /proc cannot be read. */
+bool _pm_prim_process_threads(char *leader_state, long *threads);
 /* Whether the calling thread is the last one running in the process: the
  * main thread has left through pthread_exit and no other thread lives.
  * True when that cannot be told. */

@@ -223,21 +223,30 @@ static char proc_self_stat[] = "/proc/self/stat";
 /* /proc/self/stat describes the thread-group leader: its state reads 'Z'
  * once it has exited while other threads live on, and its thread count
  * (field 20) still counts it. */
-bool _pm_prim_last_thread(void) {
+bool _pm_prim_process_threads(char *leader_state, long *threads) {
   int fd = open(proc_self_stat, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return true;
+  if (fd < 0) return false;
   char text[512];
   ssize_t n = read(fd, text, sizeof text - 1);
   close(fd);
-  if (n <= 0) return true;
+  if (n <= 0) return false;
   text[n] = '\0';
   /* The state follows the command name, which may itself hold ") ". */
   const char *field = strrchr(text, ')');
-  if (field == NULL || field[1] != ' ' || field[2] == '\0') return true;
-  if (field[2] != 'Z' && field[2] != 'X') return false;
+  if (field == NULL || field[1] != ' ' || field[2] == '\0') return false;
+  *leader_state = field[2];
   for (int number = 2; number < 20 && field != NULL; number++)
     field = strchr(field + 1, ' ');
-  return field == NULL || strtol(field + 1, NULL, 10) <= 2;
+  if (field == NULL) return false;
+  *threads = strtol(field + 1, NULL, 10);
+  return true;
+}
+
+bool _pm_prim_last_thread(void) {
+  char state;
+  long threads;
+  if (!_pm_prim_process_threads(&state, &threads)) return true;
+  return (state == 'Z' || state == 'X') && threads <= 2;
 }
 
 static pthread_key_t thread_key;

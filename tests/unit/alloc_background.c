@@ -66,21 +66,11 @@ Test(alloc_background, idle_program_gets_memory_back) {
                rss_idle);
 }
 
-/* The process's live threads (field 20 of /proc/self/stat), read without
- * allocating: the caller may have handed its heap back. 0 if unreadable. */
-static int thread_count(void) {
-  char text[1024];
-  int fd = open("/proc/self/stat", O_RDONLY);
-  if (fd < 0) return 0;
-  ssize_t n = read(fd, text, sizeof text - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  text[n] = '\0';
-  /* Fields 3 on follow the command name's closing parenthesis. */
-  char *field = strrchr(text, ')');
-  for (int i = 2; field != NULL && i < 20; i++)
-    field = strchr(field + 1, ' ');
-  return field != NULL ? atoi(field + 1) : 0;
+/* The process's threads; 0 if unreadable. */
+static long thread_count(void) {
+  char state;
+  long threads;
+  return _pm_prim_process_threads(&state, &threads) ? threads : 0;
 }
 
 /* The background thread stays longer than the 1 s of idleness after
@@ -92,8 +82,8 @@ Test(alloc_background, idle_thread_stays_while_the_main_thread_runs) {
   pm_stats_t before = pm_test_stats();
   free_resident_memory();
   idle_until_released(before.released_bytes);
-  int threads = thread_count();
-  cr_assert_geq(threads, 2, "the background thread runs (%d threads)", threads);
+  long threads = thread_count();
+  cr_assert_geq(threads, 2, "the background thread runs (%ld threads)", threads);
   /* Woken, the idle thread looks at once whether it should end. */
   _pm_background_kick();
   sleep_ms(2500);
