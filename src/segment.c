@@ -30,7 +30,7 @@ static size_t bin_of(size_t pages) {
 }
 
 static size_t span_index(const pm_segment_t *segment, const pm_span_t *span) {
-  return (size_t)(span - segment->spans);
+  return _pm_span_page(segment, span);
 }
 
 bool _pm_within_limit(size_t size) {
@@ -95,7 +95,7 @@ static void segment_unmap(pm_segment_t *segment) {
 static pm_span_t *run_make(pm_segment_t *segment, size_t index, size_t pages, size_t resident,
                            uint64_t freed_at) {
   pm_assert(resident <= pages, "a run's resident pages lie inside it");
-  pm_span_t *run = &segment->spans[index];
+  pm_span_t *run = _pm_segment_span(segment, index);
   run->page_count = (uint16_t)pages;
   segment->head_offsets[index] = 0;
   run->resident_pages = (uint16_t)resident;
@@ -159,7 +159,7 @@ static pm_span_t *run_merge(pm_segment_t *segment, pm_span_t *first, pm_span_t *
 static pm_span_t *run_absorb_next(pm_segment_t *segment, pm_span_t *run) {
   size_t end = span_index(segment, run) + run->page_count;
   if (end >= PM_SEGMENT_PAGES) return run;
-  pm_span_t *next = &segment->spans[end];
+  pm_span_t *next = _pm_segment_span(segment, end);
   if (pm_span_get(next, kind) != PM_SPAN_FREE || next->dirty != run->dirty) return run;
   run_unlink(next);
   return run_merge(segment, run, next);
@@ -172,7 +172,7 @@ static pm_span_t *run_insert_coalesced(pm_segment_t *segment, pm_span_t *run) {
   run = run_absorb_next(segment, run);
   size_t first = span_index(segment, run);
   if (first > HEADER_PAGES) {
-    pm_span_t *before = &segment->spans[first - 1 - segment->head_offsets[first - 1]];
+    pm_span_t *before = _pm_segment_span(segment, first - 1 - segment->head_offsets[first - 1]);
     if (pm_span_get(before, kind) == PM_SPAN_FREE && before->dirty == run->dirty) {
       run_unlink(before);
       run = run_merge(segment, before, run);
@@ -205,7 +205,7 @@ static void header_purge_inside(const void *first, const void *end) {
 static void run_purge_header(pm_segment_t *segment, const pm_span_t *run) {
   size_t head = span_index(segment, run);
   size_t last = head + run->page_count - 1;
-  header_purge_inside(&segment->spans[head + 1], &segment->spans[last + 1]);
+  header_purge_inside(_pm_segment_span(segment, head + 1), _pm_segment_span(segment, last + 1));
   header_purge_inside(&segment->head_offsets[head + 1], &segment->head_offsets[last]);
 }
 
@@ -342,7 +342,7 @@ void _pm_span_free(pm_span_t *span, size_t resident_pages, uint64_t freed_at) {
 pm_span_t *_pm_span_containing(pm_segment_t *segment, const void *ptr) {
   size_t page = ((uintptr_t)ptr & PM_SEGMENT_MASK) >> PM_PAGE_SHIFT;
   for (size_t head = HEADER_PAGES; head < PM_SEGMENT_PAGES;) {
-    pm_span_t *span = &segment->spans[head];
+    pm_span_t *span = _pm_segment_span(segment, head);
     if (span->page_count == 0) break; /* cannot happen to a head; no endless walk */
     if (page < head + span->page_count) return page >= head ? span : NULL;
     head += span->page_count;
@@ -356,7 +356,7 @@ bool _pm_span_grow(pm_span_t *span, size_t page_count, bool resident_only) {
   size_t extra = page_count - span->page_count;
   size_t next = first + span->page_count;
   if (next >= PM_SEGMENT_PAGES) return false;
-  pm_span_t *after = &segment->spans[next];
+  pm_span_t *after = _pm_segment_span(segment, next);
   if (pm_span_get(after, kind) != PM_SPAN_FREE || after->page_count < extra) return false;
   if (resident_only && after->resident_pages < extra) return false;
   pm_span_t *taken = run_carve(after, next, extra);

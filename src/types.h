@@ -121,9 +121,13 @@ typedef struct pm_segment_s {
   /* spans: each page's distance from the first page of its span, packed
    * apart from the descriptors so that a lookup touches few cache lines. */
   uint16_t head_offsets[PM_SEGMENT_PAGES];
-  /* spans: one descriptor per page, each one cache line. */
-  pm_span_t spans[] __attribute__((aligned(64)));
+  /* spans: one descriptor per page, each one cache line, in slots laid
+   * out by _pm_segment_span (internal.h): after every PM_SLAB_PAGES
+   * descriptors comes one unused slot. */
+  pm_span_t span_slots[] __attribute__((aligned(64)));
 } pm_segment_t;
+/* Slots for a segment's descriptors: one per page and the spare ones. */
+#define PM_SEGMENT_SPAN_SLOTS (PM_SEGMENT_PAGES + PM_SEGMENT_PAGES / PM_SLAB_PAGES)
 
 /* A doubly linked list of spans through their next/prev links. */
 typedef struct pm_span_list_s {

@@ -243,10 +243,35 @@ Test(alloc_decay, a_huge_block_grows_to_the_size_asked_for_when_the_extra_passes
 Test(alloc_decay, a_segment_leaves_its_header_descriptors_untouched) {
   void *block = pm_malloc(100);
   pm_segment_t *segment = _pm_span_segment_lookup(block);
-  uintptr_t from = pm_align_up((uintptr_t)&segment->spans[0], PM_PAGE_SIZE);
-  uintptr_t to = (uintptr_t)&segment->spans[PM_SEGMENT_HEADER_PAGES] & ~(PM_PAGE_SIZE - 1);
+  uintptr_t from = pm_align_up((uintptr_t)_pm_segment_span(segment, 0), PM_PAGE_SIZE);
+  uintptr_t to =
+      (uintptr_t)_pm_segment_span(segment, PM_SEGMENT_HEADER_PAGES) & ~(PM_PAGE_SIZE - 1);
   cr_assert_gt(to, from, "whole pages hold only header descriptors");
   cr_assert_eq(pm_test_resident_pages((void *)from, (to - from) / PM_PAGE_SIZE), 0);
+  pm_free(block);
+}
+
+/* Every page has a descriptor slot of its own, inside the header, and the
+ * descriptors of 64 slabs in a row fall in 64 different sets of a 32 KiB
+ * 8-way L1 data cache (address bits 6-11), not in 4 as one slot per page
+ * would put them. */
+Test(alloc_decay, slab_descriptors_spread_over_the_cache_sets) {
+  void *block = pm_malloc(100);
+  pm_segment_t *segment = _pm_span_segment_lookup(block);
+  uint8_t *header_end = (uint8_t *)segment + PM_SEGMENT_HEADER_PAGES * PM_PAGE_SIZE;
+  for (size_t page = 0; page < PM_SEGMENT_PAGES; page++) {
+    pm_span_t *span = _pm_segment_span(segment, page);
+    cr_assert_eq(_pm_span_page(segment, span), page, "page %zu maps back to itself", page);
+    cr_assert_leq((uint8_t *)(span + 1), header_end, "page %zu's descriptor is in the header",
+                  page);
+  }
+  uint64_t sets_seen = 0;
+  for (size_t slab = 0; slab < 64; slab++) {
+    uintptr_t address = (uintptr_t)_pm_segment_span(
+        segment, PM_SEGMENT_HEADER_PAGES / PM_SLAB_PAGES * PM_SLAB_PAGES + slab * PM_SLAB_PAGES);
+    sets_seen |= (uint64_t)1 << (address >> 6 & 63);
+  }
+  cr_assert_eq(sets_seen, UINT64_MAX, "64 slab heads in a row use every set");
   pm_free(block);
 }
 
@@ -415,7 +440,7 @@ Test(alloc_decay, the_clean_rest_of_a_carved_run_joins_its_clean_neighbour) {
   _pm_unlock(&_pm_pages_lock);
   pm_trim(0); /* the tail, purged, is clean and joins what follows */
   pm_segment_t *segment = _pm_segment_of_span(span);
-  pm_span_t *after = span + KEPT;
+  pm_span_t *after = pm_test_span_after(span, KEPT);
   cr_assert(after->kind == PM_SPAN_FREE && !after->dirty, "a clean run follows the span");
   size_t clean_pages = after->page_count;
   span_free(span, 1);
@@ -423,7 +448,7 @@ Test(alloc_decay, the_clean_rest_of_a_carved_run_joins_its_clean_neighbour) {
             "a run with one resident page, apart from the clean one");
   uint8_t *block = pm_malloc(TAKEN * PM_PAGE_SIZE);
   cr_assert_eq(block, _pm_span_start(span), "resident runs are taken first");
-  pm_span_t *rest = span + TAKEN;
+  pm_span_t *rest = pm_test_span_after(span, TAKEN);
   cr_assert_eq(_pm_segment_of_span(rest), segment);
   cr_assert(rest->kind == PM_SPAN_FREE && !rest->dirty, "the rest of the run is clean");
   cr_assert_eq(rest->page_count, KEPT - TAKEN + clean_pages,

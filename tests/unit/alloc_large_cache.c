@@ -119,7 +119,7 @@ Test(alloc_large_cache, a_miss_resizes_a_cached_block_in_place) {
   sleep_ms(20); /* past the coarse clock's tick */
   cr_assert_eq(miss_resize(40), span, "cut down in place");
   cr_assert_eq(span->page_count, 40);
-  pm_span_t *tail = span + 40;
+  pm_span_t *tail = pm_test_span_after(span, 40);
   cr_assert(tail->kind == PM_SPAN_FREE && tail->page_count == 60 && tail->freed_at == cached_at,
             "the tail is free, as old as the cached block");
   cr_assert_eq(span->kind, PM_SPAN_LARGE);

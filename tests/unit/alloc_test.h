@@ -108,6 +108,13 @@ static inline pm_span_t *pm_test_slab_of(const void *block) {
   return _pm_slab_candidate(_pm_span_segment_lookup(block), block);
 }
 
+/* The descriptor of the page pages past the head of span, in its segment
+ * (descriptors are not contiguous: see _pm_segment_span). */
+static inline pm_span_t *pm_test_span_after(const pm_span_t *span, size_t pages) {
+  pm_segment_t *segment = _pm_segment_of_span(span);
+  return _pm_segment_span(segment, _pm_span_page(segment, span) + pages);
+}
+
 static inline pm_stats_t pm_test_stats(void) {
   pm_stats_t s;
   cr_assert_eq(pm_stats(&s), 0, "pm_stats failed");
