@@ -33,7 +33,7 @@ CLEANFILES += bench/libpoolmalloc_unhardened.la
 
 BENCH_PY_SOURCES_DIST = bench/run.py bench/instructions.py bench/bench_report.py bench/bench_chart.py \
 	bench/py_common.py bench/py_sqlite.py bench/py_objects.py
-EXTRA_DIST += $(BENCH_PY_SOURCES_DIST) bench/smoke.sh bench/README.md \
+EXTRA_DIST += $(BENCH_PY_SOURCES_DIST) bench/smoke.sh bench/README.md bench/HISTORY.md \
 	bench/results/latest.csv bench/results/latest.svg bench/results/instructions.csv
 
 # The runner and the Python workloads use Debian's python3, standard library
