@@ -201,7 +201,8 @@ static void header_purge_inside(const void *first, const void *end) {
  * run's head, which rejects it either way. So header pages that hold only
  * inner entries of a clean run are purged with it, and a mostly free
  * segment keeps a few header pages resident instead of all of them (one
- * page of offsets covers 8 MiB of the segment, one of descriptors 256 KiB). */
+ * page of offsets covers 8 MiB of the segment, one of descriptors about
+ * 240 KiB: 64 slots, one in 17 of them spare). */
 static void run_purge_header(pm_segment_t *segment, const pm_span_t *run) {
   size_t head = span_index(segment, run);
   size_t last = head + run->page_count - 1;
