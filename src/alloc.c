@@ -152,16 +152,20 @@ void *_pm_alloc_aligned(size_t alignment, size_t size, bool zero) {
   if (alignment <= PM_ALIGNMENT) return zero ? _pm_alloc_zeroed(size) : _pm_malloc_fast(size);
   void *block;
   if (size <= PM_SMALL_MAX && alignment <= PM_PAGE_SIZE && !_pm_thread_exited) {
-    /* Slabs start on a page, so a class whose block size is a multiple of
-     * the alignment aligns every block; the power-of-two classes always do. */
-    size_t size_class = _pm_class_of(size < alignment ? alignment : size);
-    while (_pm_class_size[size_class] % alignment != 0)
-      size_class++;
+    /* The heap first: this may be the process's first call (from a
+     * preinit function or another library's constructor), and setting up
+     * fills the class tables read below; read before, they were all zero
+     * and memalign(64, 1000) handed out a 16-byte block. */
     pm_heap_t *heap = heap_ready();
     if (heap == NULL) {
       errno = ENOMEM;
       return NULL;
     }
+    /* Slabs start on a page, so a class whose block size is a multiple of
+     * the alignment aligns every block; the power-of-two classes always do. */
+    size_t size_class = _pm_class_of(size < alignment ? alignment : size);
+    while (_pm_class_size[size_class] % alignment != 0)
+      size_class++;
     block = _pm_heap_malloc_small(heap, size_class);
     if (block != NULL && zero) memset(block, 0, size);
     return block;
