@@ -126,10 +126,11 @@ static inline pm_block_t *_pm_block_decode(uintptr_t link) {
   return (pm_block_t *)(PM_HARDENING ? link ^ _pm_free_key : link);
 }
 
-/* The freed mark (glibc's tcache key, since 2.29): a free writes a second
- * per-process random value into the block's second word and malloc clears
- * it, so a block that carries the mark when it is freed was almost
- * certainly freed already. That catches a repeated free wherever the first
+/* The freed mark (glibc's tcache key, since 2.29): a free, and the carving
+ * of fresh blocks, write a second per-process random value into the
+ * block's second word and malloc clears it, so a block that carries the
+ * mark when it is freed was almost certainly not handed out: freed
+ * already. That catches a repeated free wherever the first
  * one put the block (any place on a slab's lists, on either thread), at the
  * price of a read of a line the free writes anyway. The owner confirms a
  * mark by finding the block on the slab's lists, since a program may have

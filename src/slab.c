@@ -48,13 +48,19 @@ size_t _pm_slab_resident_pages(const pm_span_t *span) {
   return span->dirty > carved ? span->dirty : carved;
 }
 
+/* Carved blocks carry the freed mark too, as every block on a free list
+ * does (the store lands on the line the link goes to): a stale pointer
+ * freed again once its slab has started over, been purged and carved
+ * anew points at such a block, and reads as the double free it is. */
 void _pm_slab_carve(pm_span_t *span, uint32_t count, pm_heap_t *heap) {
   uint8_t *first = _pm_span_start(span) + (size_t)(span->reserved - count) * span->block_size;
   pm_block_t *tail = (pm_block_t *)(first + (size_t)(count - 1) * span->block_size);
   tail->next = _pm_block_encode(span->free);
+  _pm_block_mark_freed(tail);
   for (uint32_t i = count - 1; i > 0; i--) {
     pm_block_t *block = (pm_block_t *)(first + (size_t)(i - 1) * span->block_size);
     block->next = _pm_block_encode((pm_block_t *)((uint8_t *)block + span->block_size));
+    _pm_block_mark_freed(block);
   }
   span->free = (pm_block_t *)first;
   pm_stat_add(&heap->stats.fresh[span->size_class], count);

@@ -170,6 +170,26 @@ Test(alloc_bad_pointer, a_double_free_into_a_slab_that_started_over) {
   expect_abort(CALL_FREE, (uint8_t *)blocks[3] + 16, "free", "invalid pointer");
 }
 
+/* The same after decay has purged the started-over slab's pages (which
+ * erases the marks the frees wrote) and a request has carved its first
+ * page again: the repeated free points at a carved block that waits on
+ * the free list, and must not be pushed onto it a second time. */
+Test(alloc_bad_pointer, a_double_free_into_a_started_over_slab_carved_again) {
+  pm_test_no_free_runs();
+  enum { BLOCKS = 128 }; /* as above: eight pages of 256-byte blocks */
+  void *blocks[BLOCKS];
+  for (int i = 0; i < BLOCKS; i++)
+    blocks[i] = pm_malloc(256);
+  for (int i = 0; i < BLOCKS; i++)
+    pm_free(blocks[i]);
+  pm_trim(0); /* the emptied slab's pages go back, zeroed */
+  void *again = pm_malloc(256);
+  cr_assert_eq(again, blocks[0], "the same slab, carved again from its first block");
+  expect_abort(CALL_FREE, blocks[3], "free", "double free");
+  expect_abort(CALL_REALLOC, blocks[3], "realloc", "double free");
+  pm_free(again);
+}
+
 /* The plainest double free, free(p); free(p), in a class nothing else
  * uses: the emptied slab stays with its heap (idle.c), so the pages are not
  * handed to the request in between, and the repeat is reported. */
