@@ -79,10 +79,18 @@ static uint64_t small_allocated(const small_totals_t *t) {
   return bytes;
 }
 
+/* Pages lock held: the pool's large bytes in use, less the cached bytes
+ * threads keep. Under the lock no cached span leaves the pool's count, but the
+ * owners take and put spans without it, so the walk of the slots may count
+ * a span twice (moved from a slot not yet read to one read already): the
+ * difference is clamped rather than allowed to wrap. */
+static uint64_t large_uncached_bytes(uint64_t cached) {
+  return _pm_pool.large_live_bytes > cached ? _pm_pool.large_live_bytes - cached : 0;
+}
+
 void _pm_stats_sample_peak(void) {
   _pm_lock(&_pm_pages_lock);
-  /* Under the lock no cached span can leave the pool's count. */
-  uint64_t big = _pm_pool.large_live_bytes - _pm_large_cache_bytes() + _pm_pool.huge_live_bytes;
+  uint64_t big = large_uncached_bytes(_pm_large_cache_bytes()) + _pm_pool.huge_live_bytes;
   uint64_t slab_bytes = 0;
   for (size_t c = 0; c < PM_CLASS_COUNT; c++)
     slab_bytes += _pm_pool.slabs[c] * PM_SLAB_SIZE;
@@ -105,8 +113,8 @@ PM_COLD void _pm_stats_with_pool(pm_stats_t *out, pm_pool_stats_t *pool) {
   /* Thread-cached large blocks are free memory kept resident, though the
    * pool still counts them as handed out. */
   uint64_t cached = _pm_large_cache_bytes();
+  pool->large_live_bytes = large_uncached_bytes(cached);
   _pm_unlock(&_pm_pages_lock);
-  pool->large_live_bytes = pool->large_live_bytes > cached ? pool->large_live_bytes - cached : 0;
 
   memset(out, 0, sizeof *out);
   uint64_t small_fresh = 0;
