@@ -88,47 +88,49 @@ PM_PUBLIC int malloc_trim(size_t pad) {
   return _pm_trim(pad);
 }
 
-/* The pool as glibc's introspection calls split it: segments (small and
- * large blocks) as its arenas, huge mappings as its mmapped chunks. */
+/* The pool as glibc's introspection calls split it: huge blocks in use as
+ * its mmapped chunks, everything else mapped (segments, and the huge
+ * mappings cached for reuse, free memory glibc has no place for) as its
+ * arenas. So, as in glibc, a huge block counts in hblkhd only, and the
+ * arenas' held and free bytes add up to their size. */
 typedef struct pool_split_s {
   pm_stats_t stats;
-  size_t segment_bytes;      /* mapped for small and large blocks */
-  size_t segment_held_bytes; /* of those, held by the program */
-  size_t huge_live_bytes, huge_cached_bytes, huge_count;
+  size_t heap_bytes;      /* mapped, except huge blocks in use */
+  size_t heap_held_bytes; /* of those, held by the program */
+  size_t huge_live_bytes, huge_count;
 } pool_split_t;
 
 PM_COLD static pool_split_t pool_split(void) {
   pool_split_t split;
   pm_pool_stats_t pool;
   _pm_stats_with_pool(&split.stats, &pool);
-  split.huge_live_bytes = pool.huge_live_bytes;
-  split.huge_cached_bytes = pool.huge_cached_bytes;
-  split.huge_count = pool.huge_allocations - pool.huge_frees;
-  size_t huge_mapped = split.huge_live_bytes + split.huge_cached_bytes;
   const pm_stats_t *s = &split.stats;
-  split.segment_bytes = s->mapped_bytes > huge_mapped ? s->mapped_bytes - huge_mapped : 0;
+  split.huge_live_bytes = pool.huge_live_bytes;
+  split.huge_count = pool.huge_allocations - pool.huge_frees;
+  split.heap_bytes =
+      s->mapped_bytes > split.huge_live_bytes ? s->mapped_bytes - split.huge_live_bytes : 0;
   size_t held =
       s->allocated_bytes > split.huge_live_bytes ? s->allocated_bytes - split.huge_live_bytes : 0;
-  split.segment_held_bytes = held < split.segment_bytes ? held : split.segment_bytes;
+  split.heap_held_bytes = held < split.heap_bytes ? held : split.heap_bytes;
   return split;
 }
 
-/* glibc's fields, filled with this allocator's figures: arena and hblkhd
- * split the mapped bytes into segments and huge mappings, uordblks is what
- * the program holds, fordblks what is mapped but not held, keepcost what is
- * free and still resident. */
+/* glibc's fields, filled with this allocator's figures (glibc 2.36's
+ * meanings): arena the mapped bytes but huge blocks in use, which are
+ * hblks and hblkhd; uordblks and fordblks the arena's held and free bytes;
+ * keepcost what is free and still resident (a part of fordblks). */
 PM_COLD PM_PUBLIC struct mallinfo2 mallinfo2(void) {
   pool_split_t split = pool_split();
   const pm_stats_t *s = &split.stats;
   struct mallinfo2 info;
   memset(&info, 0, sizeof info);
-  info.arena = split.segment_bytes;
+  info.arena = split.heap_bytes;
   info.hblks = split.huge_count;
-  info.hblkhd = split.huge_live_bytes + split.huge_cached_bytes;
+  info.hblkhd = split.huge_live_bytes;
   info.usmblks = s->peak_allocated_bytes;
-  info.uordblks = s->allocated_bytes;
-  info.fordblks = s->mapped_bytes > s->allocated_bytes ? s->mapped_bytes - s->allocated_bytes : 0;
-  info.keepcost = s->retained_bytes;
+  info.uordblks = split.heap_held_bytes;
+  info.fordblks = split.heap_bytes - split.heap_held_bytes;
+  info.keepcost = s->retained_bytes < info.fordblks ? s->retained_bytes : info.fordblks;
   return info;
 }
 
@@ -161,17 +163,16 @@ PM_PUBLIC void malloc_stats(void) {
   (void)_pm_stats_print(STDERR_FILENO, PM_STATS_TEXT);
 }
 
-/* glibc's XML layout (malloc_info(3)): the segments as one heap, whose
- * free bytes are "rest"; huge blocks in use as "mmap", and the huge
- * mappings cached for reuse added to the free bytes of the totals. All of
- * it is readable and writable, so "mprotect" equals "total". glibc's
- * per-size <sizes> rows and its high-water mark of mapped memory
- * (<system type="max">) are not kept here and are left out. */
+/* glibc's XML layout (malloc_info(3)): the arena of mallinfo2 as one heap,
+ * whose free bytes are "rest", and huge blocks in use as "mmap". All of it
+ * is readable and writable, so "mprotect" equals "total". glibc's per-size
+ * <sizes> rows and its high-water mark of mapped memory (<system
+ * type="max">) are not kept here and are left out. */
 PM_COLD PM_PUBLIC int malloc_info(int options, FILE *stream) {
   /* As glibc 2.36: the error number is returned, errno stays. */
   if (options != 0 || stream == NULL) return EINVAL;
   pool_split_t split = pool_split();
-  size_t heap = split.segment_bytes, heap_free = heap - split.segment_held_bytes;
+  size_t heap = split.heap_bytes, heap_free = heap - split.heap_held_bytes;
   int written = fprintf(stream,
                         "<malloc version=\"1\">\n"
                         "<heap nr=\"0\">\n"
@@ -190,8 +191,8 @@ PM_COLD PM_PUBLIC int malloc_info(int options, FILE *stream) {
                         "<aspace type=\"total\" size=\"%zu\"/>\n"
                         "<aspace type=\"mprotect\" size=\"%zu\"/>\n"
                         "</malloc>\n",
-                        heap_free, heap, heap, heap, heap_free + split.huge_cached_bytes,
-                        split.huge_count, split.huge_live_bytes, heap, heap, heap);
+                        heap_free, heap, heap, heap, heap_free, split.huge_count,
+                        split.huge_live_bytes, heap, heap, heap);
   return written < 0 ? -1 : 0;
 }
 

@@ -81,15 +81,21 @@ static int check_family(void) {
   stats_of_library(&s);
   CHECK(s.total_frees - frees_before == 1);
   __libc_free(__libc_malloc(1));
+  /* As glibc counts them: a huge block in hblks and hblkhd only, and the
+   * arena's held and free bytes adding up to it. */
+  struct mallinfo2 unheld = mallinfo2();
   void *big = malloc((size_t)32 << 20);
   memset(big, 1, (size_t)32 << 20);
   struct mallinfo2 held = mallinfo2();
-  CHECK(held.uordblks >= ((size_t)32 << 20) && held.hblkhd >= ((size_t)32 << 20));
+  CHECK(held.hblks == unheld.hblks + 1 && held.hblkhd >= unheld.hblkhd + ((size_t)32 << 20));
+  CHECK(held.uordblks < unheld.uordblks + ((size_t)1 << 20));
+  CHECK(held.uordblks + held.fordblks == held.arena && held.keepcost <= held.fordblks);
   free(big);
   struct mallinfo2 released = mallinfo2();
-  /* Freeing it retains memory, which starts the background release thread,
-   * whose start allocates a few hundred bytes of thread state. */
-  CHECK(released.uordblks + ((size_t)31 << 20) <= held.uordblks);
+  CHECK(released.hblks == unheld.hblks && released.hblkhd == unheld.hblkhd);
+  /* The mapping kept for reuse is free memory of the arena. */
+  CHECK(released.uordblks + released.fordblks == released.arena);
+  CHECK(released.keepcost <= released.fordblks);
   CHECK(malloc_trim(0) == 1);
   return failures;
 }
@@ -100,6 +106,11 @@ static int check_family(void) {
  * it) prints the library's statistics to stderr. */
 static int check_introspection(void) {
   enum { BIG = 8 << 20 };
+  /* A huge block freed just before: its mapping, kept for reuse, is free
+   * memory inside the current size, as glibc's free chunks are. */
+  char *volatile huge = malloc((size_t)32 << 20);
+  memset(huge, 1, (size_t)32 << 20);
+  free(huge);
   char *xml = NULL;
   size_t length = 0;
   FILE *memory = open_memstream(&xml, &length);
@@ -112,6 +123,14 @@ static int check_introspection(void) {
   CHECK(strncmp(xml, "<malloc version=\"1\">", 20) == 0 && strstr(xml, "</malloc>") != NULL);
   /* The page pool maps whole 32 MiB segments. */
   CHECK(current != NULL && strtoull(current + sizeof current_tag - 1, NULL, 10) >= (32u << 20));
+  /* The totals (after </heap>): the free bytes lie inside the current size. */
+  static const char rest_tag[] = "<total type=\"rest\" count=\"0\" size=\"";
+  const char *totals = strstr(xml, "</heap>");
+  const char *rest = totals != NULL ? strstr(totals, rest_tag) : NULL;
+  const char *total_current = totals != NULL ? strstr(totals, current_tag) : NULL;
+  CHECK(rest != NULL && total_current != NULL &&
+        strtoull(rest + sizeof rest_tag - 1, NULL, 10) <=
+            strtoull(total_current + sizeof current_tag - 1, NULL, 10));
   free(xml);
   errno = 0;
   CHECK(malloc_info(1, stdout) == EINVAL && errno == 0); /* glibc returns the error */
