@@ -51,8 +51,11 @@
 
 /* How many levels the calling thread's stack has room for: a thread made
  * with a small stack (a JVM's 1 MiB, or less) gets the greedy plan for a
- * deep problem instead of an overflow. MAX_SEARCH_BUFFERS when the stack's
- * bounds are unknown. */
+ * deep problem instead of an overflow. None when the frame lies outside
+ * the thread's stack as pthread knows it, or that is unknown: a stack the
+ * program made itself (makecontext, a fiber library, sigaltstack) may be
+ * a few KiB, and the search would run off its end (a 64 KiB coroutine
+ * stack overflowed at about 550 levels); the greedy plan is safe there. */
 static size_t search_levels_that_fit(void) {
   /* Per thread, found once: on the main thread pthread_getattr_np reads
    * /proc/self/maps. */
@@ -60,19 +63,19 @@ static size_t search_levels_that_fit(void) {
   static _Thread_local size_t stack_size;
   if (stack_size == 0) {
     pthread_attr_t attr;
-    if (pthread_getattr_np(pthread_self(), &attr) != 0) return MAX_SEARCH_BUFFERS;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return 0;
     void *low = NULL;
     size_t size = 0;
     int status = pthread_attr_getstack(&attr, &low, &size);
     pthread_attr_destroy(&attr);
-    if (status != 0 || size == 0) return MAX_SEARCH_BUFFERS;
+    if (status != 0 || size == 0) return 0;
     stack_low = (uintptr_t)low;
     stack_size = size;
   }
   /* The frame, not a local's address: AddressSanitizer may move locals to
    * a heap-allocated fake stack. The stack grows down, towards its low end. */
   uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-  if (here < stack_low || here - stack_low > stack_size) return MAX_SEARCH_BUFFERS;
+  if (here < stack_low || here - stack_low > stack_size) return 0;
   size_t room = here - stack_low;
   return room > STACK_RESERVE ? (room - STACK_RESERVE) / STACK_PER_LEVEL : 0;
 }

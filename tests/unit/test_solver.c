@@ -7,6 +7,8 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <ucontext.h>
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -254,6 +256,39 @@ Test(best, a_small_thread_stack_limits_the_search_not_the_program, .timeout = 60
   pthread_attr_destroy(&attr);
   cr_assert_eq(job.status, 0, "best failed on a small stack");
   assert_valid(plan, COUNT, "best on a small stack");
+  free(plan);
+}
+
+/* The same on a stack the program made itself, which pthread does not
+ * know: a coroutine's (makecontext), with a guard page below it. */
+static small_stack_plan_t *coroutine_job;
+static ucontext_t coroutine_caller, coroutine;
+
+static void plan_in_coroutine(void) {
+  plan_on_this_stack(coroutine_job);
+}
+
+Test(best, a_coroutine_stack_limits_the_search_not_the_program, .timeout = 60) {
+  enum { COUNT = 3000, STACK = 64 << 10, GUARD = 4096 };
+  uint64_t state = 2024;
+  pm_buffer_t *plan = malloc(COUNT * sizeof *plan);
+  cr_assert(plan != NULL, "no memory for the test");
+  random_problem(&state, plan, COUNT, COUNT, 40, 1u << 16);
+  small_stack_plan_t job = {plan, COUNT, -1, 0};
+  uint8_t *stack =
+      mmap(NULL, GUARD + STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  cr_assert(stack != MAP_FAILED, "no memory for the coroutine's stack");
+  cr_assert_eq(mprotect(stack, GUARD, PROT_NONE), 0);
+  cr_assert_eq(getcontext(&coroutine), 0);
+  coroutine.uc_stack.ss_sp = stack + GUARD;
+  coroutine.uc_stack.ss_size = STACK;
+  coroutine.uc_link = &coroutine_caller;
+  coroutine_job = &job;
+  makecontext(&coroutine, plan_in_coroutine, 0);
+  cr_assert_eq(swapcontext(&coroutine_caller, &coroutine), 0);
+  munmap(stack, GUARD + STACK);
+  cr_assert_eq(job.status, 0, "best failed on a coroutine's stack");
+  assert_valid(plan, COUNT, "best on a coroutine's stack");
   free(plan);
 }
 
