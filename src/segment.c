@@ -29,10 +29,6 @@ static size_t bin_of(size_t pages) {
   return pages < BIN_COUNT - 1 ? pages : BIN_COUNT - 1;
 }
 
-static size_t span_index(const pm_segment_t *segment, const pm_span_t *span) {
-  return _pm_span_page(segment, span);
-}
-
 bool _pm_within_limit(size_t size) {
   return _pm_options.limit == 0 || _pm_pool.mapped_bytes + size <= _pm_options.limit;
 }
@@ -65,7 +61,7 @@ static void run_link(pm_span_t *run) {
   if (*head) (*head)->prev = run;
   *head = run;
   nonempty_bins[run->dirty] |= (uint64_t)1 << bin;
-  span_set_tail_offset(segment, span_index(segment, run), run->page_count);
+  span_set_tail_offset(segment, _pm_span_page(segment, run), run->page_count);
   segment->free_pages += run->page_count;
   _pm_pool.dirty_bytes += run->resident_pages * PM_PAGE_SIZE;
 }
@@ -148,7 +144,7 @@ static pm_span_t *run_merge(pm_segment_t *segment, pm_span_t *first, pm_span_t *
   size_t resident =
       second->resident_pages > 0 ? pages + second->resident_pages : first->resident_pages;
   uint64_t freed_at = merged_freed_at(first->freed_at, pages, second->freed_at, second->page_count);
-  return run_make(segment, span_index(segment, first), pages + second->page_count, resident,
+  return run_make(segment, _pm_span_page(segment, first), pages + second->page_count, resident,
                   freed_at);
 }
 
@@ -157,7 +153,7 @@ static pm_span_t *run_merge(pm_segment_t *segment, pm_span_t *first, pm_span_t *
  * freed run finds every free neighbour in one step each way, and a wholly
  * free segment is one run (and is unmapped). */
 static pm_span_t *run_absorb_next(pm_segment_t *segment, pm_span_t *run) {
-  size_t end = span_index(segment, run) + run->page_count;
+  size_t end = _pm_span_page(segment, run) + run->page_count;
   if (end >= PM_SEGMENT_PAGES) return run;
   pm_span_t *next = _pm_segment_span(segment, end);
   if (pm_span_get(next, kind) != PM_SPAN_FREE || next->dirty != run->dirty) return run;
@@ -170,7 +166,7 @@ static pm_span_t *run_absorb_next(pm_segment_t *segment, pm_span_t *run) {
 static pm_span_t *run_insert_coalesced(pm_segment_t *segment, pm_span_t *run) {
   pm_span_set(run, kind, PM_SPAN_FREE);
   run = run_absorb_next(segment, run);
-  size_t first = span_index(segment, run);
+  size_t first = _pm_span_page(segment, run);
   if (first > HEADER_PAGES) {
     pm_span_t *before = _pm_segment_span(segment, first - 1 - segment->head_offsets[first - 1]);
     if (pm_span_get(before, kind) == PM_SPAN_FREE && before->dirty == run->dirty) {
@@ -204,7 +200,7 @@ static void header_purge_inside(const void *first, const void *end) {
  * page of offsets covers 8 MiB of the segment, one of descriptors about
  * 240 KiB: 64 slots, one in 17 of them spare). */
 static void run_purge_header(pm_segment_t *segment, const pm_span_t *run) {
-  size_t head = span_index(segment, run);
+  size_t head = _pm_span_page(segment, run);
   size_t last = head + run->page_count - 1;
   header_purge_inside(_pm_segment_span(segment, head + 1), _pm_segment_span(segment, last + 1));
   header_purge_inside(&segment->head_offsets[head + 1], &segment->head_offsets[last]);
@@ -221,7 +217,7 @@ static size_t aligned_page(const pm_segment_t *segment, size_t first, size_t ali
 /* Where in run a span of pages aligned to align_pages fits, or SIZE_MAX. */
 static size_t run_fit(const pm_span_t *run, size_t pages, size_t align_pages) {
   pm_segment_t *segment = _pm_segment_of_span(run);
-  size_t first = span_index(segment, run);
+  size_t first = _pm_span_page(segment, run);
   size_t start = aligned_page(segment, first, align_pages);
   return start + pages <= first + run->page_count ? start : SIZE_MAX;
 }
@@ -267,7 +263,7 @@ static void span_set_inner_offsets(pm_segment_t *segment, size_t head, size_t pa
 /* Takes pages [at, at + pages) out of a free run; the rest stays free. */
 static pm_span_t *run_carve(pm_span_t *run, size_t at, size_t pages) {
   pm_segment_t *segment = _pm_segment_of_span(run);
-  size_t first = span_index(segment, run);
+  size_t first = _pm_span_page(segment, run);
   size_t end = first + run->page_count;
   size_t resident = run->resident_pages;
   uint64_t freed_at = run->freed_at;
@@ -336,7 +332,7 @@ void _pm_span_free(pm_span_t *span, size_t resident_pages, uint64_t freed_at) {
   pm_assert(resident_pages <= span->page_count, "a span's resident pages lie inside it");
   pm_segment_t *segment = _pm_segment_of_span(span);
   atomic_store_explicit(&span->heap, NULL, memory_order_relaxed);
-  run_insert_coalesced(segment, run_make(segment, span_index(segment, span), span->page_count,
+  run_insert_coalesced(segment, run_make(segment, _pm_span_page(segment, span), span->page_count,
                                          resident_pages, freed_at));
 }
 
@@ -353,7 +349,7 @@ pm_span_t *_pm_span_containing(pm_segment_t *segment, const void *ptr) {
 
 bool _pm_span_grow(pm_span_t *span, size_t page_count, bool resident_only) {
   pm_segment_t *segment = _pm_segment_of_span(span);
-  size_t first = span_index(segment, span);
+  size_t first = _pm_span_page(segment, span);
   size_t extra = page_count - span->page_count;
   size_t next = first + span->page_count;
   if (next >= PM_SEGMENT_PAGES) return false;
@@ -369,7 +365,7 @@ bool _pm_span_grow(pm_span_t *span, size_t page_count, bool resident_only) {
 
 void _pm_span_shrink(pm_span_t *span, size_t page_count, uint64_t freed_at) {
   pm_segment_t *segment = _pm_segment_of_span(span);
-  size_t first = span_index(segment, span);
+  size_t first = _pm_span_page(segment, span);
   size_t tail_pages = span->page_count - page_count;
   pm_span_t *tail = run_make(segment, first + page_count, tail_pages, tail_pages, 0);
   pm_span_set(tail, kind, PM_SPAN_FREE); /* an inner page until now: its kind was stale */
@@ -396,7 +392,7 @@ uint64_t _pm_segments_purge(uint64_t cutoff_ms, uint64_t budget) {
           released += bytes;
         } else if (_pm_prim_purge(_pm_span_start(run), bytes)) {
           released += bytes;
-          run = run_make(segment, span_index(segment, run), run->page_count, 0, run->freed_at);
+          run = run_make(segment, _pm_span_page(segment, run), run->page_count, 0, run->freed_at);
           pm_span_t *merged = run_insert_coalesced(segment, run);
           if (merged != NULL) run_purge_header(segment, merged);
         } else {
