@@ -211,14 +211,19 @@ static bool background_end_locked(void) {
   return atomic_compare_exchange_strong(&background_state, &running, BACKGROUND_NONE);
 }
 
+/* Nothing to purge, or purging is not this thread's job any more (the
+ * option is honoured even when cleared after the thread started). */
+static bool background_idle(uint64_t deadline) {
+  return deadline == UINT64_MAX || !_pm_options.background_thread;
+}
+
 static void *background_main(void *unused) {
   (void)unused;
   uint64_t leaving_poll_ms = BACKGROUND_LEAVING_POLL_MS;
   for (;;) {
     pthread_mutex_lock(&background_lock);
     uint64_t deadline = atomic_load_explicit(&decay_deadline, memory_order_relaxed);
-    /* The option is honoured even when cleared after the thread started. */
-    bool idle = deadline == UINT64_MAX || !_pm_options.background_thread;
+    bool idle = background_idle(deadline);
     if (idle) {
       bool leaving = main_thread_leaving();
       uint64_t wait_ms = leaving ? leaving_poll_ms : BACKGROUND_IDLE_LONG_MS;
@@ -233,8 +238,7 @@ static void *background_main(void *unused) {
         leaving_poll_ms *= 2;
       else
         leaving_poll_ms = BACKGROUND_IDLE_LONG_MS;
-      idle = atomic_load_explicit(&decay_deadline, memory_order_relaxed) == UINT64_MAX ||
-             !_pm_options.background_thread;
+      idle = background_idle(atomic_load_explicit(&decay_deadline, memory_order_relaxed));
     } else if (_pm_prim_clock_ms() < deadline) {
       struct timespec at = background_wake_time(deadline);
       pthread_cond_timedwait(&background_wake, &background_lock, &at);
