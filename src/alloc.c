@@ -126,7 +126,7 @@ static void free_to_slab(pm_span_t *span, void *ptr, const char *func) {
   _pm_slab_free_remote(span, ptr, func);
 }
 
-size_t _pm_usable_size_checked(const void *ptr, const char *func) {
+PM_WARM size_t _pm_usable_size_checked(const void *ptr, const char *func) {
   if (ptr == NULL) return 0;
   pm_segment_t *segment = segment_of_checked(ptr, func);
   if (segment->kind == PM_SEGMENT_HUGE) return segment->block_size;
@@ -148,7 +148,7 @@ static bool pool_ready(void) {
   return _pm_thread_exited || heap_ready() != NULL;
 }
 
-void *_pm_alloc_aligned(size_t alignment, size_t size, bool zero) {
+PM_WARM void *_pm_alloc_aligned(size_t alignment, size_t size, bool zero) {
   if (alignment <= PM_ALIGNMENT) return zero ? _pm_alloc_zeroed(size) : _pm_malloc_fast(size);
   void *block;
   if (size <= PM_SMALL_MAX && alignment <= PM_PAGE_SIZE && !_pm_thread_exited) {
@@ -216,7 +216,7 @@ PM_EXPORT void *pm_calloc(size_t count, size_t size) {
  * block already freed, which realloc would hand back or free again. The
  * owner confirms it on the slab's lists, another thread trusts the mark,
  * as free does (glibc lets this call through). */
-static void slab_check_not_freed(pm_span_t *span, pm_block_t *block, const char *func) {
+PM_WARM static void slab_check_not_freed(pm_span_t *span, pm_block_t *block, const char *func) {
   if (!_pm_block_carries_mark(block)) return;
   if (atomic_load_explicit(&span->heap, memory_order_relaxed) == _pm_heap_default)
     _pm_slab_check_double_free(span, block, func);
@@ -224,7 +224,7 @@ static void slab_check_not_freed(pm_span_t *span, pm_block_t *block, const char 
     _pm_fatal_pointer(func, "double free", block);
 }
 
-static void *realloc_in_place(void *ptr, size_t size, size_t usable, const char *func) {
+PM_WARM static void *realloc_in_place(void *ptr, size_t size, size_t usable, const char *func) {
   pm_segment_t *segment = _pm_registry_lookup(ptr);
   if (segment->kind == PM_SEGMENT_HUGE) return _pm_huge_realloc(segment, size);
   pm_span_t *span = _pm_span_of(segment, ptr);
@@ -243,7 +243,7 @@ static void *realloc_in_place(void *ptr, size_t size, size_t usable, const char 
  * own; high enough that few blocks ever need one (each is a mapping). */
 #define REALLOC_MAP_MIN ((size_t)256 << 10)
 
-static void *realloc_named(void *ptr, size_t size, const char *func) {
+PM_WARM static void *realloc_named(void *ptr, size_t size, const char *func) {
   if (ptr == NULL) return _pm_malloc_fast(size);
   size_t usable = _pm_usable_size_checked(ptr, func);
   if (size == 0) { /* glibc frees and returns NULL */
@@ -265,11 +265,11 @@ static void *realloc_named(void *ptr, size_t size, const char *func) {
   return moved;
 }
 
-PM_EXPORT void *pm_realloc(void *ptr, size_t size) {
+PM_WARM PM_EXPORT void *pm_realloc(void *ptr, size_t size) {
   return realloc_named(ptr, size, "realloc");
 }
 
-PM_EXPORT void *pm_reallocarray(void *ptr, size_t count, size_t size) {
+PM_WARM PM_EXPORT void *pm_reallocarray(void *ptr, size_t count, size_t size) {
   size_t total;
   if (__builtin_mul_overflow(count, size, &total)) {
     errno = ENOMEM;
@@ -278,7 +278,7 @@ PM_EXPORT void *pm_reallocarray(void *ptr, size_t count, size_t size) {
   return realloc_named(ptr, total, "reallocarray");
 }
 
-PM_EXPORT void *pm_aligned_alloc(size_t alignment, size_t size) {
+PM_WARM PM_EXPORT void *pm_aligned_alloc(size_t alignment, size_t size) {
   if (!pm_is_power_of_two(alignment)) {
     errno = EINVAL;
     return NULL;
@@ -286,7 +286,7 @@ PM_EXPORT void *pm_aligned_alloc(size_t alignment, size_t size) {
   return _pm_alloc_aligned(alignment, size, false);
 }
 
-PM_EXPORT int pm_posix_memalign(void **out, size_t alignment, size_t size) {
+PM_WARM PM_EXPORT int pm_posix_memalign(void **out, size_t alignment, size_t size) {
   if (out == NULL || !pm_is_power_of_two(alignment) || alignment % sizeof(void *) != 0)
     return EINVAL;
   int saved = errno;
@@ -299,7 +299,7 @@ PM_EXPORT int pm_posix_memalign(void **out, size_t alignment, size_t size) {
   return 0;
 }
 
-PM_EXPORT void *pm_memalign(size_t alignment, size_t size) {
+PM_WARM PM_EXPORT void *pm_memalign(size_t alignment, size_t size) {
   /* glibc rounds a bad alignment up to the next power of two, and calls
    * one past the largest (2^63) invalid; 2^63 itself fails with ENOMEM. */
   if (alignment > SIZE_MAX / 2 + 1) {
@@ -312,11 +312,11 @@ PM_EXPORT void *pm_memalign(size_t alignment, size_t size) {
   return _pm_alloc_aligned(rounded, size, false);
 }
 
-PM_EXPORT void *pm_valloc(size_t size) {
+PM_WARM PM_EXPORT void *pm_valloc(size_t size) {
   return _pm_alloc_aligned(PM_PAGE_SIZE, size, false);
 }
 
-PM_EXPORT void *pm_pvalloc(size_t size) {
+PM_WARM PM_EXPORT void *pm_pvalloc(size_t size) {
   if (size > SIZE_MAX - PM_PAGE_SIZE) {
     errno = ENOMEM;
     return NULL;
@@ -329,23 +329,23 @@ PM_EXPORT void *pm_pvalloc(size_t size) {
  * (cfree, the C23 sized frees): each inlined copy would take a few hundred
  * bytes of code, and the library's code pages are resident in every
  * process. */
-PM_NOINLINE void _pm_free_named(void *ptr, const char *func) {
+PM_WARM PM_NOINLINE void _pm_free_named(void *ptr, const char *func) {
   _pm_free_fast(ptr, func);
 }
 
-PM_EXPORT void pm_free_sized(void *ptr, size_t size) {
+PM_WARM PM_EXPORT void pm_free_sized(void *ptr, size_t size) {
   (void)size; /* the block knows its size; the hint is not needed */
   _pm_free_named(ptr, "free_sized");
 }
 
-PM_EXPORT void pm_free_aligned_sized(void *ptr, size_t alignment, size_t size) {
+PM_WARM PM_EXPORT void pm_free_aligned_sized(void *ptr, size_t alignment, size_t size) {
   (void)size;
   if (ptr != NULL && pm_is_power_of_two(alignment) && ((uintptr_t)ptr & (alignment - 1)) != 0)
     invalid_pointer("free_aligned_sized", ptr);
   _pm_free_named(ptr, "free_aligned_sized");
 }
 
-PM_EXPORT size_t pm_usable_size(const void *ptr) {
+PM_WARM PM_EXPORT size_t pm_usable_size(const void *ptr) {
   return _pm_usable_size_checked(ptr, "malloc_usable_size");
 }
 

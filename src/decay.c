@@ -348,7 +348,7 @@ void _pm_background_kick(void) {
   errno = saved_errno;
 }
 
-void _pm_background_thread_exited(bool main_thread) {
+PM_WARM void _pm_background_thread_exited(bool main_thread) {
   if (main_thread)
     atomic_store(&main_leaving_pid, _pm_prim_getpid());
   else if (!main_thread_leaving())
@@ -367,15 +367,15 @@ void _pm_background_join_ended(void) {
   atomic_store(&background_state, BACKGROUND_FAILED);
 }
 
-void _pm_background_fork_prepare(void) {
+PM_WARM void _pm_background_fork_prepare(void) {
   pthread_mutex_lock(&background_lock);
 }
 
-void _pm_background_fork_parent(void) {
+PM_WARM void _pm_background_fork_parent(void) {
   pthread_mutex_unlock(&background_lock);
 }
 
-void _pm_background_fork_child(bool thread_exiting) {
+PM_WARM void _pm_background_fork_child(bool thread_exiting) {
   pthread_mutex_init(&background_lock, NULL);
   /* The parent's thread was most likely waiting on the condition variable,
    * which the child inherits in that state: POSIX leaves it undefined, and

@@ -348,7 +348,7 @@ PM_NOINLINE void _pm_heap_slab_freed(pm_heap_t *heap, pm_span_t *span) {
 
 /* Empties a list of a departing heap: empty slabs go back to the pool, the
  * rest wait on the abandoned lists for another thread. */
-static void heap_abandon_list(pm_heap_t *heap, pm_bin_t *bin, pm_span_t *list) {
+PM_WARM static void heap_abandon_list(pm_heap_t *heap, pm_bin_t *bin, pm_span_t *list) {
   for (pm_span_t *span = list, *next; span != NULL; span = next) {
     next = span->next;
     span->next = span->prev = NULL;
@@ -369,7 +369,7 @@ static void heap_abandon_list(pm_heap_t *heap, pm_bin_t *bin, pm_span_t *list) {
   }
 }
 
-void _pm_heap_thread_exit(void *arg) {
+PM_WARM void _pm_heap_thread_exit(void *arg) {
   pm_heap_t *heap = arg;
   if (heap == NULL || heap == &_pm_heap_empty) return;
   _pm_heap_default = &_pm_heap_empty;

@@ -208,7 +208,7 @@ void _pm_huge_free(pm_segment_t *segment, const char *func) {
   _pm_background_check();
 }
 
-void *_pm_huge_realloc(pm_segment_t *segment, size_t size) {
+PM_WARM void *_pm_huge_realloc(pm_segment_t *segment, size_t size) {
   if (size <= segment->block_size && size >= segment->block_size / 2) return segment->block;
   /* Shrunk to a page run's size: the caller moves it to the smaller kind.
    * Growing stays here (realloc moves growing runs to a mapping on purpose). */

@@ -36,7 +36,7 @@ uintptr_t _pm_freed_mark;
 PM_TLS bool _pm_forking;
 static pm_lock_t init_lock = PM_LOCK_INIT;
 
-static void fork_prepare(void) {
+PM_WARM static void fork_prepare(void) {
   _pm_prim_fork_lock_libc();
   _pm_arena_fork_prepare();
   _pm_lock(&_pm_heaps_lock);
@@ -45,7 +45,7 @@ static void fork_prepare(void) {
   _pm_forking = true;
 }
 
-static void fork_parent(void) {
+PM_WARM static void fork_parent(void) {
   _pm_forking = false;
   _pm_background_fork_parent();
   _pm_unlock(&_pm_pages_lock);
@@ -57,7 +57,7 @@ static void fork_parent(void) {
 /* The child has one thread: locks other threads held at fork are
  * reinitialised rather than unlocked. Heaps of the threads that did not
  * survive keep their slabs; blocks freed into them wait on remote lists. */
-static void fork_child(void) {
+PM_WARM static void fork_child(void) {
   _pm_forking = false;
   /* A thread-specific destructor that forks: the child's thread runs the
    * remaining destructor rounds and then ends the process, so a heap it

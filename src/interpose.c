@@ -203,7 +203,7 @@ PM_COLD PM_PUBLIC int malloc_info(int options, FILE *stream) {
  * threshold, heap checks) and have no counterpart: accepted without
  * effect. The results are glibc 2.36's: 1, also for a parameter it does
  * not know, and 0 only for an M_MXFAST outside 0..80 * sizeof(size_t) / 4. */
-PM_PUBLIC int mallopt(int param, int value) {
+PM_COLD PM_PUBLIC int mallopt(int param, int value) {
   switch (param) {
   case M_TRIM_THRESHOLD:
     _pm_init();

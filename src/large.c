@@ -101,7 +101,7 @@ void _pm_large_free(pm_span_t *span, const void *ptr, const char *func) {
   _pm_background_check();
 }
 
-void *_pm_large_realloc_in_place(pm_span_t *span, size_t size) {
+PM_WARM void *_pm_large_realloc_in_place(pm_span_t *span, size_t size) {
   size_t pages = pages_of(size);
   size_t before = span->page_count;
   if (pages == before) return _pm_span_start(span);

@@ -18,6 +18,13 @@
  * cold makes the compiler treat calls to it as unlikely. */
 #define PM_COLD __attribute__((cold, noinline, section(".text.pm_cold")))
 
+/* Code that many processes never run but that is hot where it runs:
+ * realloc, the aligned allocations, thread exit and fork. src/cold.ld
+ * gives it a mapping of its own, so a program that only mallocs and frees
+ * keeps it off its resident pages; unlike PM_COLD, it is optimised for
+ * speed and its calls are not predicted unlikely. */
+#define PM_WARM __attribute__((section(".text.pm_warm")))
+
 /* Fresh zeroed memory of size bytes aligned to alignment (a power of two,
  * at least the OS page size), or NULL. */
 void *_pm_prim_map_aligned(size_t size, size_t alignment);

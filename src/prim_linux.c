@@ -273,16 +273,16 @@ extern void _IO_list_unlock(void);
  * threads it takes the list lock as well, and resets it in the child. */
 static bool fork_multi_threaded;
 
-void _pm_prim_fork_lock_libc(void) {
+PM_WARM void _pm_prim_fork_lock_libc(void) {
   fork_multi_threaded = !__libc_single_threaded;
   _IO_list_lock();
 }
 
-void _pm_prim_fork_unlock_libc_parent(void) {
+PM_WARM void _pm_prim_fork_unlock_libc_parent(void) {
   _IO_list_unlock(); /* this handler's hold; fork has released its own */
 }
 
-void _pm_prim_fork_unlock_libc_child(void) {
+PM_WARM void _pm_prim_fork_unlock_libc_child(void) {
   /* Reset by fork when the parent had several threads. With one, this
    * handler's hold is undone by an unlock, which leaves a hold the thread
    * had before it forked (inside a flush of every stream) as it was. */

@@ -411,6 +411,6 @@ uint64_t _pm_segments_purge(uint64_t cutoff_ms, uint64_t budget) {
   return released;
 }
 
-void _pm_segments_after_fork_child(void) {
+PM_WARM void _pm_segments_after_fork_child(void) {
   _pm_lock_reset(&_pm_pages_lock);
 }

@@ -5,7 +5,8 @@
  * kind of use and prints the resident KiB of each executable mapping of
  * libpoolmalloc, in address order:
  *
- *   code_pages malloc   the malloc family only, every size range
+ *   code_pages plain    malloc, calloc and free only, every size range
+ *   code_pages malloc   the whole malloc family, every size range
  *   code_pages plan     that, then a small graph planned and served
  *   code_pages stats    that, then malloc_stats() (statistics to stderr)
  *
@@ -25,6 +26,21 @@
 static void fail(const char *what) {
   fprintf(stderr, "code_pages: %s\n", what);
   exit(1);
+}
+
+/* What a program that never resizes or aligns its blocks runs: small,
+ * large and huge blocks, plain and zeroed. */
+static void use_plain_family(void) {
+  static const size_t sizes[] = {8, 100, 1000, 20000, 300000, (size_t)3 << 20, (size_t)20 << 20};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    char *block = malloc(sizes[i]);
+    char *zeroed = calloc(1, sizes[i]);
+    if (!block || !zeroed) fail("an allocation failed");
+    memset(block, 1, sizes[i]);
+    if (zeroed[sizes[i] - 1] != 0) fail("calloc returned a dirty block");
+    free(block);
+    free(zeroed);
+  }
 }
 
 /* Every size range and entry point a program calling only the malloc
@@ -94,14 +110,15 @@ static size_t code_mappings_rss(size_t rss_kb[MAX_MAPPINGS]) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) fail("usage: code_pages malloc|plan|stats");
-  use_malloc_family();
-  if (strcmp(argv[1], "plan") == 0)
-    use_planner();
-  else if (strcmp(argv[1], "stats") == 0)
-    malloc_stats();
-  else if (strcmp(argv[1], "malloc") != 0)
-    fail("unknown mode");
+  static const char *const modes[] = {"plain", "malloc", "plan", "stats"};
+  size_t mode = 0;
+  while (argc == 2 && mode < 4 && strcmp(argv[1], modes[mode]) != 0)
+    mode++;
+  if (argc != 2 || mode == 4) fail("usage: code_pages plain|malloc|plan|stats");
+  use_plain_family();
+  if (mode >= 1) use_malloc_family();
+  if (mode == 2) use_planner();
+  if (mode == 3) malloc_stats();
   size_t rss_kb[MAX_MAPPINGS];
   size_t count = code_mappings_rss(rss_kb);
   printf("exec_mappings %zu\n", count);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # code_pages.sh: the code a program does not run stays off its resident
-# pages. src/cold.ld splits the library's code into four mappings, in
-# address order: the allocator, the cold group (statistics output, error
+# pages. src/cold.ld splits the library's code into five mappings, in
+# address order: the allocator, the warm group (realloc, the aligned
+# allocations, thread exit, fork), the cold group (statistics output, error
 # reports, option parsing, malloc_trim, mallinfo), the planner's exact
 # search with the plan checker, and the rest of the planner. code_pages
 # reports each one's resident KiB after one kind of use.
@@ -9,9 +10,9 @@
 pm_require_library
 
 program="$top_builddir/tests/integration/code_pages"
-tap_plan 10
+tap_plan 12
 
-# run MODE: the resident KiB of the four code mappings, space-separated,
+# run MODE: the resident KiB of the five code mappings, space-separated,
 # with the environment cleared of the options that would run cold code
 # (option parsing, statistics at exit, the plan checker).
 run() {
@@ -23,46 +24,52 @@ run() {
   awk '/^rss_kb/ { printf "%s ", $2 }' "$pm_tmp/$1.out"
 }
 
-malloc_rss=$(run malloc)
-mappings=$(awk '/^exec_mappings/ { print $2 }' "$pm_tmp/malloc.out")
+plain_rss=$(run plain)
+mappings=$(awk '/^exec_mappings/ { print $2 }' "$pm_tmp/plain.out")
 if [ "${mappings:-0}" -eq 1 ]; then
   # configure uses the script with GNU ld only (src/cold.ld says why).
-  for i in 1 2 3 4 5 6 7 8 9 10; do
+  for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
     tap_skip "check $i" "one code mapping: the library was linked without src/cold.ld"
   done
   exit 0
 fi
-[ "${mappings:-0}" -eq 4 ]
-tap_result $? "the library's code lies in 4 mappings (${mappings:-none})"
+[ "${mappings:-0}" -eq 5 ]
+tap_result $? "the library's code lies in 5 mappings (${mappings:-none})"
 # Debug builds check every plan, which runs the plan checker.
 debug_build=no
 grep -q '^#define PM_DEBUG 1' "$top_builddir/config.h" && debug_build=yes
 
-set -- $malloc_rss
+set -- $plain_rss
 [ "${1:-0}" -gt 0 ]
-tap_result $? "malloc family: the allocator's code is resident (${1:-?} KiB)"
-[ "${2:-1}" -eq 0 ] && [ "${3:-1}" -eq 0 ] && [ "${4:-1}" -eq 0 ]
-tap_result $? "malloc family: no cold, search or planner code is resident ($2 $3 $4 KiB)"
+tap_result $? "malloc, calloc, free: the allocator's code is resident (${1:-?} KiB)"
+[ "${2:-1}" -eq 0 ] && [ "${3:-1}" -eq 0 ] && [ "${4:-1}" -eq 0 ] && [ "${5:-1}" -eq 0 ]
+tap_result $? "malloc, calloc, free: no warm, cold, search or planner code is resident ($2 $3 $4 $5 KiB)"
+
+set -- $(run malloc)
+[ "${2:-0}" -gt 0 ]
+tap_result $? "malloc family: realloc and the aligned calls map the warm code (${2:-?} KiB)"
+[ "${3:-1}" -eq 0 ] && [ "${4:-1}" -eq 0 ] && [ "${5:-1}" -eq 0 ]
+tap_result $? "malloc family: no cold, search or planner code is resident ($3 $4 $5 KiB)"
 
 set -- $(run plan)
-[ "${4:-0}" -gt 0 ]
-tap_result $? "planner: the planner's code is resident (${4:-?} KiB)"
-[ "${2:-1}" -eq 0 ]
-tap_result $? "planner: no cold code is resident (${2:-?} KiB)"
+[ "${5:-0}" -gt 0 ]
+tap_result $? "planner: the planner's code is resident (${5:-?} KiB)"
+[ "${3:-1}" -eq 0 ]
+tap_result $? "planner: no cold code is resident (${3:-?} KiB)"
 if [ $debug_build = yes ]; then
   tap_skip "planner: a plan that meets its bound leaves the search out" "a debug build checks every plan"
 else
-  [ "${3:-1}" -eq 0 ]
-  tap_result $? "planner: a plan that meets its bound leaves the search out (${3:-?} KiB)"
+  [ "${4:-1}" -eq 0 ]
+  tap_result $? "planner: a plan that meets its bound leaves the search out (${4:-?} KiB)"
 fi
 
 set -- $(run stats)
-[ "${2:-0}" -gt 0 ]
-tap_result $? "malloc_stats: the cold code is resident (${2:-?} KiB)"
-[ "${3:-1}" -eq 0 ] && [ "${4:-1}" -eq 0 ]
-tap_result $? "malloc_stats: no search or planner code is resident ($3 $4 KiB)"
+[ "${3:-0}" -gt 0 ]
+tap_result $? "malloc_stats: the cold code is resident (${3:-?} KiB)"
+[ "${4:-1}" -eq 0 ] && [ "${5:-1}" -eq 0 ]
+tap_result $? "malloc_stats: no search or planner code is resident ($4 $5 KiB)"
 grep -q 'total_allocations' "$pm_tmp/stats.err"
 tap_result $? "malloc_stats: the statistics reached stderr"
-[ "$(wc -l <"$pm_tmp/stats.out")" -eq 5 ]
+[ "$(wc -l <"$pm_tmp/stats.out")" -eq $((mappings + 1)) ]
 tap_result $? "malloc_stats: the program ran to its report"
 tap_done
