@@ -12,7 +12,9 @@
  * with no allocator lock held (pthread_create allocates), has every
  * signal blocked, is never waited for by exit while it waits (the next
  * start, or the library's destructor, joins one that has ended) and is
- * simply absent in a forked child until memory is retained there. Idle, it
+ * simply absent in a forked child until memory is retained there (a child
+ * of _Fork, which runs no fork handlers, never gets one: its slow paths
+ * purge, see _pm_decay_tick_lazy). Idle, it
  * stays, as jemalloc's background threads do: ending is dearer than
  * waiting, since glibc's thread exit runs its per-thread cleanup of the
  * resolver, RPC and NSS state, whose code (about 190 KiB of libc text,
@@ -139,10 +141,22 @@ void _pm_decay_tick(void) {
   _pm_unlock(&_pm_pages_lock);
 }
 
+/* Every LAZY_LOOK_EVERY-th check skipped for the background thread looks
+ * whether that thread keeps up: a child made by _Fork, which runs no fork
+ * handlers, inherits the state RUNNING without the thread, and a thread
+ * starved of CPU falls behind. A deadline a whole decay period past means
+ * no thread purges: the slow path does. A counter of the thread's own, so
+ * the skips cost no shared write and the clock is read once per 256. */
+#define LAZY_LOOK_EVERY 256
+static PM_TLS uint32_t lazy_skips;
+
 void _pm_decay_tick_lazy(void) {
   if (_pm_options.background_thread &&
-      atomic_load_explicit(&background_state, memory_order_relaxed) == BACKGROUND_RUNNING)
-    return;
+      atomic_load_explicit(&background_state, memory_order_relaxed) == BACKGROUND_RUNNING) {
+    if (pm_likely(++lazy_skips % LAZY_LOOK_EVERY != 0)) return;
+    uint64_t deadline = atomic_load_explicit(&decay_deadline, memory_order_relaxed);
+    if (deadline == UINT64_MAX || _pm_prim_clock_ms() < deadline + _pm_options.decay_ms) return;
+  }
   _pm_decay_tick();
 }
 

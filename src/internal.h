@@ -464,8 +464,9 @@ void _pm_arena_fork_release(void);
 /* Cheap check on slow paths: runs a purge once decay is due. */
 void _pm_decay_tick(void);
 /* The same on the program's slow paths, where it is skipped while a
- * background thread runs: that thread wakes at the deadline anyway, and
- * the check would read the clock on every large allocation. */
+ * background thread runs (that thread wakes at the deadline anyway, and
+ * the check would read the clock on every large allocation), but for one
+ * look in 256 at whether the thread is overdue (decay.c). */
 void _pm_decay_tick_lazy(void);
 /* Called with the pages lock held after memory became free. */
 void _pm_decay_after_free(void);

@@ -1,7 +1,7 @@
 /* alloc_background.c: the background release thread gives idle memory back
  * while the program sleeps without calling malloc, also in a forked child;
- * idle, it stays while the main thread runs; background_thread:0 restores
- * the lazy checks on slow paths. */
+ * idle, it stays while the main thread runs; a child of _Fork, which has
+ * no such thread, and background_thread:0 release on slow paths. */
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -186,6 +186,30 @@ Test(alloc_background, forked_child_gets_a_thread_of_its_own) {
     pm_stats_t after = idle_until_released(before.released_bytes);
     bool released = after.released_bytes - before.released_bytes >= FREED / 4 * 3;
     _exit(released && _pm_prim_rss() + ((size_t)20 << 20) < rss_full ? 0 : 1);
+  }
+  int status;
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+            "the child released its idle memory (status %d)", status);
+}
+
+/* A child made by _Fork runs no fork handlers: it inherits the state of a
+ * running thread it does not have. Its slow paths see the deadline long
+ * past and purge. */
+Test(alloc_background, child_of_fork_without_handlers_releases_on_slow_paths) {
+  start_with(100, 1);
+  free_resident_memory(); /* the parent's thread now exists */
+  sleep_ms(50);
+  pid_t pid = _Fork();
+  cr_assert_neq(pid, -1, "_Fork failed");
+  if (pid == 0) {
+    pm_stats_t before = pm_test_stats();
+    free_resident_memory();
+    sleep_ms(400);                 /* the deadline and a decay period more */
+    for (int i = 0; i < 1024; i++) /* slow paths, each a look in 256 */
+      pm_free(pm_malloc((size_t)1 << 20));
+    pm_stats_t after = pm_test_stats();
+    _exit(after.released_bytes - before.released_bytes >= FREED / 2 ? 0 : 1);
   }
   int status;
   cr_assert_eq(waitpid(pid, &status, 0), pid);
