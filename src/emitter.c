@@ -36,6 +36,17 @@ static void emit_indent(pm_emitter_t *e) {
     emit_str(e, "  ");
 }
 
+/* The code point of a well-formed sequence that some terminals and editors
+ * take as a line break (the C1 controls U+0080-U+009F, among them NEL, and
+ * U+2028, U+2029), or 0. JSON may carry them raw; both formats escape them
+ * so a name can never end a line. */
+static uint32_t line_breaking_code_point(const unsigned char *c, size_t length) {
+  if (length == 2 && c[0] == 0xc2 && c[1] <= 0x9f) return c[1];
+  if (length == 3 && c[0] == 0xe2 && c[1] == 0x80 && (c[2] == 0xa8 || c[2] == 0xa9))
+    return 0x2000u | (uint32_t)(c[2] - 0x80);
+  return 0;
+}
+
 static void emit_json_string(pm_emitter_t *e, const char *text) {
   emit_str(e, "\"");
   for (const unsigned char *c = (const unsigned char *)text; *c;) {
@@ -46,9 +57,11 @@ static void emit_json_string(pm_emitter_t *e, const char *text) {
     } else if (*c == '\n' || *c == '\t' || *c == '\r') {
       char escaped[2] = {'\\', *c == '\n' ? 'n' : *c == '\t' ? 't' : 'r'};
       emit_bytes(e, escaped, 2);
-    } else if (*c < 0x20) {
+    } else if (*c < 0x20 || line_breaking_code_point(c, length) != 0) {
+      uint32_t code = *c < 0x20 ? *c : line_breaking_code_point(c, length);
+      static const char hex[] = "0123456789abcdef";
       char escaped[6] = {
-          '\\', 'u', '0', '0', "0123456789abcdef"[*c >> 4], "0123456789abcdef"[*c & 15]};
+          '\\', 'u', hex[code >> 12], hex[(code >> 8) & 15], hex[(code >> 4) & 15], hex[code & 15]};
       emit_bytes(e, escaped, 6);
     } else if (length == 0) {
       emit_str(e, "\\ufffd"); /* JSON text must be UTF-8 (RFC 8259) */
@@ -68,7 +81,9 @@ static bool text_is_plain(const char *text) {
   if (*text == '\0') return false;
   for (const unsigned char *c = (const unsigned char *)text; *c;) {
     size_t length = _pm_utf8_sequence_length(c);
-    if (length == 0 || *c <= 0x20 || *c == 0x7f || *c == '"' || *c == '\\') return false;
+    if (length == 0 || *c <= 0x20 || *c == 0x7f || *c == '"' || *c == '\\' ||
+        line_breaking_code_point(c, length) != 0)
+      return false;
     c += length;
   }
   return true;

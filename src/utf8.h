@@ -36,4 +36,17 @@ static inline size_t _pm_utf8_sequence_length(const unsigned char *text) {
   return length;
 }
 
+/* Whether the well-formed sequence of length bytes at text is U+FFFE or
+ * U+FFFF, which XML 1.0 does not allow either. */
+static inline int _pm_utf8_is_noncharacter(const unsigned char *text, size_t length) {
+  return length == 3 && text[0] == 0xef && text[1] == 0xbf && text[2] >= 0xbe;
+}
+
+/* Replaces the control characters of a message with '?': a field or name
+ * echoed in it keeps it one line and sends a terminal no escape sequence. */
+static inline void _pm_text_mask_controls(char *text) {
+  for (; *text != '\0'; text++)
+    if ((unsigned char)*text < 0x20 || *text == 0x7f) *text = '?';
+}
+
 #endif /* PM_UTF8_H */

@@ -80,7 +80,7 @@ static int parse_args(int argc, char **argv, plan_args_t *args) {
     case 'l':
       if (parse_count("--alignment", optarg, SIZE_MAX / 4, &number) != 0) return 2;
       /* Checked here, before the CSV is read, so the message blames the option. */
-      if ((number & (number - 1)) != 0) {
+      if (number == 0 || (number & (number - 1)) != 0) {
         fprintf(stderr, PROGRAM ": --alignment %" PRIu64 " is not a power of two\n", number);
         return 2;
       }
@@ -199,7 +199,12 @@ int main(int argc, char **argv) {
   }
   uint64_t *offsets = calloc(problem.count != 0 ? problem.count : 1, sizeof *offsets);
   pm_plan_summary_t summary = {0};
-  exit_status = offsets != NULL ? plan_problem(&args, &problem, offsets, &summary) : 1;
+  if (offsets == NULL) {
+    fprintf(stderr, PROGRAM ": out of memory for the offsets of %zu buffers\n", problem.count);
+    exit_status = 1;
+  } else {
+    exit_status = plan_problem(&args, &problem, offsets, &summary);
+  }
   if (exit_status == 0 && args.plan_path != NULL)
     exit_status = write_plan_csv(args.plan_path, &problem, offsets);
   if (exit_status == 0 && args.svg_path != NULL)

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "planner/csv.h"
+#include "utf8.h"
 
 enum { COLUMN_ID, COLUMN_LOWER, COLUMN_UPPER, COLUMN_SIZE, COLUMN_COUNT };
 static const char *const column_names[COLUMN_COUNT] = {"id", "lower", "upper", "size"};
@@ -30,16 +31,33 @@ typedef struct csv_reader_s {
   size_t field_capacity;
 } csv_reader_t;
 
+/* "PATH:LINE: PROBLEM" (no ":LINE" for line 0) in error. A path too long
+ * to leave the rest room loses its start, not its end, which names the
+ * file; echoed fields keep the message one line (control characters masked). */
+static void csv_message(char *error, size_t error_len, const char *path, size_t line,
+                        const char *problem) {
+  char where[24] = "";
+  if (line > 0) snprintf(where, sizeof where, ":%zu", line);
+  size_t rest = strlen(where) + strlen(": ") + strlen(problem) + 1;
+  size_t path_len = strlen(path);
+  const char *cut = "";
+  if (path_len + rest > error_len && error_len > rest + 3) {
+    path += path_len - (error_len - rest - 3);
+    cut = "...";
+  }
+  snprintf(error, error_len, "%s%s%s: %s", cut, path, where, problem);
+  _pm_text_mask_controls(error);
+}
+
 static int csv_fail(csv_reader_t *reader, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 static int csv_fail(csv_reader_t *reader, const char *format, ...) {
-  int used = snprintf(reader->error, reader->error_len, "%s:%zu: ", reader->path, reader->line);
-  if (used >= 0 && (size_t)used < reader->error_len) {
-    va_list args;
-    va_start(args, format);
-    vsnprintf(reader->error + used, reader->error_len - (size_t)used, format, args);
-    va_end(args);
-  }
+  char problem[256];
+  va_list args;
+  va_start(args, format);
+  vsnprintf(problem, sizeof problem, format, args);
+  va_end(args);
+  csv_message(reader->error, reader->error_len, reader->path, reader->line, problem);
   return -1;
 }
 
@@ -170,7 +188,7 @@ int _pm_csv_read_problem(const char *path, pm_csv_problem_t *out, char *error, s
   memset(out, 0, sizeof *out);
   FILE *file = fopen(path, "r");
   if (file == NULL) {
-    snprintf(error, error_len, "%s: %s", path, strerror(errno));
+    csv_message(error, error_len, path, 0, strerror(errno));
     return -1;
   }
   char *line = NULL;
@@ -208,7 +226,7 @@ int _pm_csv_read_problem(const char *path, pm_csv_problem_t *out, char *error, s
   }
   if (status == 0) status = csv_check_unique_ids(&reader, out);
   if (status == 0 && !have_header) {
-    snprintf(error, error_len, "%s: file is empty (expected a header id,lower,upper,size)", path);
+    csv_message(error, error_len, path, 0, "file is empty (expected a header id,lower,upper,size)");
     status = -1;
   }
   free(line);

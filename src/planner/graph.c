@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "planner/graph_internal.h"
+#include "utf8.h"
 
 static char *graph_strdup(const char *text) {
   if (text == NULL) return NULL;
@@ -28,7 +29,8 @@ static const char *graph_name_or_id(const char *name, size_t id, char *buf, size
 }
 
 /* A named graph's messages start with its name, for engines that run
- * several; a long name is cut to leave room for the message. */
+ * several; a long name is cut to leave room for the message. Names are
+ * the caller's bytes: their control characters show as '?'. */
 int _pm_graph_fail(pm_graph_t *graph, int status, const char *format, ...) {
   int prefix = 0;
   if (graph->name != NULL)
@@ -37,6 +39,7 @@ int _pm_graph_fail(pm_graph_t *graph, int status, const char *format, ...) {
   va_start(args, format);
   vsnprintf(graph->error + prefix, sizeof graph->error - (size_t)prefix, format, args);
   va_end(args);
+  _pm_text_mask_controls(graph->error);
   return status;
 }
 

@@ -54,9 +54,9 @@ static void svg_escape(FILE *out, const char *text) {
       fputs("&quot;", out);
       break;
     default:
-      /* Control characters are not allowed in XML 1.0, and the file says
-       * it is UTF-8. */
-      if (length == 0)
+      /* Control characters and U+FFFE/U+FFFF are not allowed in XML 1.0,
+       * and the file says it is UTF-8. */
+      if (length == 0 || _pm_utf8_is_noncharacter(c, length))
         fputs("&#xFFFD;", out);
       else if (*c >= 0x20 || *c == '\t')
         fwrite(c, 1, length, out);

@@ -85,8 +85,11 @@ result $? "unknown algorithm: exit 2 and a message" "$work/err"
 
 # Refused before the file is read: the message names the option, not the file.
 "$plan" --alignment 48 "$work/no-such.csv" >/dev/null 2>"$work/err"
-[ $? -eq 2 ] && grep -qx "poolmalloc-plan: --alignment 48 is not a power of two" "$work/err"
-result $? "bad alignment: exit 2 and a message naming the option" "$work/err"
+[ $? -eq 2 ] && grep -qx "poolmalloc-plan: --alignment 48 is not a power of two" "$work/err" && {
+  "$plan" --alignment 0 "$work/no-such.csv" >/dev/null 2>"$work/err"
+  [ $? -eq 2 ] && grep -qx "poolmalloc-plan: --alignment 0 is not a power of two" "$work/err"
+}
+result $? "bad alignment (48, 0): exit 2 and a message naming the option" "$work/err"
 
 "$plan" --help >"$work/out" 2>&1 && grep -q "Usage: poolmalloc-plan" "$work/out" &&
   "$plan" --version | grep -q "poolmalloc-plan" && ! "$plan" >/dev/null 2>&1
@@ -111,9 +114,11 @@ assert len(dashed) == 2, f"{len(dashed)} dashed lines, expected lower bound and 
 EOF
 result $status "--svg writes a well-formed SVG with one rectangle per buffer" "$work/svg"
 
-# Ids are bytes: the SVG says UTF-8, so stray bytes become U+FFFD, markup
-# is escaped, and well-formed characters are kept.
-printf 'id,lower,upper,size\na\377<&>,0,2,10\ncaf\303\251,1,3,20\n' >"$work/odd.csv"
+# Ids are bytes: the SVG says UTF-8, so stray bytes and the characters XML
+# forbids (U+FFFF) become U+FFFD, markup is escaped, and well-formed
+# characters are kept.
+printf 'id,lower,upper,size\na\377<&>,0,2,10\ncaf\303\251,1,3,20\nx\357\277\277,0,1,4\n' \
+  >"$work/odd.csv"
 status=0
 "$plan" --svg "$work/odd.svg" "$work/odd.csv" >/dev/null 2>"$work/err" || status=1
 python3 - "$work/odd.svg" >"$work/svg" 2>&1 <<'EOF' || status=1
@@ -123,7 +128,7 @@ ns = "{http://www.w3.org/2000/svg}"
 root = ET.parse(sys.argv[1]).getroot()
 titles = {r.find(ns + "title").text.split(":")[0] for r in root.iter(ns + "rect")
           if r.find(ns + "title") is not None}
-assert titles == {"a\ufffd<&>", "caf\u00e9"}, titles
+assert titles == {"a\ufffd<&>", "caf\u00e9", "x\ufffd"}, titles
 EOF
 result $status "--svg stays well-formed UTF-8 XML for ids with stray bytes and markup" "$work/svg"
 

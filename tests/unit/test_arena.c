@@ -385,14 +385,16 @@ Test(arena, appears_in_stats) {
 
 /* Names are bytes from the program. JSON must stay UTF-8 (a stray byte, or
  * a character cut by the 63-byte limit, becomes U+FFFD), and a text row
- * must stay one row: a name with spaces or a newline is shown quoted. */
+ * must stay one row: a name with spaces or a newline is shown quoted, and
+ * the characters some tools break lines at (NEL, U+2028) escaped. */
 Test(arena, odd_names_in_stats) {
   char cut[70];
   memset(cut, 'x', 62);
   strcpy(cut + 62, "\xc3\xa9"); /* e-acute across the limit */
-  const char *names[] = {"bad\xff\xfe", "sp ace=1\nfake: 2", cut, "caf\xc3\xa9"};
-  pm_arena_t *arenas[4];
-  for (size_t i = 0; i < 4; i++)
+  const char *names[] = {"bad\xff\xfe", "sp ace=1\nfake: 2", cut, "caf\xc3\xa9",
+                         "nel\xc2\x85ls\xe2\x80\xa8"};
+  pm_arena_t *arenas[5];
+  for (size_t i = 0; i < 5; i++)
     cr_assert_not_null(arenas[i] = pm_arena_create(names[i]));
   char *json = stats_text(PM_STATS_JSON);
   cr_expect_null(strchr(json, '\xff'), "a stray byte was copied:\n%s", json);
@@ -400,13 +402,16 @@ Test(arena, odd_names_in_stats) {
   cr_expect_not_null(strstr(json, "\"sp ace=1\\nfake: 2\""), "%s", json);
   cr_expect_not_null(strstr(json, "xx\\ufffd\""), "the cut character: %s", json);
   cr_expect_not_null(strstr(json, "\"caf\xc3\xa9\""), "well-formed UTF-8 is kept: %s", json);
+  cr_expect_not_null(strstr(json, "\"nel\\u0085ls\\u2028\""), "line breaks escaped: %s", json);
   free(json);
   char *text = stats_text(PM_STATS_TEXT);
   cr_expect_null(strstr(text, "\nfake: 2"), "a name forged a line:\n%s", text);
   cr_expect_not_null(strstr(text, "name=\"sp ace=1\\nfake: 2\""), "%s", text);
   cr_expect_not_null(strstr(text, "name=caf\xc3\xa9 "), "a plain name is shown as it is:\n%s",
                      text);
+  cr_expect_not_null(strstr(text, "name=\"nel\\u0085ls\\u2028\""),
+                     "NEL and U+2028 are quoted and escaped:\n%s", text);
   free(text);
-  for (size_t i = 0; i < 4; i++)
+  for (size_t i = 0; i < 5; i++)
     pm_arena_destroy(arenas[i]);
 }

@@ -137,3 +137,35 @@ Test(csv, empty_and_missing_files) {
   cr_expect_eq(_pm_csv_read_problem("/nonexistent/problem.csv", &problem, error, sizeof error), -1);
   cr_expect_neq(strstr(error, "/nonexistent/problem.csv: No such file"), NULL, "%s", error);
 }
+
+/* A field echoed in a message keeps it one line: a carriage return inside
+ * it, or an escape, shows as '?'. */
+Test(csv, control_characters_in_a_field_are_masked) {
+  expect_rejected("id,lower,upper,size\na,0,5\r6,8\n", "2: upper '5?6' is not a number");
+  expect_rejected("id,lower,upper,size\na,0,\x1b[2J,8\n", "2: upper '?[2J' is not a number");
+}
+
+/* A path too long for the message loses its start: the line and the
+ * problem, and the end of the path that names the file, stay. */
+Test(csv, a_long_path_keeps_the_line_and_the_problem) {
+  char dir[600] = "/tmp";
+  while (strlen(dir) < 500)
+    strcat(dir, "/./");
+  strcat(dir, "/test_csv_long_XXXXXX");
+  int fd = mkstemp(dir);
+  cr_assert_geq(fd, 0);
+  static const char text[] = "id,lower,upper,size\na,0,x,8\n";
+  cr_assert_eq(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+  close(fd);
+  pm_csv_problem_t problem;
+  char error[256];
+  cr_expect_eq(_pm_csv_read_problem(dir, &problem, error, sizeof error), -1);
+  const char *name = strrchr(dir, '/') + 1;
+  char expected[96];
+  snprintf(expected, sizeof expected, "%s:2: upper 'x' is not a number", name);
+  size_t length = strlen(error);
+  cr_assert_geq(length, strlen(expected), "%s", error);
+  cr_expect_str_eq(error + length - strlen(expected), expected, "the message ends the line");
+  cr_expect_eq(strncmp(error, "...", 3), 0, "the cut is shown: %s", error);
+  unlink(dir);
+}

@@ -204,4 +204,11 @@ Test(graph_errors, messages_name_the_graph_and_unknown_flags) {
   cr_expect_eq(pm_graph_add_tensor(g, "y", 64, 0, 1u << 7), PM_ERR_INVALID_ARG);
   cr_expect_str_eq(pm_graph_error(g), "tensor 'y': unknown flags 0x80");
   pm_graph_destroy(g);
+  /* Names are the caller's bytes: a newline or an escape in one shows as
+   * '?', so the message stays one line. */
+  g = pm_graph_create("enc\noder");
+  cr_expect_eq(pm_graph_add_tensor(g, "\x1b[2Jz", 0, 0, 0), PM_ERR_BAD_SIZE);
+  cr_expect_str_eq(pm_graph_error(g),
+                   "graph 'enc?oder': tensor '?[2Jz': size must be greater than 0");
+  pm_graph_destroy(g);
 }
