@@ -85,6 +85,11 @@ static pm_segment_t *cache_take(size_t mapping, size_t map_alignment) {
   /* Up to twice the size is used as is: trimming and regrowing would cost
    * page faults, and the retained bytes are resident either way. */
   if (best->mapping_size >= mapping && best->mapping_size - mapping <= mapping) return best;
+  /* The old block may start past the new end (an aligned one, far in):
+   * resized as a block at the usual offset, the registry never names a
+   * region the mapping left. The caller places the new block. */
+  _pm_registry_clear(best->block);
+  best->block = (uint8_t *)best + PM_HUGE_OFFSET;
   pm_segment_t *resized = huge_resize(best, mapping, map_alignment);
   if (resized == NULL) { /* could not grow it: give it back to the OS */
     _pm_pool.released_bytes += best->mapping_size;

@@ -51,21 +51,49 @@ static void map_advise_thp(void *addr, size_t size) {
   errno = saved;
 }
 
+/* The kernel aligns mappings to the page only. For more, reserve size +
+ * alignment bytes of address space: inaccessible and unreserved, so that
+ * under strict overcommit (vm.overcommit_memory=2) the reservation is not
+ * charged against the commit limit, only the part kept. Returns the
+ * aligned address inside, or 0 with *reserve MAP_FAILED. */
+static uintptr_t reserve_aligned(size_t size, size_t alignment, uint8_t **reserve) {
+  *reserve = MAP_FAILED;
+  size_t span = size + alignment;
+  if (span < size) return 0;
+  *reserve = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (*reserve == MAP_FAILED) return 0;
+  return ((uintptr_t)*reserve + alignment - 1) & ~(uintptr_t)(alignment - 1);
+}
+
+/* Gives back the reservation around the size bytes kept at aligned. */
+static void reserve_trim(uint8_t *reserve, size_t size, size_t alignment, uintptr_t aligned) {
+  size_t head = aligned - (uintptr_t)reserve, tail = alignment - head;
+  if (head > 0) munmap(reserve, head);
+  if (tail > 0) munmap((uint8_t *)aligned + size, tail);
+}
+
 void *_pm_prim_map_aligned(size_t size, size_t alignment) {
   if (map_refused()) return NULL;
-  /* Over-map by the alignment and trim both ends: the kernel gives no
-   * alignment guarantee beyond the page. */
-  size_t span = size + alignment;
-  if (span < size) return NULL;
-  uint8_t *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (raw == MAP_FAILED) return NULL;
-  uintptr_t aligned = ((uintptr_t)raw + alignment - 1) & ~(uintptr_t)(alignment - 1);
-  size_t head = aligned - (uintptr_t)raw;
-  size_t tail = span - head - size;
-  if (head > 0) munmap(raw, head);
-  if (tail > 0) munmap((uint8_t *)aligned + size, tail);
-  map_advise_thp((void *)aligned, size);
-  return (void *)aligned;
+  const int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS;
+  void *block;
+  if (alignment <= _pm_prim_page_size()) {
+    block = mmap(NULL, size, prot, flags, -1, 0);
+    if (block == MAP_FAILED) return NULL;
+  } else {
+    uint8_t *reserve;
+    uintptr_t aligned = reserve_aligned(size, alignment, &reserve);
+    if (reserve == MAP_FAILED) return NULL;
+    /* Mapped over the reservation: the range is never left unmapped for
+     * another thread's mmap to take. */
+    block = mmap((void *)aligned, size, prot, flags | MAP_FIXED, -1, 0);
+    if (block == MAP_FAILED) {
+      munmap(reserve, size + alignment);
+      return NULL;
+    }
+    reserve_trim(reserve, size, alignment, aligned);
+  }
+  map_advise_thp(block, size);
+  return block;
 }
 
 void _pm_prim_unmap(void *addr, size_t size) {
@@ -81,21 +109,15 @@ void *_pm_prim_remap_aligned(void *addr, size_t old_size, size_t new_size, size_
   if (mremap(addr, old_size, new_size, 0) != MAP_FAILED) return addr;
   /* Reserve an aligned range and move the pages there: the kernel moves
    * page tables, nothing is copied. */
-  size_t span = new_size + alignment;
-  if (span < new_size) return NULL;
-  uint8_t *reserve =
-      mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  uint8_t *reserve;
+  uintptr_t aligned = reserve_aligned(new_size, alignment, &reserve);
   if (reserve == MAP_FAILED) return NULL;
-  uintptr_t aligned = ((uintptr_t)reserve + alignment - 1) & ~(uintptr_t)(alignment - 1);
   void *moved = mremap(addr, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)aligned);
   if (moved == MAP_FAILED) {
-    munmap(reserve, span);
+    munmap(reserve, new_size + alignment);
     return NULL;
   }
-  size_t head = aligned - (uintptr_t)reserve;
-  if (head > 0) munmap(reserve, head);
-  size_t tail = span - head - new_size;
-  if (tail > 0) munmap((uint8_t *)aligned + new_size, tail);
+  reserve_trim(reserve, new_size, alignment, aligned);
   return moved;
 }
 

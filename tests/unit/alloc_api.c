@@ -2,6 +2,7 @@
  * semantics, aligned allocation, the thread cache and the large and huge
  * paths. */
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include "alloc_test.h"
 
@@ -418,4 +419,36 @@ Test(alloc_api, trim_reports_release) {
   pm_stats_t after = pm_test_stats();
   cr_assert_lt(after.retained_bytes, (size_t)1 << 20, "retained memory is gone");
   cr_assert_geq(after.released_bytes - before.released_bytes, (size_t)8 << 20);
+}
+
+/* The private writable memory this process has mapped (VmData), bytes. */
+static size_t data_bytes(void) {
+  FILE *status = fopen("/proc/self/status", "r");
+  cr_assert_not_null(status);
+  char line[128];
+  size_t kb = 0;
+  while (fgets(line, sizeof line, status))
+    if (sscanf(line, "VmData: %zu kB", &kb) == 1) break;
+  fclose(status);
+  cr_assert_gt(kb, 0, "VmData read");
+  return kb << 10;
+}
+
+/* An aligned mapping over-reserves by its alignment, but only what it keeps
+ * is ever writable: the kernel charges writable private memory against the
+ * commit limit under strict overcommit, and against RLIMIT_DATA, which
+ * stands in for that limit here. With room for 1.5 times the size, a
+ * mapping aligned to its own size fits. */
+Test(alloc_api, an_aligned_mapping_is_charged_only_for_what_it_keeps) {
+  const size_t size = (size_t)256 << 20;
+  struct rlimit saved;
+  cr_assert_eq(getrlimit(RLIMIT_DATA, &saved), 0);
+  struct rlimit tight = {data_bytes() + size + size / 2, saved.rlim_max};
+  cr_assert_eq(setrlimit(RLIMIT_DATA, &tight), 0);
+  void *block = _pm_prim_map_aligned(size, size);
+  setrlimit(RLIMIT_DATA, &saved);
+  cr_assert_not_null(block, "mapped under the limit");
+  cr_assert_eq((uintptr_t)block & (size - 1), 0, "aligned");
+  memset((char *)block + size - PM_PAGE_SIZE, 1, PM_PAGE_SIZE);
+  _pm_prim_unmap(block, size);
 }
