@@ -23,7 +23,8 @@ _Atomic(pm_heap_t *) _pm_heaps_all;
 static pm_heap_t *heaps_free; /* recycled; under _pm_heaps_lock */
 static uint8_t *heap_chunk;   /* bump area for new heaps; under _pm_heaps_lock */
 static size_t heap_chunk_left;
-static pm_span_list_t abandoned[PM_CLASS_COUNT]; /* under _pm_pages_lock */
+/* Under _pm_pages_lock; read only while abandoned_count says a list holds a slab. */
+PM_COLD_BSS static pm_span_list_t abandoned[PM_CLASS_COUNT];
 static _Atomic size_t abandoned_count;
 
 #define HEAP_CHUNK_BYTES ((size_t)64 << 10)
@@ -412,6 +413,9 @@ PM_COLD void _pm_heap_trim_current(void) {
 }
 
 void _pm_heap_reap_abandoned(void) {
+  /* Each decay pass comes here: the lists, on a page of their own, are
+   * read only when they hold a slab. */
+  if (atomic_load_explicit(&abandoned_count, memory_order_relaxed) == 0) return;
   for (size_t c = 0; c < PM_CLASS_COUNT; c++) {
     for (pm_span_t *span = abandoned[c].first, *next; span != NULL; span = next) {
       next = span->next;

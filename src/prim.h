@@ -25,6 +25,12 @@
  * speed and its calls are not predicted unlikely. */
 #define PM_WARM __attribute__((section(".text.pm_warm")))
 
+/* Zeroed data a typical process never touches (the lists of slabs that
+ * exited threads left): src/cold.ld places it after the rest of .bss, so
+ * it does not push the globals that every malloc writes onto one more
+ * resident page. */
+#define PM_COLD_BSS __attribute__((section(".bss.pm_cold")))
+
 /* Fresh zeroed memory of size bytes aligned to alignment (a power of two,
  * at least the OS page size), or NULL. */
 void *_pm_prim_map_aligned(size_t size, size_t alignment);
