@@ -40,6 +40,11 @@ static _Atomic uint64_t decay_deadline = UINT64_MAX;
  * slow path starts or wakes the background thread. */
 _Atomic bool _pm_background_pending;
 
+/* Set when a block went back to a slab no thread owns: a deadline stays
+ * while it is set, and the next pass reaps the abandoned slabs that
+ * emptied (heap.c). Nothing else empties them, since their owner is gone. */
+static _Atomic bool abandoned_freed;
+
 /* Whether a thread's cache of large blocks may hold a span, which keeps a
  * deadline set for the sweep. Set under the pages lock (decay_note_cached),
  * so it cannot slip in between a purge's look at it and its new deadline;
@@ -85,7 +90,8 @@ static uint64_t retained_bytes(void) {
 static void decay_schedule(uint64_t now) {
   uint64_t deadline = UINT64_MAX;
   if (retained_bytes() > 0 || _pm_pool.idle_slabs > 0 ||
-      atomic_load_explicit(&_pm_decay_caches_used, memory_order_relaxed)) {
+      atomic_load_explicit(&_pm_decay_caches_used, memory_order_relaxed) ||
+      atomic_load_explicit(&abandoned_freed, memory_order_relaxed)) {
     /* A quarter of the delay: memory idle decay_ms is gone within 1.25x
      * decay_ms, at four checks (cheap: the lists of free runs) per delay. */
     uint64_t step = _pm_options.decay_ms / 4;
@@ -109,13 +115,35 @@ static void decay_sweep_caches(uint64_t cutoff) {
   if (_pm_large_cache_sweep(cutoff)) atomic_store(&_pm_decay_caches_used, true);
 }
 
-void _pm_decay_note_cached_slow(void) {
+/* Sets flag, which keeps a decay deadline, and schedules one if none is. */
+static void decay_note(_Atomic bool *flag) {
   _pm_lock(&_pm_pages_lock);
-  atomic_store(&_pm_decay_caches_used, true);
+  atomic_store(flag, true);
   if (atomic_load_explicit(&decay_deadline, memory_order_relaxed) == UINT64_MAX)
     decay_schedule(_pm_prim_clock_ms());
   _pm_unlock(&_pm_pages_lock);
   _pm_background_check();
+}
+
+void _pm_decay_note_cached_slow(void) {
+  decay_note(&_pm_decay_caches_used);
+}
+
+/* The freer's push onto the slab's remote list, then the flag; the pass
+ * clears the flag, then collects the lists: with a full fence on each
+ * side, either the pass finds the block or the freer finds the flag
+ * clear and schedules another pass. */
+void _pm_decay_note_abandoned_free(void) {
+  atomic_thread_fence(memory_order_seq_cst);
+  if (!atomic_load_explicit(&abandoned_freed, memory_order_relaxed)) decay_note(&abandoned_freed);
+}
+
+/* Pages lock held. */
+static void decay_reap_abandoned(void) {
+  if (!atomic_load_explicit(&abandoned_freed, memory_order_relaxed)) return;
+  atomic_store_explicit(&abandoned_freed, false, memory_order_relaxed);
+  atomic_thread_fence(memory_order_seq_cst);
+  _pm_heap_reap_abandoned();
 }
 
 /* Pages lock held. */
@@ -124,7 +152,7 @@ static void decay_run(uint64_t now) {
   if (_pm_options.decay_ms == 0) cutoff = UINT64_MAX;
   /* First: the spans it gives back join the runs purged below. */
   decay_sweep_caches(cutoff);
-  _pm_heap_reap_abandoned();
+  decay_reap_abandoned();
   _pm_idle_purge(cutoff);
   _pm_segments_purge(cutoff, UINT64_MAX);
   _pm_huge_purge(cutoff, UINT64_MAX);
@@ -188,7 +216,7 @@ void _pm_decay_after_free(void) {
 
 uint64_t _pm_decay_release_all(void) {
   decay_sweep_caches(UINT64_MAX);
-  _pm_heap_reap_abandoned();
+  decay_reap_abandoned();
   uint64_t released = _pm_idle_purge(UINT64_MAX) + _pm_segments_purge(UINT64_MAX, UINT64_MAX) +
                       _pm_huge_purge(UINT64_MAX, UINT64_MAX);
   /* Usually nothing is left (no deadline); a run whose purge failed, as

@@ -349,7 +349,8 @@ PM_NOINLINE void _pm_heap_slab_freed(pm_heap_t *heap, pm_span_t *span) {
 
 /* Empties a list of a departing heap: empty slabs go back to the pool, the
  * rest wait on the abandoned lists for another thread. */
-PM_WARM static void heap_abandon_list(pm_heap_t *heap, pm_bin_t *bin, pm_span_t *list) {
+PM_WARM static bool heap_abandon_list(pm_heap_t *heap, pm_bin_t *bin, pm_span_t *list) {
+  bool abandoned_any = false;
   for (pm_span_t *span = list, *next; span != NULL; span = next) {
     next = span->next;
     span->next = span->prev = NULL;
@@ -367,20 +368,28 @@ PM_WARM static void heap_abandon_list(pm_heap_t *heap, pm_bin_t *bin, pm_span_t 
     list_push(&abandoned[span->size_class], span);
     atomic_fetch_add_explicit(&abandoned_count, 1, memory_order_relaxed);
     _pm_unlock(&_pm_pages_lock);
+    abandoned_any = true;
   }
+  return abandoned_any;
 }
 
 PM_WARM void _pm_heap_thread_exit(void *arg) {
   pm_heap_t *heap = arg;
   if (heap == NULL || heap == &_pm_heap_empty) return;
-  _pm_heap_default = &_pm_heap_empty;
+  /* In this order: an allocation in between (a signal handler's) still
+   * finds the heap, intact until the loop below; after the sentinel it
+   * must find the thread marked, or it would make the thread a new heap
+   * that no exit hook gives back. */
   _pm_thread_exited = true;
+  atomic_signal_fence(memory_order_seq_cst);
+  _pm_heap_default = &_pm_heap_empty;
+  bool abandoned_any = false;
   for (size_t c = 0; c < PM_CLASS_COUNT; c++) {
     pm_bin_t *bin = &heap->bins[c];
     /* Bins the thread never used are left unwritten (not made resident). */
     if (bin->current == NULL && bin->active.first == NULL && bin->full.first == NULL) continue;
-    heap_abandon_list(heap, bin, bin->active.first);
-    heap_abandon_list(heap, bin, bin->full.first);
+    abandoned_any |= heap_abandon_list(heap, bin, bin->active.first);
+    abandoned_any |= heap_abandon_list(heap, bin, bin->full.first);
     bin->active = bin->full = (pm_span_list_t){NULL, NULL};
     bin_set_current(heap, c, NULL);
   }
@@ -392,6 +401,9 @@ PM_WARM void _pm_heap_thread_exit(void *arg) {
   heap->next_free = heaps_free;
   heaps_free = heap;
   _pm_unlock(&_pm_heaps_lock);
+  /* A block freed by another thread between the collection of a slab's
+   * list and the slab's abandonment told no one: a pass will find it. */
+  if (abandoned_any) _pm_decay_note_abandoned_free();
   _pm_background_check();
   _pm_background_thread_exited(_pm_prim_is_main_thread());
 }

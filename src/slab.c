@@ -110,6 +110,12 @@ void _pm_slab_free_remote(pm_span_t *span, pm_block_t *block, const char *func) 
    * (bin_next_slab). */
   if (old == NULL && owner != NULL)
     atomic_fetch_add_explicit(&owner->bins[size_class].remote_hint, 1, memory_order_release);
+  /* No owner to collect the list: a decay pass reaps the slab once it is
+   * empty. Read again, since the owner may have exited after the first
+   * read (its exit hook collected the list before it let the slab go). */
+  if (old == NULL &&
+      (owner == NULL || atomic_load_explicit(&span->heap, memory_order_relaxed) == NULL))
+    _pm_decay_note_abandoned_free();
 }
 
 static bool list_contains(const pm_block_t *list, const pm_block_t *block, uint32_t limit) {

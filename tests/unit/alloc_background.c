@@ -1,5 +1,6 @@
 /* alloc_background.c: the background release thread gives idle memory back
- * while the program sleeps without calling malloc, also in a forked child;
+ * while the program sleeps without calling malloc, also in a forked child
+ * and when that memory is the slabs of a thread that exited;
  * idle, it stays while the main thread runs; a child of _Fork, which has
  * no such thread, and background_thread:0 release on slow paths. */
 #include <pthread.h>
@@ -191,6 +192,39 @@ Test(alloc_background, forked_child_gets_a_thread_of_its_own) {
   cr_assert_eq(waitpid(pid, &status, 0), pid);
   cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
             "the child released its idle memory (status %d)", status);
+}
+
+enum { ORPHANS = 40000, ORPHAN_SIZE = 48 };
+
+/* Allocates ORPHANS small blocks and exits with them live: its slabs are
+ * abandoned, owned by no thread. */
+static void *allocate_and_exit(void *out) {
+  void **blocks = out;
+  for (int i = 0; i < ORPHANS; i++) {
+    blocks[i] = pm_malloc(ORPHAN_SIZE);
+    cr_assert_not_null(blocks[i]);
+  }
+  return NULL;
+}
+
+/* Another thread frees every block of a thread that exited; then the
+ * program sleeps. Nothing else would empty those slabs: the frees
+ * themselves schedule the pass that gives them back. */
+Test(alloc_background, slabs_emptied_after_their_thread_exited_go_back_while_idle) {
+  start_with(100, 1);
+  static void *blocks[ORPHANS];
+  pthread_t thread;
+  cr_assert_eq(pthread_create(&thread, NULL, allocate_and_exit, blocks), 0);
+  pthread_join(thread, NULL);
+  size_t size_class = _pm_class_of(ORPHAN_SIZE);
+  uint64_t slabs = _pm_pool.slabs[size_class];
+  cr_assert_geq(slabs, 20, "the blocks fill %llu slabs", (unsigned long long)slabs);
+  for (int i = 0; i < ORPHANS; i++)
+    pm_free(blocks[i]);
+  for (int i = 0; i < 100 && _pm_pool.slabs[size_class] > 1; i++)
+    sleep_ms(50);
+  cr_assert_leq(_pm_pool.slabs[size_class], 1, "%llu of %llu slabs left",
+                (unsigned long long)_pm_pool.slabs[size_class], (unsigned long long)slabs);
 }
 
 /* A child made by _Fork runs no fork handlers: it inherits the state of a
