@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "utf8.h"
 
 int _pm_stderr_fd = 2;
 
@@ -47,7 +48,7 @@ static void line_append(line_t *line, const char *text) {
   size_t n = strlen(text);
   if (n > sizeof line->text - 1 - line->len) n = sizeof line->text - 1 - line->len;
   for (size_t i = 0; i < n; i++)
-    line->text[line->len + i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
+    line->text[line->len + i] = _pm_char_masked(text[i]);
   line->len += n;
 }
 

@@ -2,7 +2,8 @@
  * require it (JSON statistics, SVG). Names come from programs and files as
  * bytes; a writer copies the well-formed sequences and replaces every other
  * byte with U+FFFD, so one stray byte cannot make the whole output
- * unreadable to a strict parser. */
+ * unreadable to a strict parser. Messages, which are not UTF-8 checked,
+ * mask control characters instead. */
 #ifndef PM_UTF8_H
 #define PM_UTF8_H
 
@@ -42,11 +43,17 @@ static inline int _pm_utf8_is_noncharacter(const unsigned char *text, size_t len
   return length == 3 && text[0] == 0xef && text[1] == 0xbf && text[2] >= 0xbe;
 }
 
-/* Replaces the control characters of a message with '?': a field or name
- * echoed in it keeps it one line and sends a terminal no escape sequence. */
+/* c, or '?' for a control character: text from a program or a file that
+ * a message echoes keeps it one line and sends a terminal no escape
+ * sequence. */
+static inline char _pm_char_masked(char c) {
+  return (unsigned char)c < 0x20 || c == 0x7f ? '?' : c;
+}
+
+/* The same for a whole string, in place. */
 static inline void _pm_text_mask_controls(char *text) {
   for (; *text != '\0'; text++)
-    if ((unsigned char)*text < 0x20 || *text == 0x7f) *text = '?';
+    *text = _pm_char_masked(*text);
 }
 
 #endif /* PM_UTF8_H */
