@@ -28,8 +28,9 @@ PM_COLD_BSS static pm_span_list_t abandoned[PM_CLASS_COUNT];
 static _Atomic size_t abandoned_count;
 
 #define HEAP_CHUNK_BYTES ((size_t)64 << 10)
-_Static_assert(offsetof(pm_heap_t, bins) + 25 * sizeof(pm_bin_t) <= PM_PAGE_SIZE,
-               "the bins of blocks up to 576 bytes share the heap's first page (types.h)");
+_Static_assert(offsetof(pm_heap_t, bins) + 26 * sizeof(pm_bin_t) <= PM_PAGE_SIZE,
+               "the large-block cache and the bins of blocks up to 640 bytes share the heap's "
+               "first page (types.h)");
 
 /* ---- slab lists (doubly linked through next/prev) ---- */
 static void list_push(pm_span_list_t *list, pm_span_t *span) {

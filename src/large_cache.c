@@ -132,8 +132,7 @@ bool _pm_large_cache_put(pm_heap_t *heap, pm_span_t *span, const void *ptr, cons
 }
 
 /* Owner: takes every span out of the heap's slots into spans; returns
- * how many. Only slots in use are written: a thread that never freed a
- * large block leaves its heap's last page untouched. */
+ * how many. Only the slots in use are touched. */
 static size_t cache_empty(pm_heap_t *heap, pm_span_t **spans) {
   size_t count = 0;
   FOR_EACH_USED_SLOT(heap, i) {

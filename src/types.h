@@ -136,21 +136,24 @@ typedef struct pm_span_list_s {
 
 /* Per-class state of a thread heap. */
 typedef struct pm_bin_s {
-  pm_span_t *current;           /* the fast path allocates from here; NULL when none */
-  pm_span_list_t active;        /* slabs that may have free blocks; back from full at the end */
-  pm_span_list_t full;          /* slabs that had none at the last look */
-  _Atomic uint32_t remote_hint; /* bumped when another thread frees into a full slab */
-  uint32_t remote_seen;         /* remote_hint at the last scan of the full list */
-  uint32_t adopted;             /* adopted slabs the bin holds: its full list is rescanned */
+  pm_span_t *current;    /* the fast path allocates from here; NULL when none */
+  pm_span_list_t active; /* slabs that may have free blocks; back from full at the end */
+  pm_span_list_t full;   /* slabs that had none at the last look */
   /* The current slab while its pages past the carving frontier may be
    * resident and unused, waiting for decay to purge them (idle.c); written
    * under the pages lock, read by the owner without it. */
   _Atomic(struct pm_span_s *) idle;
-  uint64_t idle_since; /* when idle was set (ms); pages lock */
+  uint64_t idle_since;          /* when idle was set (ms); pages lock */
+  _Atomic uint32_t remote_hint; /* bumped when another thread frees into a full slab */
+  uint32_t remote_seen;         /* remote_hint at the last scan of the full list */
+  uint32_t adopted;             /* adopted slabs the bin holds: its full list is rescanned */
   /* times a slab of this class emptied inside its first extension, over the
    * heap's life; stops at PM_COLD_EMPTIES (internal.h) */
   uint32_t early_empties;
 } pm_bin_t;
+/* The words first, then the counters: no padding, so more bins share the
+ * heap's first page. */
+_Static_assert(sizeof(pm_bin_t) == 72, "a bin is 72 bytes");
 
 /* Counters written only by the owning thread with relaxed atomics (plain
  * moves on x86-64), summed over all heaps on demand. */
@@ -163,8 +166,9 @@ typedef struct pm_heap_stats_s {
 /* A heap touches memory only for the classes a thread uses: a new heap is
  * zeroed memory in which only the direct table is written, and the fields
  * every malloc and free write (the direct table, the counters) come first,
- * then the bins from the smallest class up. A heap starts on a page, so a
- * thread whose blocks are at most 576 bytes (the first 25 classes) keeps
+ * then the cache of large blocks, then the bins from the smallest class
+ * up. A heap starts on a page, so a thread whose small blocks are at most
+ * 640 bytes (the first 26 classes), with large blocks or without, keeps
  * its heap in one resident page of the two (heap.c checks this). */
 typedef struct pm_heap_s {
   /* The current slab for each size up to PM_DIRECT_MAX in 16-byte steps:
@@ -177,11 +181,11 @@ typedef struct pm_heap_s {
   /* The latest slabs that emptied inside their first extension and were
    * kept, newest first (heap.c); NULL where none. */
   struct pm_span_s *cold_kept[2];
-  pm_bin_t bins[PM_CLASS_COUNT];
   /* Large blocks the thread freed, kept for its next requests of about
-   * their size (large_cache.c), last so that a thread without large
-   * blocks never touches them. The slots are the shared part: the decay
-   * sweep may empty one; the rest only the owner writes. */
+   * their size (large_cache.c): on the first page, which every thread
+   * writes anyway, ahead of the bins of the larger classes. The slots are
+   * the shared part: the decay sweep may empty one; the rest only the
+   * owner writes. */
   _Atomic(struct pm_span_s *) large_cached[PM_LARGE_CACHE_SLOTS];
   uint16_t large_cached_pages[PM_LARGE_CACHE_SLOTS]; /* each used slot's span size */
   uint32_t large_cache_next;                         /* the slot to empty next when full */
@@ -190,6 +194,7 @@ typedef struct pm_heap_s {
   uint32_t large_cache_used;
   _Atomic uint64_t large_cache_hits; /* large blocks handed out from the slots */
   _Atomic uint64_t large_cache_puts; /* large blocks freed into them */
+  pm_bin_t bins[PM_CLASS_COUNT];
 } pm_heap_t;
 
 /* 0 free, 1 held, 2 held with sleepers possible (lock.c). */

@@ -17,17 +17,23 @@ static void *free_all(void *arg) {
   return NULL;
 }
 
-/* Allocates and frees one block of each class up to 576 bytes. */
+/* Allocates and frees one block of each class up to 640 bytes, and large
+ * blocks, which the thread's cache keeps. */
 static void *allocate_small_classes(void *arg) {
   (void)arg;
-  for (size_t size = 16; size <= 576; size += 16)
+  for (size_t size = 16; size <= 640; size += 16)
     pm_free(pm_malloc(size));
+  for (size_t pages = 20; pages <= 80; pages += 20)
+    pm_free(pm_malloc(pages * PM_PAGE_SIZE));
   return _pm_heap_default;
 }
 
 /* A heap is written only where the classes its thread uses keep their
- * state (types.h), and a thread's exit writes only the bins it used. */
+ * state (types.h), and a thread's exit writes only the bins it used: an
+ * inference worker's small bookkeeping and its cached large blocks keep
+ * to the heap's first page. */
 Test(alloc_threads, a_thread_of_small_blocks_writes_one_page_of_its_heap) {
+  _pm_options.large_cache = (uint64_t)4 << 20; /* on, as by default */
   pthread_t thread;
   void *result = NULL;
   cr_assert_eq(pthread_create(&thread, NULL, allocate_small_classes, NULL), 0);
