@@ -426,8 +426,9 @@ PM_COLD void _pm_heap_trim_current(void) {
 }
 
 void _pm_heap_reap_abandoned(void) {
-  /* Each decay pass comes here: the lists, on a page of their own, are
-   * read only when they hold a slab. */
+  /* A pass comes here when a free may have emptied an abandoned slab (the
+   * slab may have been adopted since): the lists, on a page of their own,
+   * are read only when they hold one. */
   if (atomic_load_explicit(&abandoned_count, memory_order_relaxed) == 0) return;
   for (size_t c = 0; c < PM_CLASS_COUNT; c++) {
     for (pm_span_t *span = abandoned[c].first, *next; span != NULL; span = next) {

@@ -22,11 +22,13 @@
  * (free(p); free(p)), would then free that request's block instead. Kept
  * and started over, the slab reports the repeat: past the frontier by
  * where it points (slab.c, _pm_slab_check_pointer), below it, once carved
- * again, by the freed mark carving writes (_pm_slab_carve). A class used rarely (setup and teardown
- * of a program's data) holds its slab, without pages once decay has run, until two more such
- * classes have emptied (heap.c, heap_keep_cold). Registration, the frontier moves of a registered
- * slab and the purge all happen under the pages lock, so the decay pass purges exactly the pages
- * past the frontier at that moment; once purged (or wholly carved) the
+ * again, by the freed mark carving writes (_pm_slab_carve). A class used
+ * rarely (setup and teardown of a program's data) holds its slab, without
+ * pages once decay has run, until two more such classes have emptied
+ * (heap.c, heap_keep_cold). Registration, the frontier moves of a
+ * registered slab and the purge all happen under the pages lock, so the
+ * decay pass purges exactly the pages past the frontier at that moment;
+ * once purged (or wholly carved) the
  * slab is unregistered and the owner carves without the lock again. A slab
  * is purged after decay_ms idle, like any other free memory. */
 #include "internal.h"

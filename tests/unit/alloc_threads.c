@@ -19,7 +19,7 @@ static void *free_all(void *arg) {
 
 /* Allocates and frees one block of each class up to 640 bytes, and large
  * blocks, which the thread's cache keeps. */
-static void *allocate_small_classes(void *arg) {
+static void *allocate_small_and_large(void *arg) {
   (void)arg;
   for (size_t size = 16; size <= 640; size += 16)
     pm_free(pm_malloc(size));
@@ -36,7 +36,7 @@ Test(alloc_threads, a_thread_of_small_blocks_writes_one_page_of_its_heap) {
   _pm_options.large_cache = (uint64_t)4 << 20; /* on, as by default */
   pthread_t thread;
   void *result = NULL;
-  cr_assert_eq(pthread_create(&thread, NULL, allocate_small_classes, NULL), 0);
+  cr_assert_eq(pthread_create(&thread, NULL, allocate_small_and_large, NULL), 0);
   pthread_join(thread, &result);
   pm_heap_t *heap = result;
   cr_assert_neq(heap, &_pm_heap_empty, "the thread made a heap");
