@@ -350,8 +350,7 @@ PM_NOINLINE void _pm_heap_slab_freed(pm_heap_t *heap, pm_span_t *span) {
 
 /* Empties a list of a departing heap: empty slabs go back to the pool, the
  * rest wait on the abandoned lists for another thread. */
-PM_WARM static bool heap_abandon_list(pm_heap_t *heap, pm_bin_t *bin, pm_span_t *list) {
-  bool abandoned_any = false;
+PM_WARM static void heap_abandon_list(pm_heap_t *heap, pm_bin_t *bin, pm_span_t *list) {
   for (pm_span_t *span = list, *next; span != NULL; span = next) {
     next = span->next;
     span->next = span->prev = NULL;
@@ -369,9 +368,7 @@ PM_WARM static bool heap_abandon_list(pm_heap_t *heap, pm_bin_t *bin, pm_span_t 
     list_push(&abandoned[span->size_class], span);
     atomic_fetch_add_explicit(&abandoned_count, 1, memory_order_relaxed);
     _pm_unlock(&_pm_pages_lock);
-    abandoned_any = true;
   }
-  return abandoned_any;
 }
 
 PM_WARM void _pm_heap_thread_exit(void *arg) {
@@ -384,13 +381,16 @@ PM_WARM void _pm_heap_thread_exit(void *arg) {
   _pm_thread_exited = true;
   atomic_signal_fence(memory_order_seq_cst);
   _pm_heap_default = &_pm_heap_empty;
-  bool abandoned_any = false;
+  /* Before any slab's list is collected: a remote free whose block this
+   * hook's collection misses sees the count move (slab.c). */
+  atomic_fetch_add_explicit(&heap->exits, 1, memory_order_relaxed);
+  atomic_thread_fence(memory_order_seq_cst);
   for (size_t c = 0; c < PM_CLASS_COUNT; c++) {
     pm_bin_t *bin = &heap->bins[c];
     /* Bins the thread never used are left unwritten (not made resident). */
     if (bin->current == NULL && bin->active.first == NULL && bin->full.first == NULL) continue;
-    abandoned_any |= heap_abandon_list(heap, bin, bin->active.first);
-    abandoned_any |= heap_abandon_list(heap, bin, bin->full.first);
+    heap_abandon_list(heap, bin, bin->active.first);
+    heap_abandon_list(heap, bin, bin->full.first);
     bin->active = bin->full = (pm_span_list_t){NULL, NULL};
     bin_set_current(heap, c, NULL);
   }
@@ -398,13 +398,13 @@ PM_WARM void _pm_heap_thread_exit(void *arg) {
   for (size_t i = 0; i < COLD_KEPT; i++)
     heap->cold_kept[i] = NULL;
   _pm_large_cache_flush(heap);
+  /* Even again before the heap can be reused. Release: a remote free that
+   * reads the new count reads the abandoned slabs' owner as NULL. */
+  atomic_fetch_add_explicit(&heap->exits, 1, memory_order_release);
   _pm_lock(&_pm_heaps_lock);
   heap->next_free = heaps_free;
   heaps_free = heap;
   _pm_unlock(&_pm_heaps_lock);
-  /* A block freed by another thread between the collection of a slab's
-   * list and the slab's abandonment told no one: a pass will find it. */
-  if (abandoned_any) _pm_decay_note_abandoned_free();
   _pm_background_check();
   _pm_background_thread_exited(_pm_prim_is_main_thread());
 }

@@ -480,8 +480,8 @@ PM_NOINLINE void _pm_decay_note_cached_slow(void);
 static inline void _pm_decay_note_cached(void) {
   if (pm_unlikely(!atomic_load(&_pm_decay_caches_used))) _pm_decay_note_cached_slow();
 }
-/* After a free that may empty a slab no thread owns (its thread exited),
- * and after a thread exit that left slabs so: makes sure a decay pass will
+/* After a free that may empty a slab no thread owns (its thread exited,
+ * perhaps while the block was being freed): makes sure a decay pass will
  * reap the slabs that emptied. Only that pass walks the abandoned lists. */
 PM_NOINLINE void _pm_decay_note_abandoned_free(void);
 /* Background release thread: set when memory became retained; whoever sees

@@ -84,11 +84,18 @@ void _pm_slab_collect(pm_span_t *span) {
 }
 
 void _pm_slab_free_remote(pm_span_t *span, pm_block_t *block, const char *func) {
-  /* Read before the block is published: from then on the owner may
-   * collect it, find the slab empty and give it back, and decay may unmap
-   * the segment. Heaps are never unmapped, so a stale owner only costs it
-   * one extra scan. */
+  /* Everything about the slab is read before the block is published: from
+   * then on the owner may collect it, find the slab empty and give it
+   * back, and decay may unmap the segment. Heaps are never unmapped, so a
+   * stale owner only costs it one extra scan. The owner's exit count comes
+   * between two reads of the owner: if its exit hook had ended by then,
+   * the second read sees the slab abandoned. */
   pm_heap_t *owner = atomic_load_explicit(&span->heap, memory_order_acquire);
+  uint32_t exits = 0;
+  if (owner != NULL) {
+    exits = atomic_load_explicit(&owner->exits, memory_order_acquire);
+    if (atomic_load_explicit(&span->heap, memory_order_relaxed) != owner) owner = NULL;
+  }
   size_t size_class = span->size_class;
   /* Trusted without a walk of lists the owner may be changing (internal.h). */
   if (_pm_block_carries_mark(block)) _pm_fatal_pointer(func, "double free", block);
@@ -101,20 +108,23 @@ void _pm_slab_free_remote(pm_span_t *span, pm_block_t *block, const char *func) 
     if (old == block) _pm_fatal_pointer(func, "double free", block);
     block->next = _pm_block_encode(old);
   } while (!atomic_compare_exchange_weak_explicit(&span->thread_free, &old, block,
-                                                  memory_order_release, memory_order_relaxed));
+                                                  memory_order_seq_cst, memory_order_relaxed));
+  if (old != NULL) return; /* the owner, or the decay pass, is told already */
   /* First remote free since the owner last looked: tell it, in case the
    * slab sits on a full list it does not scan otherwise. Release: an owner
    * that sees the new hint sees the block on the list too. An owner read
    * while the slab was abandoned (NULL) or just before its thread exited
    * is told nothing; the slab's adopter rescans its full list for that
    * (bin_next_slab). */
-  if (old == NULL && owner != NULL)
+  if (owner != NULL)
     atomic_fetch_add_explicit(&owner->bins[size_class].remote_hint, 1, memory_order_release);
   /* No owner to collect the list: a decay pass reaps the slab once it is
-   * empty. Read again, since the owner may have exited after the first
-   * read (its exit hook collected the list before it let the slab go). */
-  if (old == NULL &&
-      (owner == NULL || atomic_load_explicit(&span->heap, memory_order_relaxed) == NULL))
+   * empty. An exit hook that began before the block went on the list may
+   * have missed it and let the slab go: the exit count moved, since the
+   * hook's fence after bumping it and this seq_cst exchange and load
+   * order the two sides (heap.c). */
+  if (owner == NULL || (exits & 1) != 0 ||
+      atomic_load_explicit(&owner->exits, memory_order_seq_cst) != exits)
     _pm_decay_note_abandoned_free();
 }
 

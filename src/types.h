@@ -178,6 +178,12 @@ typedef struct pm_heap_s {
   pm_heap_stats_t stats;
   struct pm_heap_s *next_all;  /* every heap ever made; heaps are recycled, never unmapped */
   struct pm_heap_s *next_free; /* heaps of exited threads, ready for reuse */
+  /* Bumped when the owning thread's exit hook starts and again when it
+   * ends (odd while it runs), never reset: a remote free compares it
+   * before and after publishing its block to learn whether the slab may
+   * have lost its owner meanwhile, without reading the slab again
+   * (slab.c). */
+  _Atomic uint32_t exits;
   /* The latest slabs that emptied inside their first extension and were
    * kept, newest first (heap.c); NULL where none. */
   struct pm_span_s *cold_kept[2];
