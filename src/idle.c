@@ -86,8 +86,11 @@ bool _pm_idle_extend(pm_heap_t *heap, pm_bin_t *bin, pm_span_t *span) {
 static uint64_t bin_purge_idle(pm_bin_t *bin, uint64_t cutoff_ms) {
   pm_span_t *span = atomic_load_explicit(&bin->idle, memory_order_relaxed);
   if (span == NULL || bin->idle_since > cutoff_ms) return 0;
+  /* Past the frontier, only the pages that may be resident: the rest read
+   * as zero already, and counting them would overstate what went back. */
   size_t frontier = _pm_slab_frontier(span);
-  size_t bytes = (size_t)span->page_count * PM_PAGE_SIZE - frontier;
+  size_t resident = _pm_slab_resident_pages(span) * PM_PAGE_SIZE;
+  size_t bytes = resident > frontier ? resident - frontier : 0;
   if (bytes > 0 && !_pm_prim_purge(_pm_span_start(span) + frontier, bytes)) bytes = 0;
   /* Pages past the frontier read as zero now: a release of the slab
    * returns them as a clean run (_pm_slab_resident_pages). */
