@@ -58,9 +58,10 @@
  * stack overflowed at about 550 levels); the greedy plan is safe there. */
 static size_t search_levels_that_fit(void) {
   /* Per thread, found once: on the main thread pthread_getattr_np reads
-   * /proc/self/maps. */
-  static _Thread_local uintptr_t stack_low;
-  static _Thread_local size_t stack_size;
+   * /proc/self/maps. Initial-exec, as all the library's thread-local
+   * state: the dynamic model's __tls_get_addr may call malloc. */
+  static _Thread_local __attribute__((tls_model("initial-exec"))) uintptr_t stack_low;
+  static _Thread_local __attribute__((tls_model("initial-exec"))) size_t stack_size;
   if (stack_size == 0) {
     pthread_attr_t attr;
     if (pthread_getattr_np(pthread_self(), &attr) != 0) return 0;
