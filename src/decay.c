@@ -259,6 +259,14 @@ static bool background_idle(uint64_t deadline) {
   return deadline == UINT64_MAX || !_pm_options.background_thread;
 }
 
+/* While the main thread is gone, how long until the next look for being
+ * the last thread: soon after a wake-up (a thread exited), then less and
+ * less often while nothing happens. */
+static uint64_t leaving_poll_next(bool woken, uint64_t poll_ms) {
+  if (woken) return BACKGROUND_LEAVING_POLL_MS;
+  return poll_ms < BACKGROUND_IDLE_LONG_MS / 2 ? poll_ms * 2 : BACKGROUND_IDLE_LONG_MS;
+}
+
 static void *background_main(void *unused) {
   (void)unused;
   uint64_t leaving_poll_ms = BACKGROUND_LEAVING_POLL_MS;
@@ -266,24 +274,28 @@ static void *background_main(void *unused) {
     pthread_mutex_lock(&background_lock);
     uint64_t deadline = atomic_load_explicit(&decay_deadline, memory_order_relaxed);
     bool idle = background_idle(deadline);
+    bool leaving = main_thread_leaving();
+    uint64_t now = _pm_prim_clock_ms();
     if (idle) {
-      bool leaving = main_thread_leaving();
       uint64_t wait_ms = leaving ? leaving_poll_ms : BACKGROUND_IDLE_LONG_MS;
       if (!leaving && atomic_load(&background_state) != BACKGROUND_RUNNING)
         wait_ms = BACKGROUND_IDLE_MS;
-      struct timespec at = background_wake_time(_pm_prim_clock_ms() + wait_ms);
+      struct timespec at = background_wake_time(now + wait_ms);
       bool woken = pthread_cond_timedwait(&background_wake, &background_lock, &at) == 0;
-      /* A wake-up while leaving: a thread exited, look again soon. */
-      if (woken)
-        leaving_poll_ms = BACKGROUND_LEAVING_POLL_MS;
-      else if (leaving_poll_ms < BACKGROUND_IDLE_LONG_MS / 2)
-        leaving_poll_ms *= 2;
-      else
-        leaving_poll_ms = BACKGROUND_IDLE_LONG_MS;
+      if (leaving) leaving_poll_ms = leaving_poll_next(woken, leaving_poll_ms);
       idle = background_idle(atomic_load_explicit(&decay_deadline, memory_order_relaxed));
-    } else if (_pm_prim_clock_ms() < deadline) {
-      struct timespec at = background_wake_time(deadline);
-      pthread_cond_timedwait(&background_wake, &background_lock, &at);
+    } else {
+      /* With the main thread gone, look before the deadline too: a worker
+       * that never allocated ends without telling this thread, and a long
+       * decay_ms would keep the process alive, deaf to the signals this
+       * thread blocks, until the deadline. */
+      uint64_t wake =
+          leaving && now + leaving_poll_ms < deadline ? now + leaving_poll_ms : deadline;
+      if (now < wake) {
+        struct timespec at = background_wake_time(wake);
+        bool woken = pthread_cond_timedwait(&background_wake, &background_lock, &at) == 0;
+        if (leaving) leaving_poll_ms = leaving_poll_next(woken, leaving_poll_ms);
+      }
     }
     pthread_mutex_unlock(&background_lock);
     /* Idle, or with memory that only this thread would purge for a

@@ -3,12 +3,15 @@
  * ends.
  *
  *   exit_paths return | exit | abort | raise | badfree | pthread_exit |
- *              pthread_exit_idle
+ *              pthread_exit_idle | pthread_exit_worker
  *
  * pthread_exit also frees 6 MiB first, so the allocator has memory to give
  * back (and a background thread to do it) when the main thread leaves;
  * pthread_exit_idle then sleeps 2.5 s, so that the background thread has
- * given it back and waits idle when the main thread leaves. */
+ * given it back and waits idle when the main thread leaves;
+ * pthread_exit_worker leaves a worker that ends 0.5 s later without ever
+ * allocating, so nothing tells the background thread, which holds memory
+ * to give back, that it is the last thread. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,9 +21,18 @@
 
 enum { BLOCKS = 3000 };
 
+/* A worker that never allocates, so no exit hook of the allocator runs
+ * when it ends. */
+static void *sleep_half_a_second(void *unused) {
+  struct timespec pause = {0, 500000000};
+  nanosleep(&pause, NULL);
+  return unused;
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
-    fprintf(stderr, "usage: exit_paths return|exit|abort|badfree|pthread_exit|pthread_exit_idle\n");
+    fprintf(stderr, "usage: exit_paths return|exit|abort|raise|badfree|pthread_exit|"
+                    "pthread_exit_idle|pthread_exit_worker\n");
     return 2;
   }
   static void *blocks[BLOCKS];
@@ -46,6 +58,10 @@ int main(int argc, char **argv) {
       struct timespec idle = {2, 500000000};
       nanosleep(&idle, NULL);
     }
+    pthread_t worker;
+    if (strcmp(argv[1], "pthread_exit_worker") == 0 &&
+        pthread_create(&worker, NULL, sleep_half_a_second, NULL) != 0)
+      return 1;
     pthread_exit(NULL);
   }
   if (strcmp(argv[1], "abort") == 0) abort();

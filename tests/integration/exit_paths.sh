@@ -9,24 +9,26 @@
 pm_require_library
 
 program="$top_builddir/tests/integration/exit_paths"
-echo "1..15"
+echo "1..17"
 
 # json_allocations FILE: total_allocations of a JSON statistics file.
 json_allocations() {
   "$PM_PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["total_allocations"])' "$1"
 }
 
-for how in return exit abort raise pthread_exit pthread_exit_idle; do
+for how in return exit abort raise pthread_exit pthread_exit_idle pthread_exit_worker; do
   file="$pm_tmp/$how.json"
   # SIGKILL: a process kept alive by a thread that blocks signals ignores TERM.
   # pthread_exit_idle ends as soon as its main thread has left (2.5 s in),
   # once the background thread, told by the main thread's exit hook, sees
   # itself the last thread; were it not told, it would look only after 30 s
-  # of idleness.
-  limit=30
+  # of idleness. pthread_exit_worker's background thread holds memory whose
+  # decay deadline lies 15 s away: it must look for the end sooner.
+  limit=30 conf=
   [ $how = pthread_exit_idle ] && limit=15
+  [ $how = pthread_exit_worker ] && limit=10 conf=decay_ms:60000
   timeout -s KILL $limit env LD_PRELOAD="$PM_PRELOAD" POOLMALLOC_STATS=json \
-    POOLMALLOC_STATS_FILE="$file" "$program" $how 2>"$pm_tmp/$how.err"
+    ${conf:+POOLMALLOC_CONF=$conf} POOLMALLOC_STATS_FILE="$file" "$program" $how 2>"$pm_tmp/$how.err"
   status=$?
   case $how in
     abort | raise) [ $status -eq 134 ] ;; # the shell's 128 + SIGABRT
