@@ -143,6 +143,9 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
   /* When no new mapping can be had (the limit option, or the OS refusing
    * one), the free pages of the segments may still hold the block. */
   bool fits_pages = _pm_large_fits_segment(size, alignment), pages_tried = false;
+  /* As the caller left it: a refused mapping, or a failed try at the
+   * pages, must not show when the other way succeeds. */
+  int saved = errno;
   _pm_lock(&_pm_pages_lock);
   pm_segment_t *segment = cache_take(mapping, map_alignment);
   bool reused = segment != NULL, new_high = false;
@@ -150,7 +153,6 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
     /* At the limit: those pages first, rather than release every retained
      * byte on each such request. */
     _pm_unlock(&_pm_pages_lock);
-    int saved = errno;
     void *block = _pm_large_alloc(size, alignment, zero);
     if (block != NULL) return block;
     errno = saved; /* the mapping below may still succeed */
@@ -177,7 +179,10 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
   }
   _pm_unlock(&_pm_pages_lock);
   if (segment == NULL) {
-    if (fits_pages && !pages_tried) return _pm_large_alloc(size, alignment, zero);
+    if (fits_pages && !pages_tried) {
+      errno = saved;
+      return _pm_large_alloc(size, alignment, zero);
+    }
     errno = ENOMEM;
     return NULL;
   }

@@ -106,9 +106,12 @@ void *_pm_prim_remap_aligned(void *addr, size_t old_size, size_t new_size, size_
     return addr;
   }
   if (map_refused()) return NULL;
+  int saved = errno;
   if (mremap(addr, old_size, new_size, 0) != MAP_FAILED) return addr;
-  /* Reserve an aligned range and move the pages there: the kernel moves
-   * page tables, nothing is copied. */
+  /* Growing in place was only the first try: its failure is not the
+   * caller's to see. Otherwise reserve an aligned range and move the pages
+   * there: the kernel moves page tables, nothing is copied. */
+  errno = saved;
   uint8_t *reserve;
   uintptr_t aligned = reserve_aligned(new_size, alignment, &reserve);
   if (reserve == MAP_FAILED) return NULL;

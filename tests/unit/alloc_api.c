@@ -143,6 +143,49 @@ Test(alloc_api, growing_realloc_moves_a_run_to_a_mapping_once) {
   pm_free(fences[1]);
 }
 
+/* A huge block that cannot grow where it is moves (mremap): the failed try
+ * in place is the library's business, not errno's. */
+Test(alloc_api, a_huge_realloc_that_moves_leaves_errno_alone) {
+  size_t size = (size_t)16 << 20;
+  uint8_t *p = pm_malloc(size);
+  cr_assert_not_null(p);
+  memset(p, 0x6b, size);
+  /* The mapping ends where the block does: take the page after it. */
+  void *neighbour = mmap(p + size, PM_PAGE_SIZE, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  cr_assert_eq(neighbour, (void *)(p + size), "the page after the block was free");
+  errno = 0;
+  uint8_t *moved = pm_realloc(p, 2 * size);
+  cr_assert_not_null(moved);
+  cr_assert_neq(moved, p, "it had to move");
+  cr_assert_eq(errno, 0, "errno untouched by a realloc that succeeded (%d)", errno);
+  cr_assert_eq(moved[size - 1], 0x6b, "contents kept");
+  pm_free(moved);
+  munmap(neighbour, PM_PAGE_SIZE);
+}
+
+/* A huge request the OS refuses a mapping for, served from a segment's
+ * free pages instead: the refusal's ENOMEM does not show. */
+Test(alloc_api, a_huge_block_from_free_pages_leaves_errno_alone) {
+  size_t half = (size_t)5 << 20; /* two large blocks side by side, freed: 10 MiB free */
+  void *first = pm_malloc(half), *second = pm_malloc(half);
+  cr_assert(first != NULL && second != NULL);
+  pm_free(first);
+  pm_free(second);
+  _pm_prim_fail_maps_after(1); /* this one mapping succeeds, every later one fails */
+  void *spent = _pm_prim_map_aligned(PM_PAGE_SIZE, PM_PAGE_SIZE);
+  errno = 0;
+  void *huge = pm_malloc((size_t)9 << 20);
+  int error = errno;
+  _pm_prim_fail_maps_after(0);
+  _pm_prim_unmap(spent, PM_PAGE_SIZE);
+  cr_assert_not_null(huge, "served from the free pages");
+  cr_assert_eq(_pm_span_segment_lookup(huge), _pm_span_segment_lookup(first),
+               "in the segment that held the large blocks");
+  cr_assert_eq(error, 0, "errno untouched by a malloc that succeeded (%d)", error);
+  pm_free(huge);
+}
+
 Test(alloc_api, aligned_allocations) {
   for (size_t alignment = 16; alignment <= ((size_t)4 << 20); alignment <<= 1) {
     size_t sizes[] = {1, 100, alignment, 3 * alignment + 5};
