@@ -135,7 +135,8 @@ typedef struct pm_arena_s pm_arena_t; /* opaque */
 typedef struct pm_plan_options_s {
   const char *algorithm;  /* "naive", "greedy-size" or "best"; NULL = "best" */
   size_t alignment;       /* default alignment for tensors without one; 0 = 64 */
-  uint32_t time_limit_ms; /* budget for "best"; 0 = its default */
+  uint32_t time_limit_ms; /* budget for "best", in work calibrated to about a ms each
+                           * (deterministic, not a clock); 0 = its default, 1000 */
 } pm_plan_options_t;
 
 typedef struct pm_plan_summary_s {

@@ -4,8 +4,9 @@
  * greedy-size. Problems too large to search get the best greedy plan.
  *
  * With a capacity the search just looks for a plan that fits it. Without
- * one it minimises the arena: it first asks for the lower bound (often
- * reached on real networks, and then the plan is optimal), then bisects
+ * one it minimises the arena: it first asks for the lower bound, with the
+ * alignment padding no placement avoids counted (often reached on real
+ * networks, and then the plan is optimal), then bisects
  * between the lower bound and the best arena found so far. A probe that
  * exhausts its search proves the target impossible; one that runs out of
  * budget is treated the same (the answer is then best-effort, not proven).
@@ -86,7 +87,7 @@ int _pm_best_solve(pm_buffer_t *buffers, size_t count, const pm_solve_options_t 
   }
   if (best_greedy(buffers, count, &best) < 0) return -1;
   *arena_size = best;
-  uint64_t lower = _pm_plan_lower_bound(buffers, count);
+  uint64_t lower = _pm_plan_padded_lower_bound(buffers, count);
   uint64_t capacity = options->capacity;
   if (best <= lower || (capacity && best <= capacity)) return 0;
   /* Too large to search (or no memory for it): the greedy plan stands. */

@@ -76,6 +76,11 @@ void _pm_search_destroy(pm_search_t *search);
 pm_search_result_t _pm_search_fit(pm_search_t *search, uint64_t capacity, uint64_t *work_left,
                                   uint64_t *offsets);
 
+/* The peak of live bytes with each buffer's alignment padding counted as
+ * far as any placement must pay it (bounds.c): what the best search aims
+ * at, never below _pm_plan_lower_bound. */
+uint64_t _pm_plan_padded_lower_bound(const pm_buffer_t *buffers, size_t count);
+
 /* PM_ALGORITHM_BEST: greedy-size, then the search for smaller arenas. */
 int _pm_best_solve(pm_buffer_t *buffers, size_t count, const pm_solve_options_t *options,
                    uint64_t *arena_size);

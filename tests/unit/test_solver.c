@@ -3,6 +3,7 @@
  * by size places exactly as TFLite's rule says, and best is valid, never
  * worse than greedy-size and optimal where the optimum is known. */
 #include "planner/planner.h"
+#include "planner/solver.h"
 
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -395,6 +396,10 @@ Test(best, optimal_on_small_problems, .timeout = 60) {
       order[i] = i;
     }
     uint64_t optimum = brute_force_optimum(plan, order, 0, count);
+    uint64_t padded = _pm_plan_padded_lower_bound(problem, count);
+    cr_assert_leq(padded, optimum, "round %d: the padded bound %lu is above the optimum %lu", round,
+                  (unsigned long)padded, (unsigned long)optimum);
+    cr_assert_geq(padded, _pm_plan_lower_bound(problem, count), "round %d", round);
     for (size_t i = 0; i < count; i++)
       plan[i] = problem[i];
     uint64_t greedy = solve(plan, count, PM_ALGORITHM_GREEDY_SIZE, 0);
@@ -408,6 +413,32 @@ Test(best, optimal_on_small_problems, .timeout = 60) {
   }
   /* The comparison only means something if greedy missed some optimum. */
   cr_assert_gt(greedy_beaten, 0);
+}
+
+/* Buffers live together whose sizes are not multiples of their alignment:
+ * every placement pays the rounding of all but the topmost, so the bound
+ * the search aims at counts it, and best stops at greedy's plan, which
+ * reaches it, instead of probing targets below it that no plan meets. */
+Test(bounds, the_padded_bound_counts_the_rounding_no_plan_avoids) {
+  static const uint64_t sizes[] = {300, 129, 1000, 64, 70, 513};
+  pm_buffer_t buffers[LEN(sizes) + 1];
+  uint64_t rounded = 0, largest_padding = 0, plain = 0;
+  for (size_t i = 0; i < LEN(sizes); i++) {
+    buffers[i] = (pm_buffer_t){0, 4, sizes[i], 64, 0};
+    uint64_t padding = (64 - sizes[i] % 64) % 64;
+    rounded += sizes[i] + padding;
+    plain += sizes[i];
+    if (padding > largest_padding) largest_padding = padding;
+  }
+  uint64_t optimum = rounded - largest_padding;
+  cr_assert_eq(_pm_plan_lower_bound(buffers, LEN(sizes)), plain);
+  cr_assert_eq(_pm_plan_padded_lower_bound(buffers, LEN(sizes)), optimum);
+  cr_assert_eq(solve(buffers, LEN(sizes), PM_ALGORITHM_BEST, 0), optimum);
+  assert_valid(buffers, LEN(sizes), "best");
+  /* A buffer of alignment 1 beside them counts in full, unrounded, and
+   * may sit in the gaps: the bound of the aligned ones still holds. */
+  buffers[LEN(sizes)] = (pm_buffer_t){0, 4, 10, 1, 0};
+  cr_assert_eq(_pm_plan_padded_lower_bound(buffers, LEN(buffers)), optimum);
 }
 
 /* Many buffers live over the whole schedule (weights): they are stacked end
