@@ -76,9 +76,23 @@ PM_EXPORT pm_arena_t *pm_arena_create(const char *name) {
   return arena;
 }
 
+/* Whether arena is on the registry's list; lock held. Read through the
+ * list, not the arena, which may be freed memory. */
+static bool registry_holds(const pm_arena_t *arena) {
+  for (const pm_arena_t *live = registry.head; live != NULL; live = live->next)
+    if (live == arena) return true;
+  return false;
+}
+
 PM_EXPORT void pm_arena_destroy(pm_arena_t *arena) {
   if (arena == NULL) return;
   pthread_mutex_lock(&registry.lock);
+  /* A second destroy would unlink freed memory from the list: stop, as a
+   * double free does. */
+  if (!registry_holds(arena)) {
+    pthread_mutex_unlock(&registry.lock);
+    _pm_fatal_pointer("pm_arena_destroy", "not a live arena (destroyed twice?)", arena);
+  }
   if (arena->prev != NULL)
     arena->prev->next = arena->next;
   else

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "planner/graph_internal.h"
 #include "utf8.h"
 
@@ -64,11 +65,17 @@ PM_EXPORT pm_graph_t *pm_graph_create(const char *name) {
     free(graph);
     return NULL;
   }
+  graph->live = PM_GRAPH_LIVE;
   return graph;
 }
 
 PM_EXPORT void pm_graph_destroy(pm_graph_t *graph) {
   if (graph == NULL) return;
+  /* A second destroy would free the tensors and plans again: stop, as a
+   * double free does, rather than corrupt whatever took their memory. */
+  if (graph->live != PM_GRAPH_LIVE)
+    _pm_fatal_pointer("pm_graph_destroy", "not a live graph (destroyed twice?)", graph);
+  graph->live = 0;
   _pm_plan_cache_clear(graph);
   _pm_lifetimes_free(&graph->lifetimes);
   for (size_t i = 0; i < graph->tensor_count; i++)
@@ -114,13 +121,13 @@ static int graph_check_size(pm_graph_t *graph, const char *what, const char *nam
 }
 
 int _pm_graph_check_alignment(pm_graph_t *graph, const char *tensor, size_t alignment) {
-  const size_t largest = ((size_t)SIZE_MAX / 4 + 1) / 2; /* the largest power of two allowed */
   const char *problem = (alignment & (alignment - 1)) != 0 ? "is not a power of two"
-                        : alignment > largest              ? "is too large"
+                        : alignment > PM_MAX_ALIGNMENT     ? "is too large"
                                                            : NULL;
   if (problem == NULL) return PM_OK; /* 0 passes: it means the default */
   char limit[40] = "";
-  if (alignment > largest) snprintf(limit, sizeof limit, " (at most %zu)", largest);
+  if (alignment > PM_MAX_ALIGNMENT)
+    snprintf(limit, sizeof limit, " (at most %zu)", (size_t)PM_MAX_ALIGNMENT);
   if (tensor != NULL)
     return _pm_graph_fail(graph, PM_ERR_BAD_ALIGNMENT, "tensor '%s': alignment %zu %s%s", tensor,
                           alignment, problem, limit);

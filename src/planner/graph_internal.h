@@ -54,7 +54,12 @@ typedef struct pm_lifetimes_s {
 
 typedef struct pm_plan_s pm_plan_t;
 
+/* A live graph's mark: pm_graph_destroy refuses a graph without it (one
+ * destroyed already, or never made by pm_graph_create). */
+#define PM_GRAPH_LIVE 0x6c697665u
+
 struct pm_graph_s {
+  uint32_t live; /* PM_GRAPH_LIVE until destroyed */
   char *name;
   pm_tensor_t *tensors;
   size_t tensor_count, tensor_capacity;

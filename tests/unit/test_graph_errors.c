@@ -2,9 +2,13 @@
  * one-line message that names the offending item, and leaves the graph
  * usable. */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "plan_test.h"
 #include "poolmalloc.h"
@@ -211,4 +215,56 @@ Test(graph_errors, messages_name_the_graph_and_unknown_flags) {
   cr_expect_str_eq(pm_graph_error(g),
                    "graph 'enc?oder': tensor '?[2Jz': size must be greater than 0");
   pm_graph_destroy(g);
+}
+
+/* Destroying twice is a caller's bug, like a double free, and ends the
+ * same way: a one-line message naming the call, and SIGABRT, never a
+ * write through freed memory. Runs twice() in a child and checks both. */
+static void expect_abort_naming(void (*twice)(void), const char *call) {
+  int pipe_fds[2];
+  cr_assert_eq(pipe(pipe_fds), 0);
+  pid_t pid = fork();
+  cr_assert_neq(pid, -1);
+  if (pid == 0) {
+    dup2(pipe_fds[1], STDERR_FILENO);
+    twice();
+    _exit(0);
+  }
+  close(pipe_fds[1]);
+  char out[256] = "";
+  size_t got = 0;
+  for (ssize_t n;
+       got < sizeof out - 1 && (n = read(pipe_fds[0], out + got, sizeof out - 1 - got)) > 0;)
+    got += (size_t)n;
+  out[got] = '\0';
+  close(pipe_fds[0]);
+  int status;
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "no abort (stderr: %s)", out);
+  char want[128];
+  snprintf(want, sizeof want, "poolmalloc: %s(): not a live ", call);
+  cr_assert(strncmp(out, want, strlen(want)) == 0, "got: %s", out);
+}
+
+static void destroy_graph_twice(void) {
+  pm_graph_t *g = pm_graph_create("twice");
+  pm_graph_add_tensor(g, "t", 64, 0, 0);
+  pm_graph_destroy(g);
+  pm_graph_destroy(g);
+}
+
+static void destroy_arena_twice(void) {
+  pm_arena_t *kept = pm_arena_create("kept"); /* a neighbour on the registry's list */
+  pm_arena_t *arena = pm_arena_create("twice");
+  pm_arena_destroy(arena);
+  pm_arena_destroy(arena);
+  pm_arena_destroy(kept);
+}
+
+Test(graph_errors, a_graph_destroyed_twice_aborts_naming_the_call) {
+  expect_abort_naming(destroy_graph_twice, "pm_graph_destroy");
+}
+
+Test(graph_errors, an_arena_destroyed_twice_aborts_naming_the_call) {
+  expect_abort_naming(destroy_arena_twice, "pm_arena_destroy");
 }
