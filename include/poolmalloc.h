@@ -132,6 +132,10 @@ typedef struct pm_graph_s pm_graph_t; /* opaque */
 typedef struct pm_plan_s pm_plan_t;   /* opaque, owned by its graph */
 typedef struct pm_arena_s pm_arena_t; /* opaque */
 
+/* The largest alignment a tensor or a plan may ask for (2^61 with a 64-bit
+ * size_t): offsets and sizes rounded up to it still fit in size_t. */
+#define PM_MAX_ALIGNMENT ((SIZE_MAX / 4 + 1) / 2)
+
 typedef struct pm_plan_options_s {
   const char *algorithm;  /* "naive", "greedy-size" or "best"; NULL = "best" */
   size_t alignment;       /* default alignment for tensors without one; 0 = 64 */

@@ -78,10 +78,15 @@ static int parse_args(int argc, char **argv, plan_args_t *args) {
       args->algorithm = optarg;
       break;
     case 'l':
-      if (parse_count("--alignment", optarg, SIZE_MAX / 4, &number) != 0) return 2;
+      if (parse_count("--alignment", optarg, UINT64_MAX, &number) != 0) return 2;
       /* Checked here, before the CSV is read, so the message blames the option. */
       if (number == 0 || (number & (number - 1)) != 0) {
         fprintf(stderr, PROGRAM ": --alignment %" PRIu64 " is not a power of two\n", number);
+        return 2;
+      }
+      if (number > PM_MAX_ALIGNMENT) {
+        fprintf(stderr, PROGRAM ": --alignment %" PRIu64 " is too large (at most %" PRIu64 ")\n",
+                number, (uint64_t)PM_MAX_ALIGNMENT);
         return 2;
       }
       args->alignment = number;

@@ -114,8 +114,12 @@ static int csv_read_header(csv_reader_t *reader, char *line, size_t column[COLUM
   if (count < 0) return -1;
   for (int c = 0; c < COLUMN_COUNT; c++) {
     long found = -1;
-    for (long f = 0; f < count && found < 0; f++)
-      if (strcmp(reader->fields[f], column_names[c]) == 0) found = f;
+    for (long f = 0; f < count; f++) {
+      if (strcmp(reader->fields[f], column_names[c]) != 0) continue;
+      /* Which of the two was meant cannot be known. */
+      if (found >= 0) return csv_fail(reader, "header names '%s' twice", column_names[c]);
+      found = f;
+    }
     if (found < 0)
       return csv_fail(reader, "header has no '%s' column (expected id,lower,upper,size)",
                       column_names[c]);
@@ -201,6 +205,14 @@ int _pm_csv_read_problem(const char *path, pm_csv_problem_t *out, char *error, s
     /* The fields are C strings: text after a NUL would be dropped unseen. */
     if (memchr(line, '\0', (size_t)length) != NULL) {
       status = csv_fail(&reader, "line contains a NUL byte");
+      break;
+    }
+    /* Classic Mac OS line ends: the whole file reads as one line, and the
+     * message would blame the header's columns. (Past the header, a CR
+     * inside a field is reported, masked, with the field.) */
+    char *cr = have_header ? NULL : memchr(line, '\r', (size_t)length);
+    if (cr != NULL && cr[1] != '\n' && cr[1] != '\0') {
+      status = csv_fail(&reader, "lines end in a lone CR; use LF or CRLF line ends");
       break;
     }
     if (*csv_trim(line) == '\0') continue;

@@ -35,7 +35,7 @@ bad_interval:17:upper (5) must be greater than lower (9)
 bad_zero_size:3:size must be greater than 0
 bad_fields:3:row has 3 fields, header has 4"
 
-echo "1..$((12 + $(printf '%s\n' "$malformed" | wc -l)))"
+echo "1..$((13 + $(printf '%s\n' "$malformed" | wc -l)))"
 
 # 1-4: a small problem, planned and checked independently.
 status=0
@@ -90,6 +90,10 @@ result $? "unknown algorithm: exit 2 and a message" "$work/err"
   [ $? -eq 2 ] && grep -qx "poolmalloc-plan: --alignment 0 is not a power of two" "$work/err"
 }
 result $? "bad alignment (48, 0): exit 2 and a message naming the option" "$work/err"
+
+"$plan" --alignment 4611686018427387904 "$work/no-such.csv" >/dev/null 2>"$work/err"
+[ $? -eq 2 ] && grep -qx "poolmalloc-plan: --alignment 4611686018427387904 is too large (at most 2305843009213693952)" "$work/err"
+result $? "alignment 2^62: exit 2 and the real limit, 2^61" "$work/err"
 
 "$plan" --help >"$work/out" 2>&1 && grep -q "Usage: poolmalloc-plan" "$work/out" &&
   "$plan" --version | grep -q "poolmalloc-plan" && ! "$plan" >/dev/null 2>&1

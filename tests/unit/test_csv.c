@@ -119,6 +119,8 @@ Test(csv, malformed) {
   expect_rejected("id,lower,upper,size\nx,0,2,8\ny,0,2,8\nx,1,3,8\n", "4: id 'x' repeats line 2");
   static const char with_nul[] = "id,lower,upper,size\na,0,1,8\0junk,9\n";
   expect_rejected_bytes(with_nul, sizeof with_nul - 1, "2: line contains a NUL byte");
+  expect_rejected("id,lower,upper,size\r0,0,1,8\r", "1: lines end in a lone CR");
+  expect_rejected("id,lower,upper,size,id\n0,0,1,8,1\n", "1: header names 'id' twice");
   static const char leading_nul[] = "\0id,lower,upper,size\na,0,1,8\n";
   expect_rejected_bytes(leading_nul, sizeof leading_nul - 1, "1: line contains a NUL byte");
 }
