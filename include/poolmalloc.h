@@ -158,6 +158,8 @@ typedef struct pm_plan_summary_s {
 /* Graph construction. name may be NULL; a named graph's messages (see
  * pm_graph_error) start with "graph 'name': ". */
 PM_EXPORT pm_graph_t *pm_graph_create(const char *name);
+/* Destroying a graph (or an arena) twice is a bug like a double free and
+ * ends the same way: a one-line message, then abort(). */
 PM_EXPORT void pm_graph_destroy(pm_graph_t *graph);
 /* One-line description of the last error on this graph ("" if none). */
 PM_EXPORT const char *pm_graph_error(const pm_graph_t *graph);
