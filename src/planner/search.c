@@ -15,7 +15,11 @@
  * - Section bounds: time is cut into sections; in each, every unplaced
  *   buffer stacks above max(floor, current offset, lowest min offset of
  *   the section's unplaced buffers), so their sizes summed must fit under
- *   the capacity there.
+ *   the capacity there. Padding counts: they all start on multiples of the
+ *   section's grain (its smallest alignment), so each but the topmost takes
+ *   its size rounded up to the grain, and only the largest rounding among
+ *   them can be saved. Without that, a capacity just below the padded
+ *   optimum passes every bound and only running out of work ends its search.
  * - Decomposition: once no unplaced buffer crosses some section boundary,
  *   the two sides are solved as independent problems.
  * - Restarts: three static orders of the buffers (MiniMalloc's "WAT", "TAW",
@@ -83,7 +87,7 @@ static size_t search_levels_that_fit(void) {
 
 typedef enum node_result_e { NODE_FOUND, NODE_EXHAUSTED, NODE_STOPPED } node_result_t;
 
-typedef enum undo_kind_e { UNDO_MIN_OFFSET, UNDO_FLOOR } undo_kind_t;
+typedef enum undo_kind_e { UNDO_MIN_OFFSET, UNDO_FLOOR, UNDO_TOP } undo_kind_t;
 
 typedef struct undo_s {
   uint32_t kind;
@@ -100,10 +104,14 @@ typedef struct order_key_s {
 struct pm_search_s {
   const pm_buffer_t *buffers;
   size_t count, sections;
-  uint32_t *first, *end;              /* per buffer: sections [first, end) */
-  uint32_t *member_start, *members;   /* per section: buffers live in it */
+  uint32_t *first, *end; /* per buffer: sections [first, end) */
+  /* Per section: the buffers live in it, those with the most padding (see
+   * search_padding) first, and the smallest alignment among them, the
+   * grain. */
+  uint32_t *member_start, *members;
+  uint64_t *grain;
   uint32_t *overlap_start, *overlaps; /* per buffer: buffers it overlaps */
-  uint64_t *initial_total;            /* per section: sum of live sizes */
+  uint64_t *initial_total;            /* per section: padded sizes summed */
   uint32_t *cut;                      /* per section boundary, see below */
   uint32_t *initial_cut;
   /* State of one run. */
@@ -111,7 +119,12 @@ struct pm_search_s {
   uint32_t *rank;    /* per buffer: place in its subproblem's order */
   order_key_t *keys; /* scratch for ranking */
   uint64_t capacity;
-  uint64_t *floor, *total;       /* per section */
+  /* Per section: the floor, see search_place; the total, the height its
+   * unplaced buffers need, and the member whose padding the topmost of
+   * them may keep, and that padding, see search_set_top. */
+  uint64_t *floor, *total;
+  uint32_t *top;
+  uint64_t *top_padding;
   uint64_t *min_offset, *offset; /* per buffer */
   uint32_t *affected, *affected_mark, mark;
   undo_t *undo;
@@ -124,6 +137,16 @@ struct pm_search_s {
   bool out_of_work, out_of_memory;
   uint64_t *solution;
 };
+
+/* Bytes that rounding buffer's size up to the grain of section sec adds. */
+static uint64_t search_padding(const pm_search_t *s, uint32_t buffer, uint32_t sec) {
+  return (0 - s->buffers[buffer].size) & (s->grain[sec] - 1);
+}
+
+/* What buffer takes of section sec when another buffer sits above it. */
+static uint64_t search_padded_size(const pm_search_t *s, uint32_t buffer, uint32_t sec) {
+  return solver_add_saturated(s->buffers[buffer].size, search_padding(s, buffer, sec));
+}
 
 static int order_key_compare(const void *a, const void *b) {
   const order_key_t *x = a, *y = b;
@@ -171,11 +194,13 @@ static int search_build_lists(pm_search_t *s) {
   s->member_start = calloc(s->sections + 1, sizeof *s->member_start);
   s->members = malloc((entries ? entries : 1) * sizeof *s->members);
   s->initial_total = calloc(s->sections ? s->sections : 1, sizeof *s->initial_total);
-  if (!s->member_start || !s->members || !s->initial_total) return -1;
+  s->grain = calloc(s->sections ? s->sections : 1, sizeof *s->grain); /* 0 where none lives */
+  if (!s->member_start || !s->members || !s->initial_total || !s->grain) return -1;
   for (size_t i = 0; i < s->count; i++)
     for (uint32_t sec = s->first[i]; sec < s->end[i]; sec++) {
       s->member_start[sec + 1]++;
-      s->initial_total[sec] = solver_add_saturated(s->initial_total[sec], s->buffers[i].size);
+      if (s->grain[sec] == 0 || s->buffers[i].alignment < s->grain[sec])
+        s->grain[sec] = s->buffers[i].alignment;
     }
   for (size_t sec = 0; sec < s->sections; sec++)
     s->member_start[sec + 1] += s->member_start[sec];
@@ -183,9 +208,17 @@ static int search_build_lists(pm_search_t *s) {
   if (!fill) return -1;
   memcpy(fill, s->member_start, s->sections * sizeof *fill);
   for (size_t i = 0; i < s->count; i++)
-    for (uint32_t sec = s->first[i]; sec < s->end[i]; sec++)
+    for (uint32_t sec = s->first[i]; sec < s->end[i]; sec++) {
       s->members[fill[sec]++] = (uint32_t)i;
+      s->initial_total[sec] =
+          solver_add_saturated(s->initial_total[sec], search_padded_size(s, (uint32_t)i, sec));
+    }
   free(fill);
+  /* The totals must stay exact as buffers come and go, so a section whose
+   * padded sizes pass 64 bits (only with sizes or alignments near 2^64)
+   * makes the problem too large to search. */
+  for (size_t sec = 0; sec < s->sections; sec++)
+    if (s->initial_total[sec] == UINT64_MAX) return -1;
 
   /* Overlaps: two buffers overlap iff one of them is live in the other's
    * first section. So a buffer meets the buffers live in its first section
@@ -234,6 +267,21 @@ out:
   return status;
 }
 
+/* Orders each section's members by padding, most first, then by index,
+ * which keeps the order built above where all paddings are equal (as with
+ * alignment 1). Uses the ranking scratch. */
+static void search_order_members(pm_search_t *s) {
+  for (uint32_t sec = 0; sec < s->sections; sec++) {
+    uint32_t *list = s->members + s->member_start[sec];
+    size_t count = s->member_start[sec + 1] - s->member_start[sec];
+    for (size_t m = 0; m < count; m++)
+      s->keys[m] = (order_key_t){{search_padding(s, list[m], sec), 0, 0}, list[m]};
+    qsort(s->keys, count, sizeof *s->keys, order_key_compare);
+    for (size_t m = 0; m < count; m++)
+      list[m] = s->keys[m].index;
+  }
+}
+
 pm_search_t *_pm_search_create(const pm_buffer_t *buffers, size_t count) {
   if (count == 0 || count > MAX_SEARCH_BUFFERS || count > search_levels_that_fit()) return NULL;
   pm_search_t *s = calloc(1, sizeof *s);
@@ -248,17 +296,20 @@ pm_search_t *_pm_search_create(const pm_buffer_t *buffers, size_t count) {
   s->rank = malloc(count * sizeof *s->rank);
   s->keys = malloc(count * sizeof *s->keys);
   if (!s->rank || !s->keys) goto fail;
+  search_order_members(s);
   size_t sections = s->sections ? s->sections : 1;
   s->floor = malloc(sections * sizeof *s->floor);
   s->total = malloc(sections * sizeof *s->total);
+  s->top = malloc(sections * sizeof *s->top);
+  s->top_padding = malloc(sections * sizeof *s->top_padding);
   s->affected = malloc(sections * sizeof *s->affected);
   s->affected_mark = calloc(sections, sizeof *s->affected_mark);
   s->min_offset = malloc(count * sizeof *s->min_offset);
   s->offset = malloc(count * sizeof *s->offset);
   s->cut = malloc(sections * sizeof *s->cut);
   s->initial_cut = calloc(sections, sizeof *s->initial_cut);
-  if (!s->floor || !s->total || !s->affected || !s->affected_mark || !s->min_offset || !s->offset ||
-      !s->cut || !s->initial_cut)
+  if (!s->floor || !s->total || !s->top || !s->top_padding || !s->affected || !s->affected_mark ||
+      !s->min_offset || !s->offset || !s->cut || !s->initial_cut)
     goto fail;
   /* cut[k]: buffers live in both section k and k + 1. Where it is zero no
    * buffer crosses, and the two sides are independent problems. */
@@ -280,10 +331,13 @@ void _pm_search_destroy(pm_search_t *s) {
   free(s->overlap_start);
   free(s->overlaps);
   free(s->initial_total);
+  free(s->grain);
   free(s->rank);
   free(s->keys);
   free(s->floor);
   free(s->total);
+  free(s->top);
+  free(s->top_padding);
   free(s->affected);
   free(s->affected_mark);
   free(s->min_offset);
@@ -295,8 +349,24 @@ void _pm_search_destroy(pm_search_t *s) {
   free(s);
 }
 
+/* A section's unplaced buffers all start on multiples of its grain, so
+ * each takes its padded size but the topmost, which keeps at most the
+ * largest padding among them: that of the member at top[sec], the first
+ * (by padding) that is unplaced or has none. Moves top[sec] and takes the
+ * padding it keeps out of total[sec], which is then the height the
+ * unplaced buffers need above the lowest of them. */
+static void search_set_top(pm_search_t *s, uint32_t sec, uint32_t top) {
+  uint64_t padding = top < s->member_start[sec + 1] ? search_padding(s, s->members[top], sec) : 0;
+  s->top[sec] = top;
+  s->total[sec] += s->top_padding[sec] - padding;
+  s->top_padding[sec] = padding;
+}
+
 static void search_reset(pm_search_t *s) {
   memcpy(s->total, s->initial_total, s->sections * sizeof *s->total);
+  memset(s->top_padding, 0, s->sections * sizeof *s->top_padding);
+  for (uint32_t sec = 0; sec < s->sections; sec++)
+    search_set_top(s, sec, s->member_start[sec]);
   memcpy(s->cut, s->initial_cut, s->sections * sizeof *s->cut);
   memset(s->floor, 0, s->sections * sizeof *s->floor);
   for (size_t i = 0; i < s->count; i++) {
@@ -339,8 +409,10 @@ static void search_undo_to(pm_search_t *s, size_t mark) {
     const undo_t *u = &s->undo[--s->undo_count];
     if (u->kind == UNDO_MIN_OFFSET)
       s->min_offset[u->index] = u->value;
-    else
+    else if (u->kind == UNDO_FLOOR)
       s->floor[u->index] = u->value;
+    else
+      search_set_top(s, u->index, (uint32_t)u->value);
   }
 }
 
@@ -360,7 +432,8 @@ static void search_next_mark(pm_search_t *s) {
 }
 
 /* Puts buffer at its min offset and propagates: overlapping buffers' min
- * offsets rise to its top, its sections' floors too. *fits turns false when
+ * offsets rise to its top, its sections' floors too (rounded up to the
+ * grain: no buffer of the section can start lower). *fits turns false when
  * some section's unplaced buffers can no longer fit. Returns false when out
  * of memory. */
 static bool search_place(pm_search_t *s, uint32_t buffer, bool *fits) {
@@ -386,8 +459,18 @@ static bool search_place(pm_search_t *s, uint32_t buffer, bool *fits) {
   }
   for (uint32_t sec = s->first[buffer]; sec < s->end[buffer]; sec++) {
     if (!search_remember(s, UNDO_FLOOR, sec, s->floor[sec])) return false;
-    s->floor[sec] = top;
-    s->total[sec] -= b->size;
+    if (!solver_align_up(top, s->grain[sec], &s->floor[sec])) s->floor[sec] = UINT64_MAX;
+    s->total[sec] -= search_padded_size(s, buffer, sec);
+    /* Unplaced, the buffer lay at or after top[sec]. */
+    uint32_t next = s->top[sec];
+    if (s->top_padding[sec] == 0 || s->members[next] != buffer) continue;
+    if (!search_remember(s, UNDO_TOP, sec, next)) return false;
+    while (next < s->member_start[sec + 1] && s->offset[s->members[next]] != UNPLACED &&
+           search_padding(s, s->members[next], sec) != 0) {
+      next++;
+      work++;
+    }
+    search_set_top(s, sec, next);
   }
   /* Where min offsets rose, the section's unplaced buffers may no longer
    * fit: they all sit at or above the lowest of them. A section passes as
@@ -414,7 +497,7 @@ static bool search_place(pm_search_t *s, uint32_t buffer, bool *fits) {
 static void search_unplace(pm_search_t *s, uint32_t buffer, size_t undo_mark) {
   search_undo_to(s, undo_mark);
   for (uint32_t sec = s->first[buffer]; sec < s->end[buffer]; sec++)
-    s->total[sec] += s->buffers[buffer].size;
+    s->total[sec] += search_padded_size(s, buffer, sec);
   s->offset[buffer] = UNPLACED;
 }
 

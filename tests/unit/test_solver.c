@@ -441,6 +441,38 @@ Test(bounds, the_padded_bound_counts_the_rounding_no_plan_avoids) {
   cr_assert_eq(_pm_plan_padded_lower_bound(buffers, LEN(buffers)), optimum);
 }
 
+/* The search's own bounds count padding too: with 40 buffers live together
+ * whose sizes are not multiples of their alignment, a capacity one byte
+ * below the padded optimum is refuted within a small budget rather than
+ * after trying the orders of 40 buffers, and the optimum, where the buffer
+ * with the largest rounding must end on top, is found as quickly. */
+Test(search, padding_refutes_a_capacity_below_the_padded_optimum) {
+  enum { COUNT = 40, BUDGET = 100000 };
+  pm_buffer_t buffers[COUNT];
+  uint64_t rounded = 0, largest_padding = 0;
+  for (size_t i = 0; i < COUNT; i++) {
+    buffers[i] = (pm_buffer_t){0, 1, 100 + 37 * i, 64, 0};
+    uint64_t padding = (64 - buffers[i].size % 64) % 64;
+    rounded += buffers[i].size + padding;
+    if (padding > largest_padding) largest_padding = padding;
+  }
+  uint64_t optimum = rounded - largest_padding, offsets[COUNT];
+  pm_search_t *search = _pm_search_create(buffers, COUNT);
+  cr_assert_not_null(search);
+  uint64_t work_left = BUDGET;
+  cr_assert_eq(_pm_search_fit(search, optimum - 1, &work_left, offsets), PM_SEARCH_INFEASIBLE,
+               "%lu bytes: not refuted within %d work units", (unsigned long)(optimum - 1), BUDGET);
+  work_left = BUDGET;
+  cr_assert_eq(_pm_search_fit(search, optimum, &work_left, offsets), PM_SEARCH_FOUND,
+               "%lu bytes: no plan found within %d work units", (unsigned long)optimum, BUDGET);
+  _pm_search_destroy(search);
+  for (size_t i = 0; i < COUNT; i++) {
+    buffers[i].offset = offsets[i];
+    cr_assert_leq(offsets[i] + buffers[i].size, optimum);
+  }
+  assert_valid(buffers, COUNT, "search");
+}
+
 /* Many buffers live over the whole schedule (weights): they are stacked end
  * to end, largest alignment first and otherwise in their order, and the
  * rest is planned on its own beside the stack, on whichever side leaves the
