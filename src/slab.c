@@ -121,8 +121,8 @@ void _pm_slab_free_remote(pm_span_t *span, pm_block_t *block, const char *func) 
   /* No owner to collect the list: a decay pass reaps the slab once it is
    * empty. An exit hook that began before the block went on the list may
    * have missed it and let the slab go: the exit count moved, since the
-   * hook's fence after bumping it and this seq_cst exchange and load
-   * order the two sides (heap.c). */
+   * hook's fence after bumping it and this side's seq_cst compare-and-swap
+   * and load order the two (heap.c). */
   if (owner == NULL || (exits & 1) != 0 ||
       atomic_load_explicit(&owner->exits, memory_order_seq_cst) != exits)
     _pm_decay_note_abandoned_free();
