@@ -63,6 +63,10 @@ void _pm_time_index_destroy(pm_time_index_t *index) {
 
 /* Prepends span to the list starting at *head. */
 static int index_add_entry(pm_time_index_t *index, uint32_t *head, pm_span_t span) {
+  /* Entries are numbered in 32 bits, NO_ENTRY excluded: past that (some
+   * 10^8 buffers) the lists would wrap, so the index fails as when out of
+   * memory. */
+  if (index->entry_count >= NO_ENTRY) return -1;
   if (index->entry_count == index->entry_capacity) {
     size_t capacity = index->entry_capacity ? 2 * index->entry_capacity : 256;
     entry_t *grown = realloc(index->entries, capacity * sizeof *grown);
