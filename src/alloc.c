@@ -85,15 +85,15 @@ PM_NOINLINE void _pm_free_generic(void *ptr, const char *func) {
     }
   }
   if (ptr == NULL) return;
-  pm_segment_t *segment = spans;
-  if (segment == NULL || ((uintptr_t)ptr & (PM_ALIGNMENT - 1)) != 0) {
-    segment = segment_of_checked(ptr, func);
-    if (segment->kind == PM_SEGMENT_HUGE) {
-      _pm_huge_free(segment, func);
-      return;
-    }
+  /* Outside the segments of spans: a huge block, or nothing of ours. Its
+   * header is read only under the pages lock (huge.c): a racing free of
+   * the same pointer may unmap it until then. */
+  if (spans == NULL) {
+    _pm_huge_free(ptr, func);
+    return;
   }
-  pm_span_t *span = span_of_checked(segment, ptr, func);
+  if (((uintptr_t)ptr & (PM_ALIGNMENT - 1)) != 0) invalid_pointer(func, ptr);
+  pm_span_t *span = span_of_checked(spans, ptr, func);
   if (span->kind == PM_SPAN_LARGE) {
     _pm_large_free(span, ptr, func);
     return;

@@ -191,11 +191,20 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
   return segment->block;
 }
 
-void _pm_huge_free(pm_segment_t *segment, const char *func) {
+void _pm_huge_free(void *ptr, const char *func) {
   _pm_lock(&_pm_pages_lock);
-  if (segment->block_size == 0) { /* another thread freed it first and cached it */
+  /* Looked up under the lock, under which a mapping is also unmapped: a
+   * second free of the pointer racing with the first finds it unmapped
+   * and unregistered, or cached, never half gone. */
+  pm_segment_t *segment = _pm_registry_lookup(ptr);
+  const char *problem = NULL;
+  if (segment == NULL || segment->kind != PM_SEGMENT_HUGE || segment->block != ptr)
+    problem = "invalid pointer";
+  else if (segment->block_size == 0) /* another thread freed it first and cached it */
+    problem = "double free";
+  if (problem != NULL) {
     _pm_unlock(&_pm_pages_lock);
-    _pm_fatal_pointer(func, "double free", segment->block);
+    _pm_fatal_pointer(func, problem, ptr);
   }
   _pm_pool.huge_live_bytes -= segment->block_size;
   _pm_pool.huge_frees++;

@@ -437,7 +437,7 @@ bool _pm_large_cache_sweep(uint64_t cutoff_ms);
 uint64_t _pm_large_cache_bytes(void);
 void *_pm_large_realloc_in_place(pm_span_t *span, size_t size);
 void *_pm_huge_alloc(size_t size, size_t alignment, bool zero);
-void _pm_huge_free(pm_segment_t *segment, const char *func);
+void _pm_huge_free(void *ptr, const char *func);
 /* Whether large + huge live bytes reached a new high, which makes a large
  * or huge allocation worth a peak sample (summing every heap's counters
  * cost 15% of the inference workload when done on each one). Pages lock

@@ -12,12 +12,19 @@
  *                             thread exits and abandons the slab, which the
  *                             freed block then empties: the freer must see
  *                             that and have the slab reaped.
+ *   remote_free_window huge   a double free of a huge block: the main
+ *                             thread's free is stopped on its way into
+ *                             huge.c while the other thread frees the block
+ *                             first and, under retain_max:0, unmaps it: the
+ *                             late free must report the bad pointer and
+ *                             abort, not fault on the unmapped header.
  *
  * The main thread first fills a segment with 5-page blocks, so that the
  * owner's first slab starts a segment of its own, which goes back to the
  * OS once the slab does. Exit status: 0 when the segment went (the window
  * was tested and handled), 2 when the set-up did not give the slab a
- * segment of its own, 3 when the abandoned slab stayed. */
+ * segment of its own, 3 when the abandoned slab stayed; in huge mode,
+ * SIGABRT. */
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <pthread.h>
@@ -30,13 +37,13 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { FILL_BLOCK = 5 * 4096, OWNER_BLOCK = 2000 };
+enum { FILL_BLOCK = 5 * 4096, OWNER_BLOCK = 2000, HUGE_BLOCK = 16 << 20 };
 
 /* Read and written by the debugger. */
 atomic_int owner_may_go;
 volatile long owner_tid;
 
-static bool exit_mode;
+static bool exit_mode, huge_mode;
 static void *volatile owner_block;
 static atomic_int owner_stage; /* 1: segment filled, 2: owner allocated */
 static size_t mapped_with_slab, mapped_after_trim;
@@ -67,6 +74,13 @@ static void owner_exited(void *value) {
 static void *owner_main(void *arg) {
   (void)arg;
   owner_tid = syscall(SYS_gettid);
+  if (huge_mode) { /* frees the main thread's huge block first */
+    while (atomic_load(&owner_may_go) == 0) {
+    }
+    free(owner_block);
+    owner_done();
+    return NULL;
+  }
   while (atomic_load(&owner_stage) < 1) {
   }
   owner_block = malloc(OWNER_BLOCK); /* this thread's first slab */
@@ -85,13 +99,24 @@ static void *owner_main(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2 || (strcmp(argv[1], "trim") != 0 && strcmp(argv[1], "exit") != 0)) {
-    fprintf(stderr, "usage: remote_free_window trim|exit\n");
+  if (argc != 2 || (strcmp(argv[1], "trim") != 0 && strcmp(argv[1], "exit") != 0 &&
+                    strcmp(argv[1], "huge") != 0)) {
+    fprintf(stderr, "usage: remote_free_window trim|exit|huge\n");
     return 64;
   }
   exit_mode = strcmp(argv[1], "exit") == 0;
+  huge_mode = strcmp(argv[1], "huge") == 0;
   if (pthread_key_create(&exit_key, owner_exited) != 0) return 1;
   pthread_t owner;
+  if (huge_mode) {
+    owner_block = malloc(HUGE_BLOCK);
+    if (owner_block == NULL || pthread_create(&owner, NULL, owner_main, NULL) != 0) return 1;
+    before_remote_free();
+    free(owner_block); /* the second free, held by the debugger: must abort */
+    atomic_store(&owner_may_go, 1);
+    pthread_join(owner, NULL);
+    return 0;
+  }
   if (pthread_create(&owner, NULL, owner_main, NULL) != 0) return 1;
   /* Page runs until a second segment is needed; that one goes back. */
   size_t base = mapped_bytes();

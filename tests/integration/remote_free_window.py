@@ -2,8 +2,9 @@
 # the program with its mode (trim or exit) in $PM_WINDOW_MODE. It stops the
 # main thread's free of the owner's block at the one lock cmpxchg of
 # _pm_slab_free_remote (exit mode) or at the instruction after it (trim
-# mode), lets the owner thread alone run to owner_done (after its
-# malloc_trim, or after its exit hook), then resumes every thread. The
+# mode), or on its way into _pm_huge_free (huge mode), lets the other
+# thread alone run to owner_done (after its malloc_trim, its exit hook, or
+# its own free of the huge block), then resumes every thread. The
 # inferior's exit status goes to the file named by $PM_GDB_STATUS ("signal
 # NAME" if a signal stopped it).
 import os
@@ -23,12 +24,16 @@ def address_of(line):
     return [word for word in line.split() if word.startswith("0x")][0]
 
 
-listing = gdb.execute("disassemble _pm_slab_free_remote", to_string=True)
-lines = [line for line in listing.splitlines() if "cmpxchg" in line or "<+" in line]
-index = next(i for i, line in enumerate(lines) if "cmpxchg" in line)
-gdb.execute("break *" + address_of(lines[index + 1 if mode == "trim" else index]))
+if mode == "huge":
+    # The late free, on its way into huge.c; only this thread's.
+    gdb.execute("break _pm_huge_free thread %d" % gdb.selected_thread().num)
+else:
+    listing = gdb.execute("disassemble _pm_slab_free_remote", to_string=True)
+    lines = [line for line in listing.splitlines() if "cmpxchg" in line or "<+" in line]
+    index = next(i for i, line in enumerate(lines) if "cmpxchg" in line)
+    gdb.execute("break *" + address_of(lines[index + 1 if mode == "trim" else index]))
 gdb.execute("continue")
-print("### freer stopped %s publishing the block" % ("after" if mode == "trim" else "before"))
+print("### freer stopped (%s)" % mode)
 gdb.execute("set scheduler-locking on")
 gdb.execute("set var owner_may_go = 1")
 owner_tid = int(gdb.parse_and_eval("owner_tid"))
@@ -39,7 +44,7 @@ if not owner:
 owner[0].switch()
 gdb.execute("break owner_done")
 gdb.execute("continue")
-print("### owner done: " + ("trimmed" if mode == "trim" else "its exit hook abandoned the slab"))
+print("### owner done")
 freer.switch()
 gdb.execute("delete")
 gdb.execute("set scheduler-locking off")
@@ -49,7 +54,8 @@ status = None
 
 def on_exit(event):
     global status
-    status = str(event.exit_code) if hasattr(event, "exit_code") else "unknown"
+    if status is None:  # not after a signal, whose kill below ends the inferior
+        status = str(event.exit_code) if hasattr(event, "exit_code") else "unknown"
 
 
 def on_stop(event):
