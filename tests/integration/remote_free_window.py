@@ -1,5 +1,5 @@
 # remote_free_window.py: gdb script for remote_free_window.sh, which runs
-# the program with its mode (trim or exit) in $PM_WINDOW_MODE. It stops the
+# the program with its mode (trim, exit or huge) in $PM_WINDOW_MODE. It stops the
 # main thread's free of the owner's block at the one lock cmpxchg of
 # _pm_slab_free_remote (exit mode) or at the instruction after it (trim
 # mode), or on its way into _pm_huge_free (huge mode), lets the other
