@@ -51,17 +51,22 @@ static void emit_json_string(pm_emitter_t *e, const char *text) {
   emit_str(e, "\"");
   for (const unsigned char *c = (const unsigned char *)text; *c;) {
     size_t length = _pm_utf8_sequence_length(c);
+    /* Nonzero: the code point goes out as \uXXXX (never NUL, which ends text). */
+    uint32_t escaped_code = *c < 0x20 ? *c : line_breaking_code_point(c, length);
     if (*c == '"' || *c == '\\') {
       char escaped[2] = {'\\', (char)*c};
       emit_bytes(e, escaped, 2);
     } else if (*c == '\n' || *c == '\t' || *c == '\r') {
       char escaped[2] = {'\\', *c == '\n' ? 'n' : *c == '\t' ? 't' : 'r'};
       emit_bytes(e, escaped, 2);
-    } else if (*c < 0x20 || line_breaking_code_point(c, length) != 0) {
-      uint32_t code = *c < 0x20 ? *c : line_breaking_code_point(c, length);
+    } else if (escaped_code != 0) {
       static const char hex[] = "0123456789abcdef";
-      char escaped[6] = {
-          '\\', 'u', hex[code >> 12], hex[(code >> 8) & 15], hex[(code >> 4) & 15], hex[code & 15]};
+      char escaped[6] = {'\\',
+                         'u',
+                         hex[escaped_code >> 12],
+                         hex[(escaped_code >> 8) & 15],
+                         hex[(escaped_code >> 4) & 15],
+                         hex[escaped_code & 15]};
       emit_bytes(e, escaped, 6);
     } else if (length == 0) {
       emit_str(e, "\\ufffd"); /* JSON text must be UTF-8 (RFC 8259) */
