@@ -6,7 +6,32 @@
 #include "internal.h"
 #include "utf8.h"
 
-int _pm_stderr_fd = 2;
+/* Some programs close stderr on their way out (gnulib's close_stdout,
+ * in every coreutils program, runs from atexit, before the report at
+ * exit), and fd 2 may then be a file of theirs: the report goes to a copy
+ * taken at start-up. But a program may also close every descriptor it did
+ * not open (closefrom, close_range) and reuse the copy's number for a file
+ * or socket of its own, so the copy is used only while it still refers to
+ * the file it was taken of. */
+static int stderr_copy = -1;
+static pm_prim_file_id_t stderr_copy_file;
+
+void _pm_stderr_keep(void) {
+  int copy = _pm_prim_dup_high(2);
+  if (copy < 0) return;
+  if (_pm_prim_file_id(copy, &stderr_copy_file))
+    stderr_copy = copy;
+  else
+    _pm_prim_close(copy);
+}
+
+int _pm_stderr_fd(void) {
+  pm_prim_file_id_t now;
+  if (stderr_copy >= 0 && _pm_prim_file_id(stderr_copy, &now) &&
+      now.device == stderr_copy_file.device && now.inode == stderr_copy_file.inode)
+    return stderr_copy;
+  return 2;
+}
 
 #define PM_MESSAGE_MAX 512
 
@@ -54,7 +79,7 @@ static void line_append(line_t *line, const char *text) {
 
 static void line_emit(line_t *line) {
   line->text[line->len++] = '\n';
-  (void)_pm_prim_write(_pm_stderr_fd, line->text, line->len);
+  (void)_pm_prim_write(_pm_stderr_fd(), line->text, line->len);
 }
 
 void _pm_warn(const char *part1, const char *part2, const char *part3) {

@@ -54,10 +54,12 @@ static inline bool pm_is_power_of_two(size_t n) {
 }
 
 /* ---- error.c: one-line fatal messages written with write(2) ---- */
-/* Where messages and exit statistics go: stderr, or the copy of it that
- * stats.c takes at start-up, since some programs (coreutils) close stderr
- * on their way out and fd 2 may then be a file of theirs. */
-extern int _pm_stderr_fd PM_HIDDEN;
+/* Keeps a copy of stderr, for a program that closes it before the report
+ * at exit (stats.c asks, when statistics are on). */
+void _pm_stderr_keep(void);
+/* Where messages and exit statistics go: that copy while it still refers
+ * to the file it was taken of, else fd 2. */
+int _pm_stderr_fd(void);
 _Noreturn void _pm_fatal(const char *message);
 /* "poolmalloc: FUNC(): PROBLEM 0xADDR", then abort(). */
 _Noreturn void _pm_fatal_pointer(const char *func, const char *problem, const void *ptr);

@@ -68,6 +68,13 @@ int _pm_prim_open_for_write(const char *path); /* -1 on failure */
 /* A close-on-exec duplicate of fd numbered high enough to stay out of the
  * program's way, or -1. */
 int _pm_prim_dup_high(int fd);
+/* Which open file a descriptor refers to (device and inode), so that a
+ * later look can tell whether the number still means the same file; false
+ * when fd is not open. */
+typedef struct pm_prim_file_id_s {
+  uint64_t device, inode;
+} pm_prim_file_id_t;
+bool _pm_prim_file_id(int fd, pm_prim_file_id_t *id);
 void _pm_prim_close(int fd);
 pid_t _pm_prim_getpid(void);
 /* Whether the calling thread is the process's main thread. */

@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/single_threaded.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -161,6 +162,14 @@ int _pm_prim_open_for_write(const char *path) {
 
 int _pm_prim_dup_high(int fd) {
   return fcntl(fd, F_DUPFD_CLOEXEC, 512);
+}
+
+bool _pm_prim_file_id(int fd, pm_prim_file_id_t *id) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return false;
+  id->device = (uint64_t)st.st_dev;
+  id->inode = (uint64_t)st.st_ino;
+  return true;
 }
 
 void _pm_prim_close(int fd) {

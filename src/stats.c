@@ -20,7 +20,7 @@ static _Atomic uint64_t peak_allocated;
 PM_COLD static void stats_print_at_abort(void) {
   if (_pm_lock_within(&_pm_pages_lock, 100) != 0) {
     static const char note[] = "poolmalloc: statistics skipped: abort inside the allocator\n";
-    _pm_prim_write(_pm_stderr_fd, note, sizeof note - 1);
+    _pm_prim_write(_pm_stderr_fd(), note, sizeof note - 1);
     return;
   }
   _pm_unlock(&_pm_pages_lock);
@@ -32,8 +32,7 @@ void _pm_stats_init(void) {
   _pm_prim_on_abort(stats_print_at_abort);
   /* Also with a stats_file: when it cannot be opened at exit, the warning
    * and the statistics fall back to this copy of stderr. */
-  int copy = _pm_prim_dup_high(2);
-  if (copy >= 0) _pm_stderr_fd = copy;
+  _pm_stderr_keep();
 }
 
 typedef struct small_totals_s {
@@ -225,7 +224,7 @@ PM_COLD static int stats_open_file(const char *pattern) {
 
 void _pm_stats_print_at_exit(void) {
   if (_pm_options.stats == PM_STATS_OFF) return;
-  int fd = _pm_stderr_fd;
+  int fd = _pm_stderr_fd();
   int opened = -1;
   if (_pm_options.stats_file[0] != '\0') opened = stats_open_file(_pm_options.stats_file);
   if (opened >= 0) fd = opened;

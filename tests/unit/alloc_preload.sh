@@ -9,7 +9,7 @@ tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 n=0
 failed=0
-echo "1..12"
+echo "1..13"
 result() { # result STATUS NAME
   n=$((n + 1))
   if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
@@ -68,6 +68,10 @@ POOLMALLOC_STATS=text POOLMALLOC_STATS_FILE=/nonexistent/stats preload "$helper"
 [ ! -s "$tmp/theirs" ] && grep -q 'cannot open the stats file /nonexistent/stats' "$tmp/text" &&
   grep -q '^  total_allocations: [0-9]*$' "$tmp/text"
 result $? "an unusable stats file falls back to stderr, not to a file that took fd 2"
+
+POOLMALLOC_STATS=text preload "$helper" reuse-copy "$tmp/theirs" 2>"$tmp/text"
+[ ! -s "$tmp/theirs" ] && grep -q '^  total_allocations: [0-9]*$' "$tmp/text"
+result $? "the exit report skips a copy of stderr whose number the program reused"
 
 POOLMALLOC_CONF='decay_ms:fast,colour:blue' preload "$helper" exit 2>"$tmp/err"
 [ "$(wc -l <"$tmp/err")" -eq 2 ] && grep -q 'invalid value for option decay_ms:fast' "$tmp/err" &&

@@ -233,7 +233,19 @@ int main(int argc, char **argv) {
     close(2);
     return open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0600) == 2 ? 0 : 3;
   }
-  fprintf(stderr, "usage: %s family|fork|introspect|bad-free|exit|close-stderr|reuse-stderr FILE\n",
+  if (strcmp(mode, "reuse-copy") == 0 && argc > 2) { /* closefrom(3), then files of ours */
+    int file = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (file < 0) return 3;
+    for (int fd = 3; fd < 4096; fd++) {
+      if (fd == file || fcntl(fd, F_GETFD) < 0) continue;
+      close(fd);
+      if (dup2(file, fd) != fd) return 3;
+    }
+    return 0;
+  }
+  fprintf(stderr,
+          "usage: %s family|fork|introspect|bad-free|exit|close-stderr|reuse-stderr FILE|"
+          "reuse-copy FILE\n",
           argv[0]);
   return 2;
 }
