@@ -23,6 +23,7 @@ void _pm_slab_init(pm_span_t *span, size_t size_class, pm_heap_t *heap) {
   pm_span_set(span, reserved, 0);
   pm_span_set(span, started_over, 0);
   span->adopted = 0;
+  span->carved_most = 0;
   span->used = 0;
   span->in_full = 0;
   span->free = NULL;
@@ -63,7 +64,15 @@ void _pm_slab_carve(pm_span_t *span, uint32_t count, pm_heap_t *heap) {
     _pm_block_mark_freed(block);
   }
   span->free = (pm_block_t *)first;
-  pm_stat_add(&heap->stats.fresh[span->size_class], count);
+  /* Reuse (pm_stats) is every allocation but the first of each block: a
+   * slab that started over (idle.c) carves blocks it handed out before,
+   * and is not fresh memory again until it passes its old frontier. A
+   * batch is counted when it is carved, not as its blocks go out: up to a
+   * page of blocks per slab counts as fresh a little early. */
+  if (span->reserved > span->carved_most) {
+    pm_stat_add(&heap->stats.fresh[span->size_class], span->reserved - span->carved_most);
+    span->carved_most = span->reserved;
+  }
 }
 
 void _pm_slab_collect(pm_span_t *span) {

@@ -102,6 +102,7 @@ typedef struct pm_span_s {
                          * first pages may be resident, frontier or not */
   uint8_t started_over; /* slab: emptied and started over (idle.c) */
   uint8_t adopted;      /* slab: taken over from an exited thread (heap.c) */
+  uint16_t carved_most; /* slab: most blocks ever carved in it, across start-overs */
 } pm_span_t;
 _Static_assert(sizeof(pm_span_t) == 64, "a span descriptor fills one cache line");
 _Static_assert(PM_SLAB_SIZE / PM_ALIGNMENT <= UINT16_MAX, "slab block counts fit in 16 bits");
@@ -160,7 +161,7 @@ _Static_assert(sizeof(pm_bin_t) == 72, "a bin is 72 bytes");
 typedef struct pm_heap_stats_s {
   _Atomic uint64_t allocations[PM_CLASS_COUNT];
   _Atomic uint64_t frees[PM_CLASS_COUNT];
-  _Atomic uint64_t fresh[PM_CLASS_COUNT]; /* blocks carved from never-used slab memory */
+  _Atomic uint64_t fresh[PM_CLASS_COUNT]; /* blocks carved for the first time in their slab */
 } pm_heap_stats_t;
 
 /* A heap touches memory only for the classes a thread uses: a new heap is

@@ -1,6 +1,7 @@
 /* alloc_stats.c: the counters move as blocks come and go, and both output
  * formats carry the same keys (the JSON one is also checked by a parser in
  * alloc_preload.sh). */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "alloc_test.h"
@@ -48,6 +49,34 @@ Test(alloc_stats, reuse_is_counted) {
   cr_assert_float_eq(after.reuse_rate, (double)after.reuse_count / (double)after.total_allocations,
                      1e-9);
   cr_assert_eq(pm_stats(NULL), -1);
+}
+
+/* Small blocks are carved a page at a time: a slab that starts over
+ * (idle.c) carves again blocks it handed out before, which are not fresh,
+ * so only a page's batch per slab may count as fresh before it is used:
+ * the thread's slab, and the test runner's slab of the class, whose
+ * unused batch the totals no longer hide once this thread's allocations
+ * outnumber it. */
+enum { REUSE_COUNT = 10000, REUSE_SIZE = 16 };
+
+static void *ping_pong(void *reuse) {
+  pm_stats_t before = pm_test_stats();
+  for (int i = 0; i < REUSE_COUNT; i++)
+    pm_free(pm_malloc(REUSE_SIZE));
+  pm_stats_t after = pm_test_stats();
+  *(uint64_t *)reuse = after.reuse_count - before.reuse_count;
+  return NULL;
+}
+
+Test(alloc_stats, reuse_of_small_blocks_survives_start_overs) {
+  /* In a new thread: its heap's class has not yet started over (the test
+   * runner's own allocations may have made it hot in this one). */
+  uint64_t reuse = 0;
+  pthread_t thread;
+  cr_assert_eq(pthread_create(&thread, NULL, ping_pong, &reuse), 0);
+  pthread_join(thread, NULL);
+  cr_assert_geq(reuse, REUSE_COUNT - 2 * PM_PAGE_SIZE / REUSE_SIZE, "reuse %llu of %d allocations",
+                (unsigned long long)reuse, REUSE_COUNT);
 }
 
 /* Writes the stats in one format to a temporary file and returns it. */
