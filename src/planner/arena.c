@@ -118,17 +118,18 @@ PM_EXPORT int pm_arena_bind(pm_arena_t *arena, const pm_plan_t *plan) {
   unsigned char *base = arena->base;
   size_t capacity = arena->record.capacity;
   if (needed > capacity || (needed != 0 && alignment > arena->base_alignment)) {
-    /* Round up so the block size is a multiple of its alignment, as C11
-     * aligned_alloc asks; the plan's bytes never exceed SIZE_MAX / 2. */
-    size_t rounded = (needed + alignment - 1) & ~(alignment - 1);
-    if (rounded < capacity) rounded = capacity;
-    base = pm_aligned_alloc(alignment, rounded);
+    /* No rounding to a multiple of the alignment (C11's aligned_alloc
+     * asks for one, pm_aligned_alloc does not): one page-aligned tensor
+     * would otherwise cost a whole page-sized arena, and a 1 GiB-aligned
+     * one a gigabyte. */
+    size_t size = needed > capacity ? needed : capacity;
+    base = pm_aligned_alloc(alignment, size);
     if (base == NULL) {
       free(grown);
       return PM_ERR_NOMEM;
     }
     pm_free(arena->base);
-    capacity = rounded;
+    capacity = size;
     arena->base_alignment = alignment;
   }
   pthread_mutex_lock(&registry.lock);

@@ -287,6 +287,7 @@ Test(arena, tensor_alignment_beyond_64) {
   pm_arena_t *arena = pm_arena_create("pages");
   cr_assert_eq(pm_arena_bind(arena, plan), PM_OK);
   cr_expect_eq((uintptr_t)pm_arena_tensor(arena, page) % 4096, 0);
+  cr_expect_lt(pm_arena_capacity(arena), 4096, "the alignment must not round the arena up");
   pm_arena_destroy(arena);
   pm_graph_destroy(g);
 }
