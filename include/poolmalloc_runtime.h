@@ -118,7 +118,13 @@ static inline void pm_runtime_fb_plan_free(pm_runtime_plan_t *plan) {
 
 /* An alignment the library accepts: 0 or a power of two, not too large. */
 static inline int pm_runtime_fb_alignment_ok(size_t alignment) {
-  return (alignment & (alignment - 1)) == 0 && alignment <= SIZE_MAX / 4;
+  return (alignment & (alignment - 1)) == 0 && alignment <= PM_MAX_ALIGNMENT;
+}
+
+/* The alignment a size is checked against, as the library does: 0 stands
+ * for the plan's, checked at the default of 64. */
+static inline size_t pm_runtime_fb_checked_alignment(size_t alignment) {
+  return alignment != 0 ? alignment : 64;
 }
 
 static inline void pm_runtime_fb_plans_keep(pm_runtime_graph_t *g, size_t keep) {
@@ -186,8 +192,8 @@ static inline int pm_runtime_fb_graph_add_tensor(pm_graph_t *graph, const char *
   if (!pm_runtime_fb_alignment_ok(alignment))
     return pm_runtime_fb_fail(g, PM_ERR_BAD_ALIGNMENT,
                               "tensor '%s': alignment %zu is not a power of two up to %zu", label,
-                              alignment, SIZE_MAX / 4);
-  if (size == 0 || size > SIZE_MAX / 2 - alignment)
+                              alignment, (size_t)PM_MAX_ALIGNMENT);
+  if (size == 0 || size > SIZE_MAX / 2 - pm_runtime_fb_checked_alignment(alignment))
     return pm_runtime_fb_fail(g, PM_ERR_BAD_SIZE, "tensor '%s': size %zu is 0 or too large", label,
                               size);
   int *producer = (int *)realloc(g->producer, (g->count + 1) * sizeof *producer);
@@ -207,7 +213,8 @@ static inline int pm_runtime_fb_graph_set_tensor_size(pm_graph_t *graph, int ten
   if (g == NULL) return PM_ERR_INVALID_ARG;
   if (tensor < 0 || (size_t)tensor >= g->count)
     return pm_runtime_fb_fail(g, PM_ERR_UNKNOWN_TENSOR, "unknown tensor id %d", tensor);
-  if (size == 0 || size > SIZE_MAX / 2 - g->tensors[tensor].alignment)
+  if (size == 0 ||
+      size > SIZE_MAX / 2 - pm_runtime_fb_checked_alignment(g->tensors[tensor].alignment))
     return pm_runtime_fb_fail(g, PM_ERR_BAD_SIZE, "tensor %d: size %zu is 0 or too large", tensor,
                               size);
   g->tensors[tensor].size = size;
@@ -339,7 +346,7 @@ static inline int pm_runtime_fb_plan_options(pm_runtime_graph_t *g, const pm_pla
   if (!pm_runtime_fb_alignment_ok(opts->alignment))
     return pm_runtime_fb_fail(g, PM_ERR_BAD_ALIGNMENT,
                               "plan alignment %zu is not a power of two up to %zu", opts->alignment,
-                              SIZE_MAX / 4);
+                              (size_t)PM_MAX_ALIGNMENT);
   if (opts->alignment != 0) *default_align = opts->alignment;
   return PM_OK;
 }

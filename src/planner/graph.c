@@ -108,9 +108,12 @@ static int graph_reserve(void **items, size_t *capacity, size_t count, size_t el
 }
 
 /* Rejects sizes the planner cannot place: zero, or so large that aligning
- * them (or summing two of them) could overflow. */
+ * them (or summing two of them) could overflow. Alignment 0 stands for the
+ * plan's, checked here at the default: a size that fails only at a larger
+ * plan alignment is reported when that plan is asked for. */
 static int graph_check_size(pm_graph_t *graph, const char *what, const char *name, size_t size,
                             size_t alignment) {
+  if (alignment == 0) alignment = PM_DEFAULT_ALIGNMENT;
   if (size == 0)
     return _pm_graph_fail(graph, PM_ERR_BAD_SIZE, "%s '%s': size must be greater than 0", what,
                           name);
