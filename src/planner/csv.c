@@ -3,8 +3,8 @@
  * Strict about content, lenient about form: CRLF line ends, blank lines
  * and spaces around fields are accepted; a missing column, a field that is
  * not a plain non-negative integer, an overflow, an empty interval, a zero
- * size or a row with the wrong number of fields is an error naming the
- * line. */
+ * size, an id that is empty or holds a control character, or a row with the
+ * wrong number of fields is an error naming the line. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* getline */
 #endif
@@ -139,14 +139,20 @@ static int csv_read_row(csv_reader_t *reader, char *line, const size_t column[CO
   for (int c = COLUMN_LOWER; c < COLUMN_COUNT; c++)
     if (csv_parse_u64(reader, column_names[c], reader->fields[column[c]], targets[c]) != 0)
       return -1;
-  if (*reader->fields[column[COLUMN_ID]] == '\0') return csv_fail(reader, "id is empty");
+  const char *id = reader->fields[column[COLUMN_ID]];
+  if (*id == '\0') return csv_fail(reader, "id is empty");
+  /* The id is written back as it is (the plan's CSV, the SVG's labels):
+   * a control character there would break the line or reach a terminal. */
+  for (const char *c = id; *c != '\0'; c++)
+    if (_pm_char_masked(*c) != *c)
+      return csv_fail(reader, "id contains the control character 0x%02x", (unsigned char)*c);
   if (row->upper <= row->lower)
     return csv_fail(reader, "upper (%llu) must be greater than lower (%llu)",
                     (unsigned long long)row->upper, (unsigned long long)row->lower);
   if (row->size == 0) return csv_fail(reader, "size must be greater than 0");
   if (row->size > SIZE_MAX / 4)
     return csv_fail(reader, "size (%llu) is too large", (unsigned long long)row->size);
-  row->id = strdup(reader->fields[column[COLUMN_ID]]);
+  row->id = strdup(id);
   if (row->id == NULL) return csv_fail(reader, "out of memory");
   row->line = reader->line;
   return 0;

@@ -145,6 +145,10 @@ Test(csv, empty_and_missing_files) {
 Test(csv, control_characters_in_a_field_are_masked) {
   expect_rejected("id,lower,upper,size\na,0,5\r6,8\n", "2: upper '5?6' is not a number");
   expect_rejected("id,lower,upper,size\na,0,\x1b[2J,8\n", "2: upper '?[2J' is not a number");
+  /* The id is written back into the plan: refused, not masked. */
+  expect_rejected("id,lower,upper,size\na\rb,0,1,8\n", "2: id contains the control character 0x0d");
+  expect_rejected("id,lower,upper,size\nok,0,1,8\nc\x1b[2J,0,1,8\n",
+                  "3: id contains the control character 0x1b");
 }
 
 /* A path too long for the message loses its start: the line and the
