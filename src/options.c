@@ -218,6 +218,8 @@ PM_COLD void _pm_options_apply_conf(const char *conf) {
     if (len > 0) {
       if (colon == NULL)
         option_warn("option without a value (want name:value) ", at, len, NULL, 0);
+      else if (colon == at)
+        option_warn("option without a name (want name:value) ", at, len, NULL, 0);
       else
         option_set(at, (size_t)(colon - at), colon + 1, len - (size_t)(colon - at) - 1);
     }

@@ -77,6 +77,7 @@ Test(alloc_options, invalid_input_warns_once_and_is_ignored) {
   expect_warning("decay_ms:soon", "poolmalloc: invalid value for option decay_ms:soon; ignored\n");
   expect_warning("colour:blue", "poolmalloc: unknown option colour; ignored\n");
   expect_warning("limit", "poolmalloc: option without a value (want name:value) limit; ignored\n");
+  expect_warning(":json", "poolmalloc: option without a name (want name:value) :json; ignored\n");
   expect_warning("background_thread:yes",
                  "poolmalloc: invalid value for option background_thread:yes; ignored\n");
   expect_warning("stats:yaml", "poolmalloc: invalid value for option stats:yaml; ignored\n");
