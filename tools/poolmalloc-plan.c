@@ -155,8 +155,10 @@ static int write_svg(const char *path, const plan_args_t *args, const pm_csv_pro
                               summary->planned_bytes, summary->plan_time_ms,
                               summary->algorithm,     base != NULL ? base + 1 : args->problem_path};
   int failed = _pm_svg_write(out, problem->rows, offsets, problem->count, &figures);
-  if (fclose(out) != 0 || failed) {
-    fprintf(stderr, PROGRAM ": %s: write failed\n", path);
+  int write_error = errno; /* why the failed write failed, before fclose sets errno again */
+  int closed = fclose(out);
+  if (failed || closed != 0) {
+    fprintf(stderr, PROGRAM ": %s: %s\n", path, strerror(failed ? write_error : errno));
     return 1;
   }
   return 0;

@@ -35,7 +35,7 @@ bad_interval:17:upper (5) must be greater than lower (9)
 bad_zero_size:3:size must be greater than 0
 bad_fields:3:row has 3 fields, header has 4"
 
-echo "1..$((13 + $(printf '%s\n' "$malformed" | wc -l)))"
+echo "1..$((14 + $(printf '%s\n' "$malformed" | wc -l)))"
 
 # 1-4: a small problem, planned and checked independently.
 status=0
@@ -135,6 +135,14 @@ titles = {r.find(ns + "title").text.split(":")[0] for r in root.iter(ns + "rect"
 assert titles == {"a\ufffd<&>", "caf\u00e9", "x\ufffd"}, titles
 EOF
 result $status "--svg stays well-formed UTF-8 XML for ids with stray bytes and markup" "$work/svg"
+
+# A full disk: both outputs say why, exit 1.
+"$plan" --svg /dev/full "$data/plan_small.csv" >/dev/null 2>"$work/err"
+[ $? -eq 1 ] && grep -qx "poolmalloc-plan: /dev/full: No space left on device" "$work/err" && {
+  "$plan" -o /dev/full "$data/plan_small.csv" >/dev/null 2>"$work/err"
+  [ $? -eq 1 ] && grep -qx "poolmalloc-plan: /dev/full: No space left on device" "$work/err"
+}
+result $? "--svg and -o on a full disk: exit 1 and the reason" "$work/err"
 
 # A MiniMalloc benchmark problem (alignment 1, as its published figures).
 minimalloc="$top_srcdir/../shared/data/minimalloc/C.1048576.csv"
