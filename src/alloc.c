@@ -52,16 +52,6 @@ static pm_span_t *span_of_checked(pm_segment_t *segment, const void *ptr, const 
   invalid_pointer(func, ptr);
 }
 
-static pm_segment_t *segment_of_checked(const void *ptr, const char *func) {
-  pm_segment_t *segment = _pm_registry_lookup(ptr);
-  if (segment == NULL || ((uintptr_t)ptr & (PM_ALIGNMENT - 1)) != 0) invalid_pointer(func, ptr);
-  if (segment->kind == PM_SEGMENT_HUGE && (segment->block != ptr || segment->block_size == 0)) {
-    if (segment->block == ptr) _pm_fatal_pointer(func, "double free", ptr);
-    invalid_pointer(func, ptr);
-  }
-  return segment;
-}
-
 static void free_to_slab(pm_span_t *span, void *ptr, const char *func);
 
 PM_NOINLINE void _pm_free_generic(void *ptr, const char *func) {
@@ -128,8 +118,11 @@ static void free_to_slab(pm_span_t *span, void *ptr, const char *func) {
 
 PM_WARM size_t _pm_usable_size_checked(const void *ptr, const char *func) {
   if (ptr == NULL) return 0;
-  pm_segment_t *segment = segment_of_checked(ptr, func);
-  if (segment->kind == PM_SEGMENT_HUGE) return segment->block_size;
+  /* Outside the segments of spans: as for free, huge.c reads the header
+   * under the pages lock. */
+  pm_segment_t *segment = _pm_span_segment_lookup(ptr);
+  if (segment == NULL) return _pm_huge_usable_size(ptr, func);
+  if (((uintptr_t)ptr & (PM_ALIGNMENT - 1)) != 0) invalid_pointer(func, ptr);
   pm_span_t *span = span_of_checked(segment, ptr, func);
   if (span->kind == PM_SPAN_LARGE) return span->page_count * PM_PAGE_SIZE;
   return span->block_size;
@@ -225,8 +218,8 @@ PM_WARM static void slab_check_not_freed(pm_span_t *span, pm_block_t *block, con
 }
 
 PM_WARM static void *realloc_in_place(void *ptr, size_t size, size_t usable, const char *func) {
-  pm_segment_t *segment = _pm_registry_lookup(ptr);
-  if (segment->kind == PM_SEGMENT_HUGE) return _pm_huge_realloc(segment, size);
+  pm_segment_t *segment = _pm_span_segment_lookup(ptr);
+  if (segment == NULL) return _pm_huge_realloc(ptr, size, func);
   pm_span_t *span = _pm_span_of(segment, ptr);
   /* A run above PM_LARGE_MAX (taken at the limit, huge.c) still shrinks
    * in place; it grows only by moving. */

@@ -191,11 +191,12 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
   return segment->block;
 }
 
-void _pm_huge_free(void *ptr, const char *func) {
-  _pm_lock(&_pm_pages_lock);
-  /* Looked up under the lock, under which a mapping is also unmapped: a
-   * second free of the pointer racing with the first finds it unmapped
-   * and unregistered, or cached, never half gone. */
+/* Pages lock held. The live huge block at ptr; otherwise the lock is
+ * dropped and the call aborts naming the problem. Looked up under the
+ * lock, under which a mapping is also unmapped: a call racing a free of
+ * the pointer finds it unmapped and unregistered, or cached, never half
+ * gone. */
+static pm_segment_t *huge_of_locked(const void *ptr, const char *func) {
   pm_segment_t *segment = _pm_registry_lookup(ptr);
   const char *problem = NULL;
   if (segment == NULL || segment->kind != PM_SEGMENT_HUGE || segment->block != ptr)
@@ -206,6 +207,19 @@ void _pm_huge_free(void *ptr, const char *func) {
     _pm_unlock(&_pm_pages_lock);
     _pm_fatal_pointer(func, problem, ptr);
   }
+  return segment;
+}
+
+size_t _pm_huge_usable_size(const void *ptr, const char *func) {
+  _pm_lock(&_pm_pages_lock);
+  size_t usable = huge_of_locked(ptr, func)->block_size;
+  _pm_unlock(&_pm_pages_lock);
+  return usable;
+}
+
+void _pm_huge_free(void *ptr, const char *func) {
+  _pm_lock(&_pm_pages_lock);
+  pm_segment_t *segment = huge_of_locked(ptr, func);
   _pm_pool.huge_live_bytes -= segment->block_size;
   _pm_pool.huge_frees++;
   if (huge_cache_count < HUGE_CACHE_MAX &&
@@ -227,31 +241,35 @@ void _pm_huge_free(void *ptr, const char *func) {
   _pm_background_check();
 }
 
-PM_WARM void *_pm_huge_realloc(pm_segment_t *segment, size_t size) {
-  if (size <= segment->block_size && size >= segment->block_size / 2) return segment->block;
+/* Pages lock held. */
+static void *huge_realloc_locked(pm_segment_t *segment, size_t size) {
+  size_t old_usable = segment->block_size;
+  if (size <= old_usable && size >= old_usable / 2) return segment->block;
   /* Shrunk to a page run's size: the caller moves it to the smaller kind.
    * Growing stays here (realloc moves growing runs to a mapping on purpose). */
-  if (size <= PM_LARGE_MAX && size < segment->block_size) return NULL;
+  if (size <= PM_LARGE_MAX && size < old_usable) return NULL;
   size_t offset = (size_t)(segment->block - (uint8_t *)segment);
   if (offset > (size_t)PTRDIFF_MAX / 2 || size > (size_t)PTRDIFF_MAX / 2 - offset) return NULL;
   /* Grow by at least half again so a buffer growing by appends is
    * remapped a logarithmic number of times. */
   size_t target = size;
-  if (size > segment->block_size && size < segment->block_size + segment->block_size / 2)
-    target = segment->block_size + segment->block_size / 2;
+  if (size > old_usable && size < old_usable + old_usable / 2) target = old_usable + old_usable / 2;
   size_t mapping = pm_align_up(offset + target, PM_PAGE_SIZE);
   size_t map_alignment = offset > PM_SEGMENT_SIZE ? offset : PM_SEGMENT_SIZE;
-  _pm_lock(&_pm_pages_lock);
-  size_t old_usable = segment->block_size;
   pm_segment_t *resized = huge_resize(segment, mapping, map_alignment);
   /* Under a limit the extra half may not fit where the size asked for does. */
   if (resized == NULL && target != size)
     resized = huge_resize(segment, pm_align_up(offset + size, PM_PAGE_SIZE), map_alignment);
-  if (resized != NULL) {
-    resized->block_size = resized->mapping_size - offset;
-    _pm_pool.huge_live_bytes += resized->block_size;
-    _pm_pool.huge_live_bytes -= old_usable;
-  }
+  if (resized == NULL) return NULL;
+  resized->block_size = resized->mapping_size - offset;
+  _pm_pool.huge_live_bytes += resized->block_size;
+  _pm_pool.huge_live_bytes -= old_usable;
+  return resized->block;
+}
+
+PM_WARM void *_pm_huge_realloc(void *ptr, size_t size, const char *func) {
+  _pm_lock(&_pm_pages_lock);
+  void *block = huge_realloc_locked(huge_of_locked(ptr, func), size);
   _pm_unlock(&_pm_pages_lock);
-  return resized != NULL ? resized->block : NULL;
+  return block;
 }

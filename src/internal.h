@@ -439,7 +439,12 @@ bool _pm_large_cache_sweep(uint64_t cutoff_ms);
 uint64_t _pm_large_cache_bytes(void);
 void *_pm_large_realloc_in_place(pm_span_t *span, size_t size);
 void *_pm_huge_alloc(size_t size, size_t alignment, bool zero);
+/* The huge-block calls look ptr up, and read its header, under the pages
+ * lock, under which a racing free unmaps it: a free, size query or
+ * realloc racing a free of the same block aborts with a message instead
+ * of faulting on an unmapped header. */
 void _pm_huge_free(void *ptr, const char *func);
+size_t _pm_huge_usable_size(const void *ptr, const char *func);
 /* Whether large + huge live bytes reached a new high, which makes a large
  * or huge allocation worth a peak sample (summing every heap's counters
  * cost 15% of the inference workload when done on each one). Pages lock
@@ -452,7 +457,7 @@ static inline bool _pm_big_live_new_high(void) {
 }
 /* Resizes a huge block without copying (its pages move if need be);
  * returns the block's address, or NULL when the caller must move it. */
-void *_pm_huge_realloc(pm_segment_t *segment, size_t size);
+void *_pm_huge_realloc(void *ptr, size_t size, const char *func);
 /* Unmaps cached huge mappings idle since before cutoff_ms, oldest first,
  * until at least budget bytes are released; returns bytes. */
 uint64_t _pm_huge_purge(uint64_t cutoff_ms, uint64_t budget);

@@ -1,6 +1,7 @@
 /* alloc_bad_pointer.c: bad pointers get one line on stderr naming the
  * function and the address, then abort(); never memory corruption. */
 #include <pthread.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 
 #include "alloc_test.h"
@@ -442,4 +443,62 @@ Test(alloc_bad_pointer, a_block_that_holds_the_mark_value_frees_normally) {
   cr_assert_eq(again[1], 0, "with its mark cleared");
   pm_free(again);
   pm_free(keep);
+}
+
+/* A size query or a realloc racing a free of the same huge block (the
+ * program's bug) aborts with the message; it never faults on the header
+ * the free unmapped. Each race runs in a child of its own, many times,
+ * with the free landing at a different point of the racer's call. */
+static void *volatile raced_block;
+static atomic_bool racer_running;
+
+static void *race_huge_block(void *kind) {
+  atomic_store(&racer_running, true);
+  for (;;) {
+    if ((intptr_t)kind == CALL_USABLE)
+      (void)pm_usable_size(raced_block);
+    else /* in place: still more than a page run, and over half the block */
+      (void)!pm_realloc(raced_block, PM_TEST_HUGE_SIZE - PM_PAGE_SIZE);
+  }
+  return NULL;
+}
+
+static void expect_races_abort(int kind) {
+  /* memcheck runs one thread at a time: no race, and 200 slow children. */
+  if (getenv("PM_UNDER_VALGRIND") != NULL) cr_skip_test("memcheck serialises the threads");
+  enum { TRIALS = 200 };
+  int faults = 0, aborts = 0;
+  for (int trial = 0; trial < TRIALS; trial++) {
+    pid_t child = fork();
+    cr_assert_geq(child, 0);
+    if (child == 0) {
+      int null = open("/dev/null", O_WRONLY);
+      dup2(null, 2);
+      _pm_options.retain_max = 0; /* the free unmaps the block at once */
+      raced_block = pm_malloc(PM_TEST_HUGE_SIZE);
+      pthread_t racer;
+      if (pthread_create(&racer, NULL, race_huge_block, (void *)(intptr_t)kind) != 0) _exit(3);
+      while (!atomic_load(&racer_running)) {
+      }
+      for (volatile int spin = 0; spin < trial % 40 * 25; spin++) {
+      }
+      pm_free(raced_block);
+      sleep(5); /* the racer's next call aborts */
+      _exit(4);
+    }
+    int status;
+    cr_assert_eq(waitpid(child, &status, 0), child);
+    faults += WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV;
+    aborts += WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+  }
+  cr_expect_eq(faults, 0, "%d of %d races faulted", faults, TRIALS);
+  cr_expect_eq(aborts, TRIALS, "%d of %d races aborted", aborts, TRIALS);
+}
+
+Test(alloc_bad_pointer, a_size_query_racing_a_huge_free_aborts) {
+  expect_races_abort(CALL_USABLE);
+}
+
+Test(alloc_bad_pointer, a_realloc_racing_a_huge_free_aborts) {
+  expect_races_abort(CALL_REALLOC);
 }
