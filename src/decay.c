@@ -7,9 +7,12 @@
  * Slow paths check the deadline (the owner of a thread heap reaches its
  * slow path every time a slab's free list runs dry), and, as jemalloc's
  * background_thread does, a background thread sleeps until the deadline so
- * an idle program gives memory back too. That thread is started lazily the
- * first time memory becomes retained, from a free or allocation slow path
- * with no allocator lock held (pthread_create allocates), has every
+ * an idle program gives memory back too. That thread is started lazily,
+ * from an allocation slow path with no allocator lock held (pthread_create
+ * allocates), the first time memory has become retained or the pool has
+ * handed out a megabyte; never from free, which glibc calls under the
+ * lock of its stack cache while it frees a joined thread's TLS, a lock
+ * pthread_create takes as well. Free paths only wake it. It has every
  * signal blocked, is never waited for by exit while it waits (the next
  * start, or the library's destructor, joins one that has ended) and is
  * simply absent in a forked child until memory is retained there (a child
@@ -122,7 +125,7 @@ static void decay_note(_Atomic bool *flag) {
   if (atomic_load_explicit(&decay_deadline, memory_order_relaxed) == UINT64_MAX)
     decay_schedule(_pm_prim_clock_ms());
   _pm_unlock(&_pm_pages_lock);
-  _pm_background_check();
+  _pm_background_check_freed();
 }
 
 void _pm_decay_note_cached_slow(void) {
@@ -390,16 +393,40 @@ static int background_wake_running(void) {
   return state;
 }
 
-void _pm_background_kick(void) {
+void _pm_background_kick(bool may_start) {
   /* The fork handlers hold the thread's lock: kick after the fork. */
   if (_pm_forking) return;
+  if (!may_start && atomic_load(&background_state) != BACKGROUND_RUNNING) return;
   /* Reached from free, which must not change errno: pthread_create sets
    * it when it fails. */
   int saved_errno = errno;
   atomic_store_explicit(&_pm_background_pending, false, memory_order_relaxed);
   if (!_pm_options.background_thread) return;
-  if (background_wake_running() == BACKGROUND_NONE) background_start();
+  int state = background_wake_running();
+  if (state == BACKGROUND_NONE && may_start)
+    background_start();
+  else if (state != BACKGROUND_RUNNING && !may_start) /* it ended meanwhile: for the next start */
+    atomic_store_explicit(&_pm_background_pending, true, memory_order_relaxed);
   errno = saved_errno;
+}
+
+/* What the pool has handed out before a thread is worth having without
+ * memory retained yet: a program smaller than this gets one only once it
+ * retains memory and allocates again. */
+#define BACKGROUND_WANTED_BYTES ((uint64_t)1 << 20)
+
+void _pm_background_note_growth(void) {
+  if (pm_likely(atomic_load_explicit(&background_state, memory_order_relaxed) != BACKGROUND_NONE) ||
+      !_pm_options.background_thread)
+    return;
+  _pm_lock(&_pm_pages_lock);
+  uint64_t in_use = _pm_pool.large_live_bytes + _pm_pool.huge_live_bytes;
+  for (size_t c = 0; c < PM_CLASS_COUNT; c++)
+    in_use += _pm_pool.slabs[c] * PM_SLAB_SIZE;
+  _pm_unlock(&_pm_pages_lock);
+  if (in_use < BACKGROUND_WANTED_BYTES) return;
+  atomic_store_explicit(&_pm_background_pending, true, memory_order_relaxed);
+  _pm_background_check();
 }
 
 PM_WARM void _pm_background_thread_exited(bool main_thread) {

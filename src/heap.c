@@ -227,6 +227,7 @@ static pm_span_t *bin_new_slab(pm_heap_t *heap, pm_bin_t *bin, size_t size_class
   if (span == NULL) return NULL;
   list_push(&bin->active, span);
   _pm_stats_sample_peak(); /* the heap grows: a candidate for the peak */
+  _pm_background_note_growth();
   return span;
 }
 
@@ -338,14 +339,13 @@ PM_NOINLINE void _pm_heap_slab_freed(pm_heap_t *heap, pm_span_t *span) {
       heap_keep_cold(heap, span);
     else
       heap_forget_cold(heap, span);
-    /* Only now: starting the thread allocates and may free (glibc's thread
-     * bookkeeping), which must find cold_kept consistent. */
-    _pm_background_check();
+    /* Only now: a wake-up must find cold_kept consistent. */
+    _pm_background_check_freed();
     return;
   }
   list_remove(&bin->active, span);
   slab_release(heap, bin, span);
-  _pm_background_check();
+  _pm_background_check_freed();
 }
 
 /* Empties a list of a departing heap: empty slabs go back to the pool, the

@@ -186,7 +186,10 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
     errno = ENOMEM;
     return NULL;
   }
-  if (new_high) _pm_stats_sample_peak();
+  if (new_high) {
+    _pm_stats_sample_peak();
+    _pm_background_note_growth();
+  }
   if (zero && reused) memset(segment->block, 0, size);
   return segment->block;
 }
@@ -238,7 +241,7 @@ void _pm_huge_free(void *ptr, const char *func) {
     huge_unmap(segment);
   }
   _pm_unlock(&_pm_pages_lock);
-  _pm_background_check();
+  _pm_background_check_freed();
 }
 
 /* Pages lock held. */

@@ -492,14 +492,28 @@ static inline void _pm_decay_note_cached(void) {
  * reap the slabs that emptied. Only that pass walks the abandoned lists. */
 PM_NOINLINE void _pm_decay_note_abandoned_free(void);
 /* Background release thread: set when memory became retained; whoever sees
- * it with no allocator lock held calls _pm_background_check, which starts
- * the thread (once) or wakes it. */
+ * it with no allocator lock held calls one of the two checks below. */
 extern _Atomic bool _pm_background_pending PM_HIDDEN;
-void _pm_background_kick(void);
+void _pm_background_kick(bool may_start);
+/* From allocation slow paths, malloc_trim and a thread's exit hook: starts
+ * the thread (once) or wakes it. */
 static inline void _pm_background_check(void) {
   if (pm_unlikely(atomic_load_explicit(&_pm_background_pending, memory_order_relaxed)))
-    _pm_background_kick();
+    _pm_background_kick(true);
 }
+/* From free paths: wakes a running thread but never starts one. glibc
+ * frees a joined thread's TLS under its stack-cache lock, which
+ * pthread_create takes as well: a start from there deadlocked, with every
+ * signal blocked. The flag stays set for the next allocation slow path. */
+static inline void _pm_background_check_freed(void) {
+  if (pm_unlikely(atomic_load_explicit(&_pm_background_pending, memory_order_relaxed)))
+    _pm_background_kick(false);
+}
+/* After the pool grew (a new slab, a new high of large and huge blocks),
+ * from the allocation slow path, no allocator lock held: once the pool has
+ * handed out enough that a later free will retain memory worth giving
+ * back, the thread starts now, since that free cannot start it. */
+void _pm_background_note_growth(void);
 /* From a thread's exit hook, no allocator lock held. The main thread's
  * (it leaves through pthread_exit), and every later one's, wake an idle
  * background thread to look soon whether it is the last thread left. */

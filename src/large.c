@@ -71,7 +71,10 @@ void *_pm_large_alloc(size_t size, size_t alignment, bool zero) {
     errno = ENOMEM;
     return NULL;
   }
-  if (new_high) _pm_stats_sample_peak();
+  if (new_high) {
+    _pm_stats_sample_peak();
+    _pm_background_note_growth();
+  }
   uint8_t *block = _pm_span_start(span);
   /* Clean pages (fresh or purged) already read as zero. A resized cached
    * span counts all its pages resident: its own held the freed block's
@@ -98,7 +101,7 @@ void _pm_large_free(pm_span_t *span, const void *ptr, const char *func) {
   _pm_large_release(span, _pm_prim_clock_ms());
   _pm_decay_after_free();
   _pm_unlock(&_pm_pages_lock);
-  _pm_background_check();
+  _pm_background_check_freed();
 }
 
 PM_WARM void *_pm_large_realloc_in_place(pm_span_t *span, size_t size) {

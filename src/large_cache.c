@@ -58,7 +58,7 @@ static void spans_return_to_pool(pm_span_t **victims, size_t count) {
     span_return_to_pool(victims[i]);
   _pm_decay_after_free();
   _pm_unlock(&_pm_pages_lock);
-  _pm_background_check();
+  _pm_background_check_freed();
 }
 
 /* Owner: slot i no longer holds a span of its own putting (its page count

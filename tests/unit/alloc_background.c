@@ -86,7 +86,7 @@ Test(alloc_background, idle_thread_stays_while_the_main_thread_runs) {
   long threads = thread_count();
   cr_assert_geq(threads, 2, "the background thread runs (%ld threads)", threads);
   /* Woken, the idle thread looks at once whether it should end. */
-  _pm_background_kick();
+  _pm_background_kick(true);
   sleep_ms(2500);
   cr_assert_eq(thread_count(), threads, "the idle background thread is still there");
 }
