@@ -414,6 +414,9 @@ PM_COLD void _pm_heap_trim_current(void) {
   if (heap == &_pm_heap_empty) return;
   for (size_t c = 0; c < PM_CLASS_COUNT; c++) {
     pm_bin_t *bin = &heap->bins[c];
+    /* Full slabs that other threads' frees emptied, too: nothing else
+     * looks at them until this thread runs dry in their class. */
+    bin_take_remote_frees(bin);
     for (pm_span_t *span = bin->active.first, *next; span != NULL; span = next) {
       next = span->next;
       _pm_slab_collect(span);

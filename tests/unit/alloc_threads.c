@@ -156,6 +156,26 @@ Test(alloc_threads, remote_frees_return_to_the_owner) {
     pm_free(blocks[i]);
 }
 
+/* malloc_trim also gives back the owner's full slabs that another thread's
+ * frees emptied, which the owner would otherwise look at only when it runs
+ * dry in their class. */
+Test(alloc_threads, trim_returns_slabs_emptied_by_remote_frees) {
+  size_t c = _pm_class_of(64);
+  /* The test runner's own blocks of the class stay. */
+  size_t before = pm_test_stats().classes[c].slabs;
+  for (int i = 0; i < BLOCKS; i++)
+    blocks[i] = pm_malloc(64);
+  size_t slabs = pm_test_stats().classes[c].slabs;
+  cr_assert_geq(slabs, before + 4, "the blocks fill %zu slabs", slabs - before);
+  pthread_t thread;
+  pthread_create(&thread, NULL, free_all, NULL);
+  pthread_join(thread, NULL);
+  pm_trim(0);
+  size_t left = pm_test_stats().classes[c].slabs;
+  cr_assert_leq(left, before + 1, "%zu of %zu slabs left after the trim (%zu before)", left, slabs,
+                before);
+}
+
 static void *allocate_and_exit(void *arg) {
   size_t size = *(size_t *)arg;
   for (int i = 0; i < BLOCKS; i++)
