@@ -111,6 +111,8 @@ int main(int argc, char **argv) {
   if (huge_mode) {
     owner_block = malloc(HUGE_BLOCK);
     if (owner_block == NULL || pthread_create(&owner, NULL, owner_main, NULL) != 0) return 1;
+    while (owner_tid == 0) { /* the debugger looks the owner up by it */
+    }
     before_remote_free();
     free(owner_block); /* the second free, held by the debugger: must abort */
     atomic_store(&owner_may_go, 1);
