@@ -216,7 +216,7 @@ PM_EXPORT int pm_plan_lifetime(const pm_plan_t *plan, int tensor, uint64_t *firs
  * keeps it across runs; binding a larger plan grows it, a smaller one reuses
  * it. Binding copies the plan's offsets, so the arena may outlive the graph.
  * Arenas are independent (e.g. one per thread) and appear in stats.
- * Destroying a graph or an arena twice is undefined, as free() twice is. */
+ * Destroying one twice aborts with a message, as a graph does. */
 PM_EXPORT pm_arena_t *pm_arena_create(const char *name);
 PM_EXPORT int pm_arena_bind(pm_arena_t *arena, const pm_plan_t *plan);
 /* Pointer to a tensor of the bound plan, or NULL for an unknown id. */

@@ -2,8 +2,9 @@
  * its next requests of about their size, so that a thread that allocates
  * and frees the same large buffers over and over (an inference engine's
  * per-layer activations) does not take the page pool's lock for each. With
- * two threads doing that, the shared lock made them 2-6x slower than one
- * (most of the time asleep on the lock, bench/README.md); jemalloc's tcache
+ * two threads doing that, the shared lock and the run metadata behind it
+ * made them 2-6x slower than one (the metadata's cache lines moving
+ * between cores, bench/README.md); jemalloc's tcache
  * and mimalloc's thread-owned pages avoid the same cost.
  *
  * The owner thread alone puts spans into its slots and takes them out; the
