@@ -45,9 +45,11 @@ def panel(summary, field, title, top):
             cell = summary["cells"].get((workload, allocator), {})
             value = bench_report.ratio(summary, workload, allocator, "glibc", field)
             if cell.get("status") == "FAIL" or value is None:
+                # x: this allocator failed; ?: glibc did, so there is no ratio.
+                mark = "x" if cell.get("status") == "FAIL" or not cell else "?"
                 parts.append(f'<text x="{x + BAR_WIDTH / 2:.1f}" y="{y_of(0) - 3:.1f}" '
                              f'font-size="9" text-anchor="middle" fill="{COLOURS[allocator]}">'
-                             'x</text>')
+                             f'{mark}</text>')
                 continue
             y = y_of(value)
             parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{BAR_WIDTH - 1}" '
@@ -80,9 +82,11 @@ def write_svg(path, summary):
         parts.append(f'<rect x="{x}" y="{legend_y - 9}" width="10" height="10" '
                      f'fill="{COLOURS[allocator]}"/>')
         parts.append(f'<text x="{x + 14}" y="{legend_y}" font-size="11">{allocator}</text>')
+    glibc_note = ("" if "glibc" in allocators else
+                  "; glibc was not run, so there are no ratios to draw")
     parts.append(f'<text x="{LEFT}" y="{legend_y + 18}" font-size="11">'
-                 f'x = the workload failed under that allocator; median of {summary["runs"]} '
-                 'run(s)</text>')
+                 f'x = the workload failed under that allocator; ? = it failed under glibc'
+                 f'{glibc_note}; median of {summary["runs"]} run(s)</text>')
     parts.append("</svg>")
     with open(path, "w") as out:
         out.write("\n".join(parts) + "\n")

@@ -26,17 +26,24 @@ def main():
     count = db.execute("SELECT COUNT(*) FROM item").fetchone()[0]
     total = db.execute("SELECT SUM(tag) FROM item WHERE tag < 10").fetchone()[0]
     expected_total = sum(i % 97 for i in range(rows) if i % 97 < 10)
+    # Row i's name starts with (i * 7919) % rows, a different number for
+    # every row while the prime 7919 does not divide rows: the first name at
+    # or after a probe's is then the probe's own row.
+    unique = rows % 7919 != 0
+    probes = range(0, rows, max(1, rows // 2000))
     hits = 0
-    for probe in range(0, rows, max(1, rows // 2000)):
+    for probe in probes:
         name = f"item-{(probe * 7919) % rows:08d}"
         row = db.execute("SELECT id FROM item WHERE name >= ? ORDER BY name LIMIT 1",
                          (name,)).fetchone()
-        hits += row is not None
+        hits += row is not None and (not unique or row[0] == probe)
     groups = db.execute("SELECT tag, COUNT(*), AVG(price) FROM item GROUP BY tag").fetchall()
     db.close()
     failure = ""
-    if count != rows or total != expected_total or len(groups) != min(97, rows):
-        failure = f"count {count}/{rows}, sum {total}/{expected_total}, groups {len(groups)}"
+    if (count != rows or total != expected_total or len(groups) != min(97, rows) or
+            hits != len(probes)):
+        failure = (f"count {count}/{rows}, sum {total}/{expected_total}, groups {len(groups)}, "
+                   f"probes found {hits}/{len(probes)}")
     finish("sqlite", failure, f"rows={rows} probes={hits}")
 
 

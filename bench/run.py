@@ -105,8 +105,28 @@ def select_allocators():
         if variable and (not path or not os.path.exists(path)):
             print(f"note: {name} skipped: not installed ({variable}='{path}')", file=sys.stderr)
             continue
+        refusal = preload_refusal(path) if variable else None
+        if refusal:
+            print(f"note: {name} skipped: {refusal}", file=sys.stderr)
+            continue
         chosen.append((name, path))
     return chosen
+
+
+# ld.so's words when it cannot load a preloaded object (not a shared
+# library, another architecture, a missing dependency): it goes on without
+# it, and the program runs on glibc's malloc under the other's name.
+PRELOAD_REFUSED = "cannot be preloaded"
+
+
+def preload_refusal(path):
+    """ld.so's complaint about preloading path, or None when it loads."""
+    probe = subprocess.run(["/bin/true"], env=dict(os.environ, LD_PRELOAD=path),
+                           stderr=subprocess.PIPE, text=True, check=False)
+    for line in probe.stderr.splitlines():
+        if PRELOAD_REFUSED in line:
+            return line.strip()
+    return None
 
 
 def run_count():
@@ -192,9 +212,10 @@ def run_once(command, env):
 
 
 def failure_reason(output, status):
-    """The workload's own FAIL line when it printed one, else the status."""
+    """The workload's own FAIL line (or ld.so's refusal of the preloaded
+    library) when it printed one, else the status."""
     for line in output.splitlines():
-        if "FAIL" in line:
+        if "FAIL" in line or PRELOAD_REFUSED in line:
             return line.strip()
     last = output.strip().splitlines()[-1:] or [""]
     return f"{status}: {last[0][:120]}".rstrip(": ")
@@ -222,7 +243,8 @@ def run_suite(args, workloads, allocators, runs, scale):
                                                       workload_environment(allocator, library))
                 report = parse_report(output)
                 wall -= report.get("settle_s", 0.0)
-                ok = status == "ok" and "rss_after_free_kb" in report
+                ok = (status == "ok" and "rss_after_free_kb" in report and
+                      PRELOAD_REFUSED not in output)
                 if not ok:
                     reason = failure_reason(output, status)
                     print(f"    FAIL: {reason}", file=sys.stderr, flush=True)
