@@ -5,7 +5,8 @@
 
 #include <stddef.h>
 
-/* Formats "subject: message" into err and returns -1 (for `return fail(...)`). */
+/* Formats "subject: message" into err and returns -1 (for `return fail(...)`).
+ * When both do not fit, the subject is cut to "...END" so the message does. */
 int error_format(char *err, size_t err_size, const char *subject, const char *format, ...)
     __attribute__((format(printf, 4, 5)));
 

@@ -20,8 +20,11 @@ typedef struct idx_array_s {
 } idx_array_t;
 
 /* Reads a whole IDX file (gzip'd or plain) whose magic must equal magic.
- * Returns 0, or -1 with a message in err. */
-int idx_load(const char *path, uint32_t magic, idx_array_t *out, char *err, size_t err_size);
+ * item_dims, unless NULL, is the shape every entry must have (dims[1] on),
+ * checked as soon as the header is read. Returns 0, or -1 with a message in
+ * err. */
+int idx_load(const char *path, uint32_t magic, const uint32_t *item_dims, idx_array_t *out,
+             char *err, size_t err_size);
 void idx_free(idx_array_t *array);
 
 typedef struct dataset_s {

@@ -1,7 +1,9 @@
 /* main.c: the infer command line. Classifies the Fashion-MNIST test set
  * with LeNet-5 on a planned arena and prints accuracy, speed and the memory
  * plan; or, with --model, plans a published network's graph without running
- * it. Exit status: 0 success, 1 planning failed, 2 bad usage or bad input. */
+ * it. Exit status: 0 success, 1 planning failed, 2 bad usage, bad input or an
+ * I/O error (a file that cannot be read, a --dump-logits file that cannot be
+ * opened or written). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <getopt.h>
@@ -229,11 +231,16 @@ static int run_lenet(const options_t *o) {
   if (lenet_build(&net, o->batch, err, sizeof err) == 0)
     correct = classify(&net, &set, count, o->batch, dump, &log, o->verbose, err, sizeof err);
   double elapsed = seconds_now() - start;
-  if (dump && fclose(dump) != 0 && correct >= 0)
+  /* A failed write of the logits is an I/O error (2, like a --dump-logits
+   * file that cannot be opened), not a planning failure (1). */
+  int write_failed = dump && ferror(dump);
+  if (dump && fclose(dump) != 0 && correct >= 0) {
     correct = error_format(err, sizeof err, o->dump_path, "%s", strerror(errno));
+    write_failed = 1;
+  }
   if (correct < 0) {
     fprintf(stderr, "infer: %s\n", err);
-    status = 1;
+    status = write_failed ? 2 : 1;
   } else {
     printf("infer: LeNet-5 on %zu Fashion-MNIST test images from %s, batch %zu\n", count,
            o->data_dir, o->batch);

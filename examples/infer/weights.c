@@ -5,6 +5,7 @@
 #include "error.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +18,27 @@ static int read_u32(FILE *file, uint32_t *out) {
   return 0;
 }
 
-static int read_floats(FILE *file, float *out, size_t count) {
+/* Returns 0, -1 for a short read, or -2 with *bad set for a NaN or an
+ * infinity: those would only yield a meaningless accuracy, so the file is
+ * refused rather than run. */
+static int read_floats(FILE *file, float *out, size_t count, size_t *bad) {
   for (size_t i = 0; i < count; i++) {
     uint32_t bits;
     if (read_u32(file, &bits) != 0) return -1;
     memcpy(&out[i], &bits, sizeof bits);
+    if (!isfinite(out[i])) {
+      *bad = i;
+      return -2;
+    }
   }
   return 0;
+}
+
+/* A short read is the end of the file or a read error (EISDIR for a
+ * directory, EIO): name the error rather than call the file truncated. */
+static int read_error(FILE *file, const char *path, char *err, size_t err_size) {
+  if (!ferror(file)) return 0;
+  return error_format(err, err_size, path, "%s", strerror(errno));
 }
 
 static void format_shape(char *buffer, size_t size, size_t ndim, const uint32_t *dims) {
@@ -41,15 +56,19 @@ static int read_tensor_header(FILE *file, const char *path, size_t index,
                               const weights_spec_t *spec, char *err, size_t err_size) {
   uint32_t ndim, dims[WEIGHTS_MAX_DIMS];
   if (read_u32(file, &ndim) != 0)
-    return error_format(err, err_size, path, "truncated weights file at tensor %zu (%s)", index,
-                        spec->name);
+    return read_error(file, path, err, err_size)
+               ? -1
+               : error_format(err, err_size, path, "truncated weights file at tensor %zu (%s)",
+                              index, spec->name);
   if (ndim == 0 || ndim > WEIGHTS_MAX_DIMS)
     return error_format(err, err_size, path, "tensor %zu (%s) has %u dimensions", index, spec->name,
                         ndim);
   for (uint32_t d = 0; d < ndim; d++)
     if (read_u32(file, &dims[d]) != 0)
-      return error_format(err, err_size, path, "truncated weights file at tensor %zu (%s)", index,
-                          spec->name);
+      return read_error(file, path, err, err_size)
+                 ? -1
+                 : error_format(err, err_size, path, "truncated weights file at tensor %zu (%s)",
+                                index, spec->name);
   if (ndim != spec->ndim || memcmp(dims, spec->dims, ndim * sizeof dims[0]) != 0) {
     char got[64], want[64];
     format_shape(got, sizeof got, ndim, dims);
@@ -65,7 +84,9 @@ static int weights_read(FILE *file, const char *path, const weights_spec_t *spec
   char magic[4];
   uint32_t file_count;
   if (fread(magic, 1, 4, file) != 4 || read_u32(file, &file_count) != 0)
-    return error_format(err, err_size, path, "truncated weights file (no header)");
+    return read_error(file, path, err, err_size)
+               ? -1
+               : error_format(err, err_size, path, "truncated weights file (no header)");
   if (memcmp(magic, WEIGHTS_MAGIC, 4) != 0)
     return error_format(err, err_size, path, "not a weights file (magic is not \"%s\")",
                         WEIGHTS_MAGIC);
@@ -78,12 +99,20 @@ static int weights_read(FILE *file, const char *path, const weights_spec_t *spec
       floats *= spec[t].dims[d];
     tensors[t] = malloc(floats * sizeof(float));
     if (!tensors[t]) return error_format(err, err_size, path, "out of memory");
-    if (read_floats(file, tensors[t], floats) != 0)
-      return error_format(err, err_size, path, "truncated weights file in tensor %zu (%s)", t,
-                          spec[t].name);
+    size_t bad = 0;
+    int status = read_floats(file, tensors[t], floats, &bad);
+    if (status == -2)
+      return error_format(err, err_size, path, "tensor %zu (%s) value %zu is not finite (%g)", t,
+                          spec[t].name, bad, (double)tensors[t][bad]);
+    if (status != 0)
+      return read_error(file, path, err, err_size)
+                 ? -1
+                 : error_format(err, err_size, path, "truncated weights file in tensor %zu (%s)", t,
+                                spec[t].name);
   }
   if (fgetc(file) != EOF)
     return error_format(err, err_size, path, "trailing bytes after the last tensor");
+  if (read_error(file, path, err, err_size)) return -1;
   return 0;
 }
 
