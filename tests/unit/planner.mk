@@ -1,7 +1,8 @@
 # tests/unit/planner.mk: Criterion tests of the planner's solvers, included
 # by the top-level Makefile.am. The solvers' functions are internal (hidden
-# in the library), so the tests compile their sources directly and run
-# without the library preloaded.
+# in the library), so the tests compile their sources directly; they run
+# with the library preloaded all the same (tests/run_test.sh), which then
+# serves their allocations.
 if HAVE_CRITERION
 solver_unit_tests = tests/unit/test_solver tests/unit/test_solver_minimalloc
 check_PROGRAMS += $(solver_unit_tests)

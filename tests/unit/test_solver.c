@@ -11,6 +11,16 @@
 #include <sys/mman.h>
 #include <ucontext.h>
 
+/* A hang fails its test, not the whole run (Criterion applies no time
+ * limit to a test whose suite and declaration set none). */
+TestSuite(validate, .timeout = 30);
+TestSuite(bounds, .timeout = 30);
+TestSuite(greedy, .timeout = 30);
+TestSuite(solver, .timeout = 30);
+TestSuite(search, .timeout = 30);
+TestSuite(best, .timeout = 60);
+TestSuite(random, .timeout = 120);
+
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 static uint64_t solve(pm_buffer_t *buffers, size_t count, pm_algorithm_t algorithm,
