@@ -95,8 +95,9 @@ sanitize ubsan "-fsanitize=undefined -fno-sanitize-recover=all" \
   "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1" "$tests test_threads"
 # Criterion cannot run under TSan: its sandbox maps its shared arena at a
 # fixed place TSan has reserved and aborts ("Could not initialize
-# inheritable arena", Snaipe/Criterion#274). The unit tests are single
-# threaded anyway; test_threads carries the concurrency.
+# inheritable arena", Snaipe/Criterion#274). So the threads of the unit
+# tests (alloc_threads, alloc_lock, alloc_idle) never run under TSan;
+# test_threads, a plain TAP program, carries the concurrency there.
 for test in $tests; do
   number=$((number + 1))
   echo "ok $number # SKIP tsan: $test (Criterion cannot run under TSan, Criterion#274)"

@@ -88,6 +88,11 @@ for name in $names; do
     failures=$((failures + 1))
     echo "not ok $number - memcheck $name: errors reported (log: $log)"
     grep -E '^==[0-9]+== ' "$log" | head -n 30 | sed 's/^/# /'
+  elif [ "$status" -eq 126 ] || [ "$status" -eq 127 ]; then
+    # Not found or not runnable: nothing was checked, which is no TODO.
+    failures=$((failures + 1))
+    echo "not ok $number - memcheck $name: the program did not run (status $status, log: $log)"
+    head -n 5 "$log" | sed 's/^/# /'
   elif [ "$status" -ne 0 ]; then
     todo=$((todo + 1))
     echo "not ok $number - memcheck $name (${seconds}s) # TODO clean, but the program" \
