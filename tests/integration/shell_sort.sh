@@ -6,6 +6,10 @@
 pm_require_library
 
 cat >"$pm_tmp/pipeline.sh" <<'SCRIPT'
+# Any command that fails, anywhere in a pipe, fails the script (sed, not
+# head, reads all of its input, so no SIGPIPE can fail it): a crash
+# after a program's output (in its exit-time statistics) must show.
+set -e -o pipefail
 # Deterministic data: a linear congruential generator inside awk.
 awk 'BEGIN { x = 12345; for (i = 0; i < 100000; i++) {
   x = (x * 1103515245 + 12345) % 2147483648
@@ -13,7 +17,7 @@ awk 'BEGIN { x = 12345; for (i = 0; i < 100000; i++) {
 } }' >"$1/data.txt"
 sort -n "$1/data.txt" | md5sum
 sort -u -k2,2 "$1/data.txt" | md5sum
-cut -d' ' -f2 "$1/data.txt" | sort | uniq -c | sort -k1,1nr -k2 | head -n 20
+cut -d' ' -f2 "$1/data.txt" | sort | uniq -c | sort -k1,1nr -k2 | sed -n 1,20p
 awk '{ count[$2]++; total += $1 } END { n = 0; for (k in count) n++; print n, total }' "$1/data.txt"
 words=""
 i=0

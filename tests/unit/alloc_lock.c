@@ -45,8 +45,12 @@ Test(alloc_lock, sleepers_are_woken_by_the_unlock) {
   pthread_t threads[THREADS];
   for (int t = 0; t < THREADS; t++)
     pthread_create(&threads[t], NULL, take_and_release, NULL);
-  struct timespec pause = {0, 50 * 1000000L}; /* long past the spinning */
-  nanosleep(&pause, NULL);
+  /* A waiter past its spinning marks the lock contended: within a few
+   * microseconds, or up to 5 s on a loaded machine. */
+  for (int i = 0; i < 500 && atomic_load(&counter_lock.state) != 2; i++) {
+    struct timespec pause = {0, 10 * 1000000L};
+    nanosleep(&pause, NULL);
+  }
   cr_assert_eq(atomic_load(&counter_lock.state), 2, "a waiter marked the lock contended");
   cr_assert_eq(counter, 0);
   _pm_unlock(&counter_lock);

@@ -13,8 +13,8 @@ check_LTLIBRARIES += tests/unit/libpm-whitebox.la
 tests_unit_libpm_whitebox_la_SOURCES = $(libpoolmalloc_la_SOURCES)
 tests_unit_libpm_whitebox_la_CFLAGS = $(libpoolmalloc_la_CFLAGS)
 
-check_PROGRAMS += tests/unit/alloc_unit tests/unit/alloc_preload_helper tests/unit/alloc_preload_cxx
-TESTS += tests/unit/alloc_unit tests/unit/alloc_preload.sh
+check_PROGRAMS += tests/unit/alloc_unit
+TESTS += tests/unit/alloc_unit
 tests_unit_alloc_unit_SOURCES = \
 	tests/unit/alloc_test.h \
 	tests/unit/alloc_size_class.c \
@@ -32,6 +32,9 @@ tests_unit_alloc_unit_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) -D_GNU_SOURCE
 tests_unit_alloc_unit_LDADD = tests/unit/libpm-whitebox.la $(CRITERION_LIBS) $(PTHREAD_LIBS)
 endif
 
+# The preload checks need no Criterion: they run without it too.
+check_PROGRAMS += tests/unit/alloc_preload_helper tests/unit/alloc_preload_cxx
+TESTS += tests/unit/alloc_preload.sh
 tests_unit_alloc_preload_helper_SOURCES = tests/unit/alloc_preload_helper.c
 tests_unit_alloc_preload_helper_CFLAGS = $(PM_NO_BUILTIN_ALLOC_CFLAGS)
 tests_unit_alloc_preload_helper_LDADD = $(PTHREAD_LIBS)

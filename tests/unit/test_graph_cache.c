@@ -49,7 +49,6 @@ Test(graph_cache, repeat_is_a_hit) {
   const pm_plan_t *p1 = model_plan(&m, NULL, &first);
   cr_expect_eq(first.from_cache, 0);
   cr_expect_gt(first.plan_time_ms, 0.0, "a plan that was solved took some time");
-  cr_expect_lt(first.plan_time_ms, 60e3);
   const pm_plan_t *p2 = model_plan(&m, NULL, &second);
   cr_expect_eq(p1, p2, "same shape must give the same plan");
   cr_expect_eq(second.from_cache, 1);
