@@ -15,9 +15,11 @@
  * pthread_create takes as well. Free paths only wake it. It has every
  * signal blocked, is never waited for by exit while it waits (the next
  * start, or the library's destructor, joins one that has ended) and is
- * simply absent in a forked child until memory is retained there (a child
- * of _Fork, which runs no fork handlers, never gets one: its slow paths
- * purge, see _pm_decay_tick_lazy). Idle, it
+ * simply absent in a forked child until that child allocates again (a
+ * child that only frees and then waits keeps what it freed, up to
+ * retain_max, until it allocates or exits; a child of _Fork, which runs
+ * no fork handlers, never gets one: its slow paths purge, see
+ * _pm_decay_tick_lazy). Idle, it
  * stays, as jemalloc's background threads do: ending is dearer than
  * waiting, since glibc's thread exit runs its per-thread cleanup of the
  * resolver, RPC and NSS state, whose code (about 190 KiB of libc text,
@@ -25,7 +27,8 @@
  * But a process lives while any thread does, so a thread that waited
  * forever would keep alive a program whose main thread left through
  * pthread_exit: the thread ends once it is the last one running (read from
- * /proc, or when /proc cannot be read). It looks every
+ * /proc; when /proc cannot be read, once the main thread has left). It
+ * looks every
  * BACKGROUND_IDLE_LONG_MS while idle. The main thread's exit hook, and
  * after it every thread's, wake it to look sooner, every
  * BACKGROUND_LEAVING_POLL_MS at first and less often while nothing
@@ -270,6 +273,16 @@ static uint64_t leaving_poll_next(bool woken, uint64_t poll_ms) {
   return poll_ms < BACKGROUND_IDLE_LONG_MS / 2 ? poll_ms * 2 : BACKGROUND_IDLE_LONG_MS;
 }
 
+/* Whether this is the last thread running. When /proc cannot tell, only a
+ * main thread that has left says so: ending on idleness alone would leave
+ * a live program without the thread, which a free may not start again
+ * (see the top of this file), so memory freed later would stay until the
+ * next allocation. */
+static bool background_is_last(void) {
+  int last = _pm_prim_last_thread();
+  return last < 0 ? main_thread_leaving() : last > 0;
+}
+
 static void *background_main(void *unused) {
   (void)unused;
   uint64_t leaving_poll_ms = BACKGROUND_LEAVING_POLL_MS;
@@ -305,7 +318,7 @@ static void *background_main(void *unused) {
      * process about to end: look (a read of /proc, outside the lock the
      * kicks take) whether this is the last thread running. */
     if ((idle || main_thread_leaving()) &&
-        (!_pm_options.background_thread || _pm_prim_last_thread())) {
+        (!_pm_options.background_thread || background_is_last())) {
       pthread_mutex_lock(&background_lock);
       bool still_idle = atomic_load_explicit(&decay_deadline, memory_order_relaxed) == UINT64_MAX;
       if ((still_idle || !idle) && background_end_locked()) {
@@ -416,8 +429,10 @@ void _pm_background_kick(bool may_start) {
 #define BACKGROUND_WANTED_BYTES ((uint64_t)1 << 20)
 
 void _pm_background_note_growth(void) {
+  /* Under decay_ms:0 every free gives its memory back at once: nothing
+   * waits for a thread, so none is started ahead of need. */
   if (pm_likely(atomic_load_explicit(&background_state, memory_order_relaxed) != BACKGROUND_NONE) ||
-      !_pm_options.background_thread)
+      !_pm_options.background_thread || _pm_options.decay_ms == 0)
     return;
   _pm_lock(&_pm_pages_lock);
   uint64_t in_use = _pm_pool.large_live_bytes + _pm_pool.huge_live_bytes;

@@ -92,8 +92,8 @@ size_t _pm_prim_rss(void);
 bool _pm_prim_process_threads(char *leader_state, long *threads);
 /* Whether the calling thread is the last one running in the process: the
  * main thread has left through pthread_exit and no other thread lives.
- * True when that cannot be told. */
-bool _pm_prim_last_thread(void);
+ * 1 yes, 0 no, -1 when /proc cannot tell. */
+int _pm_prim_last_thread(void);
 /* Forwards to _pm_thread_exit(value) when a thread that called
  * _pm_prim_thread_set(value) ends. */
 void _pm_prim_thread_init(void (*on_exit)(void *value));

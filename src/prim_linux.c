@@ -276,10 +276,10 @@ bool _pm_prim_process_threads(char *leader_state, long *threads) {
   return true;
 }
 
-bool _pm_prim_last_thread(void) {
+int _pm_prim_last_thread(void) {
   char state;
   long threads;
-  if (!_pm_prim_process_threads(&state, &threads)) return true;
+  if (!_pm_prim_process_threads(&state, &threads)) return -1;
   return (state == 'Z' || state == 'X') && threads <= 2;
 }
 

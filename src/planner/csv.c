@@ -142,10 +142,15 @@ static int csv_read_row(csv_reader_t *reader, char *line, const size_t column[CO
   const char *id = reader->fields[column[COLUMN_ID]];
   if (*id == '\0') return csv_fail(reader, "id is empty");
   /* The id is written back as it is (the plan's CSV, the SVG's labels):
-   * a control character there would break the line or reach a terminal. */
-  for (const char *c = id; *c != '\0'; c++)
-    if (_pm_char_masked(*c) != *c)
-      return csv_fail(reader, "id contains the control character 0x%02x", (unsigned char)*c);
+   * a control character there would break the line or reach a terminal,
+   * and so would one of the C1 set (U+0080-U+009F, UTF-8 C2 80-C2 9F:
+   * U+009B is a terminal's CSI). */
+  for (const unsigned char *c = (const unsigned char *)id; *c != '\0'; c++) {
+    if (_pm_char_masked((char)*c) != (char)*c)
+      return csv_fail(reader, "id contains the control character 0x%02x", *c);
+    if (c[0] == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f)
+      return csv_fail(reader, "id contains the control character U+%04X", c[1]);
+  }
   if (row->upper <= row->lower)
     return csv_fail(reader, "upper (%llu) must be greater than lower (%llu)",
                     (unsigned long long)row->upper, (unsigned long long)row->lower);

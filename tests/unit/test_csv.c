@@ -149,6 +149,9 @@ Test(csv, control_characters_in_a_field_are_masked) {
   expect_rejected("id,lower,upper,size\na\rb,0,1,8\n", "2: id contains the control character 0x0d");
   expect_rejected("id,lower,upper,size\nok,0,1,8\nc\x1b[2J,0,1,8\n",
                   "3: id contains the control character 0x1b");
+  expect_rejected("id,lower,upper,size\na\xc2\x9b"
+                  "31m,0,1,8\n",
+                  "2: id contains the control character U+009B");
 }
 
 /* A path too long for the message loses its start: the line and the
