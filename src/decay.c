@@ -428,18 +428,13 @@ void _pm_background_kick(bool may_start) {
  * retains memory and allocates again. */
 #define BACKGROUND_WANTED_BYTES ((uint64_t)1 << 20)
 
-void _pm_background_note_growth(void) {
+void _pm_background_note_growth(uint64_t handed_out) {
   /* Under decay_ms:0 every free gives its memory back at once: nothing
    * waits for a thread, so none is started ahead of need. */
   if (pm_likely(atomic_load_explicit(&background_state, memory_order_relaxed) != BACKGROUND_NONE) ||
       !_pm_options.background_thread || _pm_options.decay_ms == 0)
     return;
-  _pm_lock(&_pm_pages_lock);
-  uint64_t in_use = _pm_pool.large_live_bytes + _pm_pool.huge_live_bytes;
-  for (size_t c = 0; c < PM_CLASS_COUNT; c++)
-    in_use += _pm_pool.slabs[c] * PM_SLAB_SIZE;
-  _pm_unlock(&_pm_pages_lock);
-  if (in_use < BACKGROUND_WANTED_BYTES) return;
+  if (handed_out < BACKGROUND_WANTED_BYTES) return;
   atomic_store_explicit(&_pm_background_pending, true, memory_order_relaxed);
   _pm_background_check();
 }

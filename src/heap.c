@@ -226,8 +226,8 @@ static pm_span_t *bin_new_slab(pm_heap_t *heap, pm_bin_t *bin, size_t size_class
   _pm_unlock(&_pm_pages_lock);
   if (span == NULL) return NULL;
   list_push(&bin->active, span);
-  _pm_stats_sample_peak(); /* the heap grows: a candidate for the peak */
-  _pm_background_note_growth();
+  /* The heap grows: a candidate for the peak, and maybe for the thread. */
+  _pm_background_note_growth(_pm_stats_sample_peak());
   return span;
 }
 

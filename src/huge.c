@@ -186,10 +186,7 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
     errno = ENOMEM;
     return NULL;
   }
-  if (new_high) {
-    _pm_stats_sample_peak();
-    _pm_background_note_growth();
-  }
+  if (new_high) _pm_background_note_growth(_pm_stats_sample_peak());
   if (zero && reused) memset(segment->block, 0, size);
   return segment->block;
 }

@@ -510,10 +510,11 @@ static inline void _pm_background_check_freed(void) {
     _pm_background_kick(false);
 }
 /* After the pool grew (a new slab, a new high of large and huge blocks),
- * from the allocation slow path, no allocator lock held: once the pool has
- * handed out enough that a later free will retain memory worth giving
- * back, the thread starts now, since that free cannot start it. */
-void _pm_background_note_growth(void);
+ * from the allocation slow path, no allocator lock held, with what
+ * _pm_stats_sample_peak read the pool has handed out: once that is enough
+ * that a later free will retain memory worth giving back, the thread
+ * starts now, since that free cannot start it. */
+void _pm_background_note_growth(uint64_t handed_out);
 /* From a thread's exit hook, no allocator lock held. The main thread's
  * (it leaves through pthread_exit), and every later one's, wake an idle
  * background thread to look soon whether it is the last thread left. */
@@ -535,7 +536,10 @@ void *_pm_alloc_aligned(size_t alignment, size_t size, bool zero);
 void *_pm_alloc_zeroed(size_t size);
 
 /* ---- stats.c ---- */
-void _pm_stats_sample_peak(void);
+/* Samples the peak after the pool grew; returns what the pool has handed
+ * out (slabs, and large and huge blocks, thread-cached ones included),
+ * read under the same lock. */
+uint64_t _pm_stats_sample_peak(void);
 /* Keeps a copy of stderr for the exit report when one is asked for. */
 void _pm_stats_init(void);
 void _pm_stats_print_at_exit(void);

@@ -71,10 +71,7 @@ void *_pm_large_alloc(size_t size, size_t alignment, bool zero) {
     errno = ENOMEM;
     return NULL;
   }
-  if (new_high) {
-    _pm_stats_sample_peak();
-    _pm_background_note_growth();
-  }
+  if (new_high) _pm_background_note_growth(_pm_stats_sample_peak());
   uint8_t *block = _pm_span_start(span);
   /* Clean pages (fresh or purged) already read as zero. A resized cached
    * span counts all its pages resident: its own held the freed block's

@@ -87,20 +87,23 @@ static uint64_t large_uncached_bytes(uint64_t cached) {
   return _pm_pool.large_live_bytes > cached ? _pm_pool.large_live_bytes - cached : 0;
 }
 
-void _pm_stats_sample_peak(void) {
+uint64_t _pm_stats_sample_peak(void) {
   _pm_lock(&_pm_pages_lock);
   uint64_t big = large_uncached_bytes(_pm_large_cache_bytes()) + _pm_pool.huge_live_bytes;
   uint64_t slab_bytes = 0;
   for (size_t c = 0; c < PM_CLASS_COUNT; c++)
     slab_bytes += _pm_pool.slabs[c] * PM_SLAB_SIZE;
+  uint64_t handed_out = slab_bytes + _pm_pool.large_live_bytes + _pm_pool.huge_live_bytes;
   _pm_unlock(&_pm_pages_lock);
   /* Small blocks never take more than their slabs: when even that bound
    * cannot raise the peak, skip summing the counters of every heap, which
    * a program that cycles slabs would otherwise pay on each new slab. */
-  if (slab_bytes + big <= atomic_load_explicit(&peak_allocated, memory_order_relaxed)) return;
+  if (slab_bytes + big <= atomic_load_explicit(&peak_allocated, memory_order_relaxed))
+    return handed_out;
   small_totals_t t;
   small_totals(&t);
   peak_raise(small_allocated(&t) + big);
+  return handed_out;
 }
 
 PM_COLD void _pm_stats_with_pool(pm_stats_t *out, pm_pool_stats_t *pool) {
