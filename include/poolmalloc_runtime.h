@@ -116,15 +116,18 @@ static inline void pm_runtime_fb_plan_free(pm_runtime_plan_t *plan) {
   free(plan);
 }
 
+/* The planner's alignment for tensors and plans that ask for none. */
+#define PM_RUNTIME_FB_DEFAULT_ALIGNMENT 64
+
 /* An alignment the library accepts: 0 or a power of two, not too large. */
 static inline int pm_runtime_fb_alignment_ok(size_t alignment) {
   return (alignment & (alignment - 1)) == 0 && alignment <= PM_MAX_ALIGNMENT;
 }
 
 /* The alignment a size is checked against, as the library does: 0 stands
- * for the plan's, checked at the default of 64. */
+ * for the plan's, checked at the default. */
 static inline size_t pm_runtime_fb_checked_alignment(size_t alignment) {
-  return alignment != 0 ? alignment : 64;
+  return alignment != 0 ? alignment : PM_RUNTIME_FB_DEFAULT_ALIGNMENT;
 }
 
 static inline void pm_runtime_fb_plans_keep(pm_runtime_graph_t *g, size_t keep) {
@@ -336,7 +339,7 @@ static inline pm_runtime_plan_t *pm_runtime_fb_plan_find(pm_runtime_graph_t *g,
  * fallback does not run) and a default alignment, 64 unless given. */
 static inline int pm_runtime_fb_plan_options(pm_runtime_graph_t *g, const pm_plan_options_t *opts,
                                              size_t *default_align) {
-  *default_align = 64;
+  *default_align = PM_RUNTIME_FB_DEFAULT_ALIGNMENT;
   if (opts == NULL) return PM_OK;
   const char *name = opts->algorithm;
   if (name != NULL && strcmp(name, "naive") != 0 && strcmp(name, "greedy-size") != 0 &&
