@@ -81,11 +81,6 @@ uint64_t _pm_plan_lower_bound(const pm_buffer_t *buffers, size_t count) {
  * its greedy start reaches it, rather than spend its budget on targets no
  * plan can meet. */
 
-/* Bytes that rounding size up to alignment (a power of two) adds. */
-static uint64_t padding_to(const pm_buffer_t *buffer, uint64_t alignment) {
-  return (0 - buffer->size) & (alignment - 1);
-}
-
 /* A max-heap of buffer indexes by padding; buffers that have ended are
  * dropped only when they reach the top. */
 typedef struct padding_heap_s {
@@ -96,8 +91,8 @@ typedef struct padding_heap_s {
 } padding_heap_t;
 
 static bool heap_above(const padding_heap_t *h, size_t i, size_t j) {
-  return padding_to(&h->buffers[h->items[i]], h->alignment) >
-         padding_to(&h->buffers[h->items[j]], h->alignment);
+  return solver_padding(h->buffers[h->items[i]].size, h->alignment) >
+         solver_padding(h->buffers[h->items[j]].size, h->alignment);
 }
 
 static void heap_swap(padding_heap_t *h, size_t i, size_t j) {
@@ -134,7 +129,7 @@ static unsigned __int128 padded_peak(const bound_event_t *events, size_t event_c
     const pm_buffer_t *buffer = &heap->buffers[events[e].buffer];
     if (buffer->alignment < heap->alignment) continue;
     unsigned __int128 rounded =
-        (unsigned __int128)buffer->size + padding_to(buffer, heap->alignment);
+        (unsigned __int128)buffer->size + solver_padding(buffer->size, heap->alignment);
     if (!events[e].starts) {
       live -= rounded;
       continue;
@@ -144,7 +139,8 @@ static unsigned __int128 padded_peak(const bound_event_t *events, size_t event_c
     /* The buffer just pushed is live, so the loop stops at it at worst. */
     while (heap->buffers[heap->items[0]].upper <= events[e].step)
       heap_pop(heap);
-    unsigned __int128 need = live - padding_to(&heap->buffers[heap->items[0]], heap->alignment);
+    unsigned __int128 need =
+        live - solver_padding(heap->buffers[heap->items[0]].size, heap->alignment);
     if (need > peak) peak = need;
   }
   return peak;

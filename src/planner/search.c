@@ -140,7 +140,7 @@ struct pm_search_s {
 
 /* Bytes that rounding buffer's size up to the grain of section sec adds. */
 static uint64_t search_padding(const pm_search_t *s, uint32_t buffer, uint32_t sec) {
-  return (0 - s->buffers[buffer].size) & (s->grain[sec] - 1);
+  return solver_padding(s->buffers[buffer].size, s->grain[sec]);
 }
 
 /* What buffer takes of section sec when another buffer sits above it. */

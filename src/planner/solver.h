@@ -17,6 +17,12 @@ static inline bool solver_align_up(uint64_t value, uint64_t alignment, uint64_t 
   return true;
 }
 
+/* Bytes that rounding size up to alignment (a power of two) adds; never
+ * overflows, unlike the rounded size itself. */
+static inline uint64_t solver_padding(uint64_t size, uint64_t alignment) {
+  return (0 - size) & (alignment - 1);
+}
+
 /* a + b, or UINT64_MAX when that overflows: an impossible height that any
  * capacity check then rejects. */
 static inline uint64_t solver_add_saturated(uint64_t a, uint64_t b) {
