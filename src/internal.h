@@ -129,28 +129,37 @@ static inline pm_block_t *_pm_block_decode(uintptr_t link) {
 }
 
 /* The freed mark (glibc's tcache key, since 2.29): a free, and the carving
- * of fresh blocks, write a second per-process random value into the
- * block's second word and malloc clears it, so a block that carries the
- * mark when it is freed was almost certainly not handed out: freed
- * already. That catches a repeated free wherever the first
- * one put the block (any place on a slab's lists, on either thread), at the
- * price of a read of a line the free writes anyway. The owner confirms a
- * mark by finding the block on the slab's lists, since a program may have
- * written those 8 bytes itself; another thread cannot walk them and trusts
- * the mark (63 random bits). A write after free can erase the mark, so the
+ * of fresh blocks, write a second per-process random value, XORed with the
+ * block's address, into the block's second word and malloc clears it, so a
+ * block that carries its mark when it is freed was almost certainly not
+ * handed out: freed already. That catches a repeated free wherever the
+ * first one put the block (any place on a slab's lists, on either thread),
+ * at the price of a read of a line the free writes anyway. The owner
+ * confirms a mark by finding the block on the slab's lists, since a program
+ * may have written those 8 bytes itself; another thread cannot walk them
+ * and trusts the mark (63 random bits). The address is in the mark because
+ * programs copy stale marks without writing them: pages of an emptied slab
+ * go on to serve a large block with the marks of its freed blocks still in
+ * them, and a realloc that shrinks that block, or a memcpy from it, carries
+ * one into a live small block; with the value alone, that block's free on
+ * another thread was called a double free. A mark copied to any other
+ * address no longer matches. A write after free can erase the mark, so the
  * repeat of the latest free on the slab, which costs one compare with a
  * value loaded anyway, is still tested; without hardening it is all that
  * is seen. */
 extern uintptr_t _pm_freed_mark PM_HIDDEN;
+static inline uintptr_t _pm_block_mark_value(const pm_block_t *block) {
+  return _pm_freed_mark ^ (uintptr_t)block; /* odd, so never a cleared word */
+}
 static inline bool _pm_block_carries_mark(const pm_block_t *block) {
-  return PM_HARDENING && block->freed_mark == _pm_freed_mark;
+  return PM_HARDENING && block->freed_mark == _pm_block_mark_value(block);
 }
 /* The owner's cheap test: the mark, or the latest free on the slab. */
 static inline bool _pm_block_marked_freed(const pm_block_t *block, const pm_span_t *span) {
   return block == span->free || _pm_block_carries_mark(block);
 }
 static inline void _pm_block_mark_freed(pm_block_t *block) {
-  if (PM_HARDENING) block->freed_mark = _pm_freed_mark;
+  if (PM_HARDENING) block->freed_mark = _pm_block_mark_value(block);
 }
 static inline void _pm_block_clear_mark(pm_block_t *block) {
   if (PM_HARDENING) block->freed_mark = 0;

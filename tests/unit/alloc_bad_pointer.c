@@ -436,12 +436,36 @@ Test(alloc_bad_pointer, a_block_that_holds_the_mark_value_frees_normally) {
   if (!PM_HARDENING) cr_skip_test("the freed mark is a hardening check");
   uintptr_t *block = pm_malloc(32);
   void *keep = pm_malloc(32);
-  block[1] = _pm_freed_mark;
+  block[1] = _pm_block_mark_value((pm_block_t *)block);
   pm_free(block);
   uintptr_t *again = pm_malloc(32);
   cr_assert_eq(again, block, "the block was freed and is handed out next");
   cr_assert_eq(again[1], 0, "with its mark cleared");
   pm_free(again);
+  pm_free(keep);
+}
+
+static void *free_on_this_thread(void *block) {
+  pm_free(block);
+  return NULL;
+}
+
+static void free_on_another_thread(void *block) {
+  pthread_t thread;
+  cr_assert_eq(pthread_create(&thread, NULL, free_on_this_thread, block), 0);
+  pthread_join(thread, NULL);
+}
+
+/* Another thread trusts a mark without the lists' word, so a mark copied
+ * from a freed block into a live one (stale bytes of recycled pages, moved
+ * by realloc or memcpy) must not match there. */
+Test(alloc_bad_pointer, a_mark_copied_into_a_live_block_frees_on_another_thread) {
+  if (!PM_HARDENING) cr_skip_test("the freed mark is a hardening check");
+  uintptr_t *freed = pm_malloc(32), *live = pm_malloc(32);
+  void *keep = pm_malloc(32);
+  pm_free(freed);
+  live[1] = freed[1];
+  free_on_another_thread(live);
   pm_free(keep);
 }
 
