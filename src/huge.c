@@ -28,7 +28,25 @@ static void huge_unregister(pm_segment_t *segment) {
   _pm_registry_clear(segment);
 }
 
+/* The blocks of the latest mappings unmapped or moved away. A second free
+ * of one finds nothing in the registry, as a pointer that was never ours
+ * does; this tells the two apart in the message. Pages lock held. */
+#define HUGE_GONE_MAX 16
+static const void *huge_gone[HUGE_GONE_MAX];
+static size_t huge_gone_next;
+
+static void huge_gone_note(const void *block) {
+  huge_gone[huge_gone_next++ % HUGE_GONE_MAX] = block;
+}
+
+static bool huge_gone_recently(const void *block) {
+  for (size_t i = 0; i < HUGE_GONE_MAX; i++)
+    if (huge_gone[i] == block) return true;
+  return false;
+}
+
 static void huge_unmap(pm_segment_t *segment) {
+  huge_gone_note(segment->block);
   huge_unregister(segment);
   _pm_pool.mapped_bytes -= segment->mapping_size;
   _pm_prim_unmap(segment, segment->mapping_size);
@@ -55,6 +73,7 @@ static pm_segment_t *huge_resize(pm_segment_t *segment, size_t mapping, size_t m
   if (moved == NULL)
     moved = segment;
   else {
+    if (moved != segment) huge_gone_note((uint8_t *)segment + offset); /* unmapped now */
     moved->mapping_size = mapping;
     moved->block = (uint8_t *)moved + offset;
     _pm_pool.mapped_bytes += mapping;
@@ -199,7 +218,9 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
 static pm_segment_t *huge_of_locked(const void *ptr, const char *func) {
   pm_segment_t *segment = _pm_registry_lookup(ptr);
   const char *problem = NULL;
-  if (segment == NULL || segment->kind != PM_SEGMENT_HUGE || segment->block != ptr)
+  if (segment == NULL && huge_gone_recently(ptr))
+    problem = "double free"; /* the first free unmapped it, or a realloc moved it */
+  else if (segment == NULL || segment->kind != PM_SEGMENT_HUGE || segment->block != ptr)
     problem = "invalid pointer";
   else if (segment->block_size == 0) /* another thread freed it first and cached it */
     problem = "double free";

@@ -38,7 +38,7 @@ for mode in trim exit huge; do
     >"$pm_tmp/$mode.out" 2>&1
   status=$(cat "$pm_tmp/$mode.status" 2>/dev/null)
   [ "$status" = "$expected" ] &&
-    { [ $mode != huge ] || grep -q '^poolmalloc: free(): invalid pointer 0x' "$pm_tmp/$mode.out"; }
+    { [ $mode != huge ] || grep -q '^poolmalloc: free(): double free 0x' "$pm_tmp/$mode.out"; }
   result=$?
   [ $result -eq 0 ] || sed 's/^/# /' "$pm_tmp/$mode.out"
   tap_result $result "$mode: $what (exit: ${status:-none})"

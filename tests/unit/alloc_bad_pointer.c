@@ -155,6 +155,30 @@ Test(alloc_bad_pointer, double_frees) {
   expect_abort(CALL_FREE, huge, "free", "double free");
 }
 
+/* A huge block that its free unmapped (nothing retained), or that a
+ * realloc moved, is no longer in the registry, like a pointer that was
+ * never the allocator's; its repeated free is still named for what it is. */
+Test(alloc_bad_pointer, a_repeated_free_of_an_unmapped_huge_block) {
+  _pm_options.retain_max = 0;
+  void *huge = pm_malloc(PM_TEST_HUGE_SIZE);
+  pm_free(huge);
+  expect_abort(CALL_FREE, huge, "free", "double free");
+  expect_abort(CALL_USABLE, huge, "malloc_usable_size", "double free");
+  void *fence = NULL, *old, *moved = pm_malloc(PM_TEST_HUGE_SIZE);
+  size_t grow = 2;
+  do {
+    old = moved;
+    moved = pm_realloc(old, grow * PM_TEST_HUGE_SIZE);
+    cr_assert_not_null(moved);
+    if (fence == NULL) fence = pm_malloc(PM_TEST_HUGE_SIZE); /* in the way of growth */
+    grow *= 2;
+  } while (moved == old && grow < 64);
+  cr_assert_neq(moved, old, "a realloc moved the block");
+  expect_abort(CALL_FREE, old, "free", "double free");
+  pm_free(moved);
+  pm_free(fence);
+}
+
 /* A slab whose blocks were all freed after a phase that carved several
  * pages starts over (idle.c) and forgets its free list; a second free of
  * one of those blocks is still a double free. */
