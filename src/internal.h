@@ -215,13 +215,16 @@ static inline bool _pm_lock_try(pm_lock_t *lock) {
  * hold every lock: the thread passes through them, so other libraries'
  * fork handlers may allocate. */
 extern PM_TLS bool _pm_forking PM_HIDDEN;
-/* Uncontended: one compare-and-swap (and a thread-local load). */
-static inline void _pm_lock(pm_lock_t *lock) {
+/* Uncontended: one compare-and-swap (and a thread-local load). Always
+ * inlined, as _pm_unlock: a cold caller would otherwise get a copy in its
+ * own file's code, and the statistics' walk of the arenas mapped the
+ * planner's code pages for one (tests/integration/code_pages.sh). */
+static inline __attribute__((always_inline)) void _pm_lock(pm_lock_t *lock) {
   if (pm_unlikely(_pm_forking)) return;
   if (pm_unlikely(!_pm_lock_try(lock))) _pm_lock_wait(lock);
 }
 /* Uncontended: one exchange; wakes a sleeper when one may wait. */
-static inline void _pm_unlock(pm_lock_t *lock) {
+static inline __attribute__((always_inline)) void _pm_unlock(pm_lock_t *lock) {
   if (pm_unlikely(_pm_forking)) return;
   if (pm_unlikely(atomic_exchange_explicit(&lock->state, 0, memory_order_release) == 2))
     _pm_lock_wake(lock);

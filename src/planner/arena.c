@@ -3,12 +3,11 @@
  * An arena owns one block from the pool allocator and serves every tensor
  * of the bound plan as base + offset. It only grows: binding a plan that
  * fits reuses the block, so steady-state inference allocates nothing. Live
- * arenas sit in a mutex-protected registry that the statistics emitter
+ * arenas sit in a locked registry that the statistics emitter
  * walks; each registry entry keeps a copy of its plan's figures so stats
  * never read a graph that its owner may be destroying. */
 #include "config.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,23 +42,23 @@ struct pm_arena_s {
  * records between them, and every program that made an arena kept two
  * pages of them resident. */
 static struct {
-  pthread_mutex_t lock;
+  pm_lock_t lock;
   pm_arena_t *head;
   uint64_t retired_count;
   /* Records of destroyed arenas that had a plan bound, oldest overwritten. */
   arena_record_t retired[RETIRED_MAX];
-} registry = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} registry = {.lock = PM_LOCK_INIT};
 
 /* A fork while another thread holds the registry lock (creating an arena,
  * or printing statistics, which any program may do) would leave the child
  * unable to create arenas or print stats, and hang it at exit: the
  * allocator's fork handlers (init.c) hold it across fork. */
 void _pm_arena_fork_prepare(void) {
-  pthread_mutex_lock(&registry.lock);
+  _pm_lock(&registry.lock);
 }
 
 void _pm_arena_fork_release(void) {
-  pthread_mutex_unlock(&registry.lock);
+  _pm_unlock(&registry.lock);
 }
 
 PM_EXPORT pm_arena_t *pm_arena_create(const char *name) {
@@ -68,11 +67,11 @@ PM_EXPORT pm_arena_t *pm_arena_create(const char *name) {
   const char *label = name != NULL ? name : "arena";
   size_t len = strnlen(label, sizeof arena->record.name - 1);
   memcpy(arena->record.name, label, len);
-  pthread_mutex_lock(&registry.lock);
+  _pm_lock(&registry.lock);
   arena->next = registry.head;
   if (registry.head != NULL) registry.head->prev = arena;
   registry.head = arena;
-  pthread_mutex_unlock(&registry.lock);
+  _pm_unlock(&registry.lock);
   return arena;
 }
 
@@ -86,11 +85,11 @@ static bool registry_holds(const pm_arena_t *arena) {
 
 PM_EXPORT void pm_arena_destroy(pm_arena_t *arena) {
   if (arena == NULL) return;
-  pthread_mutex_lock(&registry.lock);
+  _pm_lock(&registry.lock);
   /* A second destroy would unlink freed memory from the list: stop, as a
    * double free does. */
   if (!registry_holds(arena)) {
-    pthread_mutex_unlock(&registry.lock);
+    _pm_unlock(&registry.lock);
     _pm_fatal_pointer("pm_arena_destroy", "not a live arena (destroyed twice?)", arena);
   }
   if (arena->prev != NULL)
@@ -100,7 +99,7 @@ PM_EXPORT void pm_arena_destroy(pm_arena_t *arena) {
   if (arena->next != NULL) arena->next->prev = arena->prev;
   if (arena->record.binds > 0)
     registry.retired[registry.retired_count++ % RETIRED_MAX] = arena->record;
-  pthread_mutex_unlock(&registry.lock);
+  _pm_unlock(&registry.lock);
   pm_free(arena->base);
   free(arena->offsets);
   free(arena);
@@ -132,7 +131,7 @@ PM_EXPORT int pm_arena_bind(pm_arena_t *arena, const pm_plan_t *plan) {
     capacity = size;
     arena->base_alignment = alignment;
   }
-  pthread_mutex_lock(&registry.lock);
+  _pm_lock(&registry.lock);
   arena->base = base;
   size_t *old_offsets = NULL;
   if (grown != NULL) {
@@ -146,7 +145,7 @@ PM_EXPORT int pm_arena_bind(pm_arena_t *arena, const pm_plan_t *plan) {
   arena->record.capacity = capacity;
   arena->record.bound = plan->summary;
   arena->record.binds++;
-  pthread_mutex_unlock(&registry.lock);
+  _pm_unlock(&registry.lock);
   /* Not under the lock: a free that finds a bad pointer aborts, and the
    * statistics printed at abort take this lock to list the arenas. */
   free(old_offsets);
@@ -179,14 +178,47 @@ PM_COLD static void arena_record_emit(pm_emitter_t *e, const arena_record_t *rec
   _pm_emitter_object_end(e);
 }
 
+/* The statistics copy the records a few at a time and write them with the
+ * lock free: a write that blocks (a full pipe) or an abort in a signal
+ * handler would otherwise hold it, and fork, arena calls and the report at
+ * abort all wait for it. Arenas made or destroyed between two holds may be
+ * missed or listed twice. */
+#define RECORDS_PER_HOLD 16
+
+typedef struct record_copy_s {
+  arena_record_t record;
+  bool live;
+} record_copy_t;
+
+/* Copies the records from index first on (live arenas, then destroyed
+ * ones, oldest first) into copies; returns how many, or -1 when the lock
+ * was not had within a second (a thread stopped while holding it). */
+PM_COLD static int records_copy(uint64_t first, record_copy_t copies[RECORDS_PER_HOLD]) {
+  if (_pm_lock_within(&registry.lock, 1000) != 0) return -1;
+  int count = 0;
+  uint64_t index = 0;
+  for (const pm_arena_t *arena = registry.head; arena != NULL && count < RECORDS_PER_HOLD;
+       arena = arena->next, index++)
+    if (index >= first) copies[count++] = (record_copy_t){arena->record, true};
+  uint64_t oldest = registry.retired_count > RETIRED_MAX ? registry.retired_count - RETIRED_MAX : 0;
+  for (uint64_t i = oldest; i < registry.retired_count && count < RECORDS_PER_HOLD; i++, index++)
+    if (index >= first) copies[count++] = (record_copy_t){registry.retired[i % RETIRED_MAX], false};
+  _pm_unlock(&registry.lock);
+  return count;
+}
+
 PM_COLD void _pm_arena_emit_stats(pm_emitter_t *e) {
+  record_copy_t copies[RECORDS_PER_HOLD];
+  bool complete = true;
   _pm_emitter_array_begin(e, "arenas");
-  pthread_mutex_lock(&registry.lock);
-  for (const pm_arena_t *arena = registry.head; arena != NULL; arena = arena->next)
-    arena_record_emit(e, &arena->record, "live");
-  uint64_t first = registry.retired_count > RETIRED_MAX ? registry.retired_count - RETIRED_MAX : 0;
-  for (uint64_t i = first; i < registry.retired_count; i++)
-    arena_record_emit(e, &registry.retired[i % RETIRED_MAX], "destroyed");
-  pthread_mutex_unlock(&registry.lock);
+  for (uint64_t first = 0;; first += RECORDS_PER_HOLD) {
+    int count = records_copy(first, copies);
+    complete = count >= 0;
+    for (int i = 0; i < count; i++)
+      arena_record_emit(e, &copies[i].record, copies[i].live ? "live" : "destroyed");
+    if (count < RECORDS_PER_HOLD) break;
+  }
   _pm_emitter_array_end(e);
+  if (!complete)
+    _pm_emitter_kv_str(e, "arenas_note", "list cut short: the arena registry was busy");
 }

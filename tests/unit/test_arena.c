@@ -3,6 +3,10 @@
  * catches planner bugs too), capacity only grows, arenas work side by side
  * in threads, and they show up in the statistics. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -414,5 +418,58 @@ Test(arena, odd_names_in_stats) {
                      "NEL and U+2028 are quoted and escaped:\n%s", text);
   free(text);
   for (size_t i = 0; i < 5; i++)
+    pm_arena_destroy(arenas[i]);
+}
+
+/* Statistics written to a pipe nobody reads yet block in write(). The
+ * arena list must not be held meanwhile: arena calls and fork (whose
+ * handlers take the registry's lock) went on waiting for the printer. */
+static atomic_bool printer_done;
+
+static void *print_stats_to(void *fd) {
+  pm_stats_print((int)(intptr_t)fd, PM_STATS_JSON);
+  atomic_store(&printer_done, true);
+  return NULL;
+}
+
+Test(arena, a_blocked_stats_writer_holds_no_lock) {
+  enum { ARENAS = 600 }; /* about 150 KiB of JSON */
+  pm_arena_t *arenas[ARENAS];
+  char name[32];
+  for (int i = 0; i < ARENAS; i++) {
+    snprintf(name, sizeof name, "blocked-writer-%d", i);
+    cr_assert_not_null(arenas[i] = pm_arena_create(name));
+  }
+  int fds[2];
+  cr_assert_eq(pipe(fds), 0);
+  int capacity = fcntl(fds[1], F_GETPIPE_SZ);
+  pthread_t printer;
+  cr_assert_eq(pthread_create(&printer, NULL, print_stats_to, (void *)(intptr_t)fds[1]), 0);
+  int queued = 0;
+  for (int waited = 0; waited < 5000 && queued < capacity; waited++) {
+    usleep(1000);
+    cr_assert_eq(ioctl(fds[0], FIONREAD, &queued), 0);
+  }
+  cr_assert_eq(queued, capacity, "the printer filled the pipe");
+  pm_arena_t *another = pm_arena_create("while-the-printer-waits");
+  cr_assert_not_null(another);
+  pid_t child = fork();
+  cr_assert_neq(child, -1);
+  if (child == 0) _exit(0);
+  int status;
+  cr_assert_eq(waitpid(child, &status, 0), child);
+  pm_arena_destroy(another);
+  fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  char buffer[4096];
+  for (;;) { /* drain the pipe until the printer has written its last byte */
+    bool done = atomic_load(&printer_done);
+    if (read(fds[0], buffer, sizeof buffer) > 0) continue;
+    if (done) break;
+    usleep(1000);
+  }
+  pthread_join(printer, NULL);
+  close(fds[0]);
+  close(fds[1]);
+  for (int i = 0; i < ARENAS; i++)
     pm_arena_destroy(arenas[i]);
 }
