@@ -158,6 +158,7 @@ static void slab_release(pm_heap_t *heap, pm_bin_t *bin, pm_span_t *span) {
   _pm_lock(&_pm_pages_lock);
   _pm_idle_forget(bin, span);
   _pm_pool.slabs[span->size_class]--;
+  _pm_pool.slab_total--;
   _pm_span_free(span, _pm_slab_resident_pages(span), _pm_prim_clock_ms());
   _pm_decay_after_free();
   _pm_unlock(&_pm_pages_lock);
@@ -218,6 +219,7 @@ static pm_span_t *bin_new_slab(pm_heap_t *heap, pm_bin_t *bin, size_t size_class
   pm_span_t *span = _pm_span_alloc(PM_SLAB_PAGES, PM_SLAB_PAGES, PM_SPAN_SLAB, &resident);
   if (span != NULL) {
     _pm_pool.slabs[size_class]++;
+    _pm_pool.slab_total++;
     _pm_slab_init(span, size_class, heap);
     span->dirty = (uint8_t)resident; /* may be resident, wherever the frontier is */
     /* Carved from resident pages: those past the frontier wait for decay. */
@@ -441,6 +443,7 @@ void _pm_heap_reap_abandoned(void) {
       list_remove(&abandoned[c], span);
       atomic_fetch_sub_explicit(&abandoned_count, 1, memory_order_relaxed);
       _pm_pool.slabs[c]--;
+      _pm_pool.slab_total--;
       _pm_span_free(span, _pm_slab_resident_pages(span), _pm_prim_clock_ms());
     }
   }

@@ -194,7 +194,7 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
     _pm_pool.huge_live_bytes += segment->block_size;
     _pm_pool.huge_allocations++;
     _pm_pool.huge_reuse += reused;
-    new_high = _pm_big_live_new_high();
+    new_high = _pm_handed_out_new_high();
   }
   _pm_unlock(&_pm_pages_lock);
   if (segment == NULL) {
@@ -291,6 +291,8 @@ static void *huge_realloc_locked(pm_segment_t *segment, size_t size) {
 PM_WARM void *_pm_huge_realloc(void *ptr, size_t size, const char *func) {
   _pm_lock(&_pm_pages_lock);
   void *block = huge_realloc_locked(huge_of_locked(ptr, func), size);
+  bool new_high = block != NULL && _pm_handed_out_new_high();
   _pm_unlock(&_pm_pages_lock);
+  if (new_high) _pm_background_note_growth(_pm_stats_sample_peak());
   return block;
 }

@@ -254,12 +254,13 @@ typedef struct pm_pool_stats_s {
   uint64_t dirty_bytes;    /* free runs still resident */
   uint64_t huge_cached_bytes;
   uint64_t large_live_bytes;
-  uint64_t big_live_sampled; /* most large + huge live bytes offered to the peak */
+  uint64_t handed_out_sampled; /* most bytes handed out when a big block took a peak sample */
   uint64_t huge_live_bytes;
   uint64_t large_allocations, large_frees, large_reuse;
   uint64_t huge_allocations, huge_frees, huge_reuse;
   uint64_t idle_slabs; /* bins with an idle slab registered (idle.c) */
   size_t slabs[PM_CLASS_COUNT];
+  size_t slab_total;                             /* the sum of slabs[] */
   _Atomic uint64_t orphan_frees[PM_CLASS_COUNT]; /* small frees by threads without a heap */
 } pm_pool_stats_t;
 extern pm_pool_stats_t _pm_pool PM_HIDDEN;
@@ -457,14 +458,17 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero);
  * of faulting on an unmapped header. */
 void _pm_huge_free(void *ptr, const char *func);
 size_t _pm_huge_usable_size(const void *ptr, const char *func);
-/* Whether large + huge live bytes reached a new high, which makes a large
- * or huge allocation worth a peak sample (summing every heap's counters
- * cost 15% of the inference workload when done on each one). Pages lock
- * held. */
-static inline bool _pm_big_live_new_high(void) {
-  uint64_t big = _pm_pool.large_live_bytes + _pm_pool.huge_live_bytes;
-  if (big <= _pm_pool.big_live_sampled) return false;
-  _pm_pool.big_live_sampled = big;
+/* Whether what the pool has handed out (slabs, large and huge blocks)
+ * reached a new high since a large or huge allocation or growth last took
+ * a peak sample, which makes this one worth a sample: summing every heap's
+ * counters cost 15% of the inference workload when done on each. The
+ * slabs count too: with only the big blocks' own high, big blocks taken
+ * again after small ones had grown were never sampled. Pages lock held. */
+static inline bool _pm_handed_out_new_high(void) {
+  uint64_t handed_out = (uint64_t)_pm_pool.slab_total * PM_SLAB_SIZE + _pm_pool.large_live_bytes +
+                        _pm_pool.huge_live_bytes;
+  if (handed_out <= _pm_pool.handed_out_sampled) return false;
+  _pm_pool.handed_out_sampled = handed_out;
   return true;
 }
 /* Resizes a huge block without copying (its pages move if need be);

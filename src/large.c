@@ -62,7 +62,7 @@ void *_pm_large_alloc(size_t size, size_t alignment, bool zero) {
   if (span != NULL) {
     _pm_pool.large_allocations++;
     _pm_pool.large_reuse += resident > 0;
-    new_high = _pm_big_live_new_high();
+    new_high = _pm_handed_out_new_high();
   }
   if (gave_back) _pm_decay_after_free();
   _pm_unlock(&_pm_pages_lock);
@@ -119,11 +119,14 @@ PM_WARM void *_pm_large_realloc_in_place(pm_span_t *span, size_t size) {
     done = (generous > pages && _pm_span_grow(span, generous, false)) ||
            _pm_span_grow(span, pages, false);
   }
+  bool new_high = false;
   if (done) {
     _pm_pool.large_live_bytes += span->page_count * PM_PAGE_SIZE;
     _pm_pool.large_live_bytes -= before * PM_PAGE_SIZE;
+    new_high = pages > before && _pm_handed_out_new_high();
   }
   _pm_unlock(&_pm_pages_lock);
   if (pages < before) _pm_background_check();
+  if (new_high) _pm_background_note_growth(_pm_stats_sample_peak());
   return done ? _pm_span_start(span) : NULL;
 }

@@ -4,8 +4,12 @@
  * read-modify-write on the fast path) and are summed over all heaps here;
  * page-level figures come from the pool under its lock. The peak of
  * allocated bytes is sampled whenever memory is taken from the page pool
- * (new slab, large or huge block) and on every pm_stats() call, so it can
- * lag the true peak by less than one slab per size class per thread. */
+ * (a new slab; a large or huge block, or growth in place, that takes what
+ * the pool has handed out past its latest high) and on every pm_stats()
+ * call. Blocks carved from slabs already held, or taken from a thread's
+ * cache of large blocks, are seen at the next sample, so the peak can lag
+ * the true one by the room those hold: less than a slab per size class
+ * and thread, and the large_cache bound per thread. */
 #include <string.h>
 
 #include "emitter.h"
@@ -90,9 +94,7 @@ static uint64_t large_uncached_bytes(uint64_t cached) {
 uint64_t _pm_stats_sample_peak(void) {
   _pm_lock(&_pm_pages_lock);
   uint64_t big = large_uncached_bytes(_pm_large_cache_bytes()) + _pm_pool.huge_live_bytes;
-  uint64_t slab_bytes = 0;
-  for (size_t c = 0; c < PM_CLASS_COUNT; c++)
-    slab_bytes += _pm_pool.slabs[c] * PM_SLAB_SIZE;
+  uint64_t slab_bytes = (uint64_t)_pm_pool.slab_total * PM_SLAB_SIZE;
   uint64_t handed_out = slab_bytes + _pm_pool.large_live_bytes + _pm_pool.huge_live_bytes;
   _pm_unlock(&_pm_pages_lock);
   /* Small blocks never take more than their slabs: when even that bound

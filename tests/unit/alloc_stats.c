@@ -142,6 +142,65 @@ Test(alloc_stats, peak_covers_small_blocks) {
                 after.peak_allocated_bytes);
 }
 
+/* Growth in place takes no block from the pool but raises what it has
+ * handed out, so it is sampled as a new block is (pm_stats, which samples
+ * too, comes only after the block has shrunk back). */
+Test(alloc_stats, peak_covers_growth_in_place) {
+  enum { SMALL = 20000, GROWN = 7000000, ROOM_PAGES = 1800 };
+  void *fences[2];
+  uint8_t *room = pm_test_free_run_between(ROOM_PAGES, 8, fences);
+  /* The room's first use set the peak: a huge block (a mapping of its own,
+   * which leaves the room alone) puts the growth above it. */
+  void *held = pm_malloc(PM_TEST_HUGE_SIZE);
+  size_t before = pm_test_stats().allocated_bytes;
+  void *block = pm_malloc(SMALL);
+  cr_assert_eq(block, room, "the block starts the free run");
+  cr_assert_eq(pm_realloc(block, GROWN), block, "and grows into it in place");
+  cr_assert_eq(pm_realloc(block, SMALL), block);
+  pm_stats_t after = pm_test_stats();
+  cr_assert_geq(after.peak_allocated_bytes, before + GROWN, "large: peak %zu",
+                after.peak_allocated_bytes);
+  pm_free(block);
+  pm_free(held);
+  pm_free(fences[0]);
+  pm_free(fences[1]);
+  enum { HUGE_GROWN = 200 << 20 };
+  before = pm_test_stats().allocated_bytes;
+  block = pm_malloc(PM_TEST_HUGE_SIZE);
+  block = pm_realloc(block, HUGE_GROWN); /* mremap */
+  block = pm_realloc(block, PM_TEST_HUGE_SIZE);
+  after = pm_test_stats();
+  cr_assert_geq(after.peak_allocated_bytes, before + HUGE_GROWN, "huge: peak %zu",
+                after.peak_allocated_bytes);
+  pm_free(block);
+}
+
+/* Big blocks taken again after small ones grew: their own earlier high
+ * is not reached, but with the small ones they make a new peak. (Blocks
+ * served from the thread's cache of large blocks are not sampled: the
+ * cache is off here.) */
+Test(alloc_stats, peak_covers_big_blocks_on_top_of_small_growth) {
+  enum { BIG = 5, BIG_SIZE = 2 << 20, SMALL = 40000, SMALL_SIZE = 128 };
+  static void *small[SMALL];
+  void *big[BIG];
+  _pm_options.large_cache = 0;
+  size_t before = pm_test_stats().allocated_bytes;
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < BIG; i++)
+      big[i] = pm_malloc(BIG_SIZE);
+    for (int i = 0; i < BIG; i++)
+      pm_free(big[i]);
+    for (int i = 0; round == 0 && i < SMALL; i++)
+      small[i] = pm_malloc(SMALL_SIZE);
+  }
+  pm_stats_t after = pm_test_stats();
+  size_t truth = before + (size_t)BIG * BIG_SIZE + (size_t)SMALL * SMALL_SIZE;
+  cr_assert_geq(after.peak_allocated_bytes + PM_SLAB_SIZE, truth, "peak %zu, truth %zu",
+                after.peak_allocated_bytes, truth);
+  for (int i = 0; i < SMALL; i++)
+    pm_free(small[i]);
+}
+
 /* In the capturing child: statistics to a stats_file of 127 "%p", which
  * fits as written (254 bytes) but not expanded, when the pid has three
  * digits or more; exits 77 (skip) for a smaller pid, whose expansion is
