@@ -233,8 +233,17 @@ void _pm_stats_print_at_exit(void) {
   int opened = -1;
   if (_pm_options.stats_file[0] != '\0') opened = stats_open_file(_pm_options.stats_file);
   if (opened >= 0) fd = opened;
-  _pm_stats_print(fd, _pm_options.stats == PM_STATS_MODE_JSON ? PM_STATS_JSON : PM_STATS_TEXT);
-  if (opened >= 0) _pm_prim_close(opened);
+  pm_stats_format_t format =
+      _pm_options.stats == PM_STATS_MODE_JSON ? PM_STATS_JSON : PM_STATS_TEXT;
+  int written = _pm_stats_print(fd, format);
+  if (opened < 0) return;
+  _pm_prim_close(opened);
+  /* A file that opened but took no report (a full disk, /dev/full): the
+   * report goes to stderr, as when the file cannot be opened. */
+  if (written != 0) {
+    _pm_warn("cannot write the stats file ", _pm_options.stats_file, "; writing to stderr");
+    _pm_stats_print(_pm_stderr_fd(), format);
+  }
 }
 
 PM_DEFINE_HIDDEN_ALIAS(pm_stats_print);

@@ -232,3 +232,23 @@ Test(alloc_stats, an_overlong_stats_file_path_falls_back_to_stderr) {
   cr_assert_not_null(strstr(out, "; writing to stderr\n"));
   cr_assert_not_null(strstr(out, "mapped"), "the statistics follow on stderr");
 }
+
+/* In the capturing child: statistics to a file that opens but takes no
+ * byte (ENOSPC). */
+static void print_to_a_full_device(void *unused) {
+  (void)unused;
+  _pm_options.stats = PM_STATS_MODE_JSON;
+  strcpy(_pm_options.stats_file, "/dev/full");
+  _pm_stats_print_at_exit();
+}
+
+Test(alloc_stats, an_unwritable_stats_file_falls_back_to_stderr) {
+  if (access("/dev/full", W_OK) != 0) cr_skip_test("no writable /dev/full");
+  char out[8192];
+  int status;
+  pm_test_capture(print_to_a_full_device, NULL, out, sizeof out, &status);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child exited");
+  const char *warning = "poolmalloc: cannot write the stats file /dev/full; writing to stderr\n";
+  cr_assert_eq(strncmp(out, warning, strlen(warning)), 0, "got: %.200s", out);
+  cr_assert_not_null(strstr(out, "\"mapped_bytes\""), "the statistics follow on stderr");
+}
