@@ -36,23 +36,14 @@ static void emit_indent(pm_emitter_t *e) {
     emit_str(e, "  ");
 }
 
-/* The code point of a well-formed sequence that some terminals and editors
- * take as a line break (the C1 controls U+0080-U+009F, among them NEL, and
- * U+2028, U+2029), or 0. JSON may carry them raw; both formats escape them
- * so a name can never end a line. */
-static uint32_t line_breaking_code_point(const unsigned char *c, size_t length) {
-  if (length == 2 && c[0] == 0xc2 && c[1] <= 0x9f) return c[1];
-  if (length == 3 && c[0] == 0xe2 && c[1] == 0x80 && (c[2] == 0xa8 || c[2] == 0xa9))
-    return 0x2000u | (uint32_t)(c[2] - 0x80);
-  return 0;
-}
-
 static void emit_json_string(pm_emitter_t *e, const char *text) {
   emit_str(e, "\"");
   for (const unsigned char *c = (const unsigned char *)text; *c;) {
     size_t length = _pm_utf8_sequence_length(c);
-    /* Nonzero: the code point goes out as \uXXXX (never NUL, which ends text). */
-    uint32_t escaped_code = *c < 0x20 ? *c : line_breaking_code_point(c, length);
+    /* Nonzero: the code point goes out as \uXXXX (never NUL, which ends
+     * text). JSON may carry the line-breaking ones raw; escaped, a name can
+     * never end a line for a reader that breaks at them. */
+    uint32_t escaped_code = *c < 0x20 ? *c : _pm_utf8_line_breaking_code_point(c, length);
     if (*c == '"' || *c == '\\') {
       char escaped[2] = {'\\', (char)*c};
       emit_bytes(e, escaped, 2);
@@ -87,7 +78,7 @@ static bool text_is_plain(const char *text) {
   for (const unsigned char *c = (const unsigned char *)text; *c;) {
     size_t length = _pm_utf8_sequence_length(c);
     if (length == 0 || *c <= 0x20 || *c == 0x7f || *c == '"' || *c == '\\' ||
-        line_breaking_code_point(c, length) != 0)
+        _pm_utf8_line_breaking_code_point(c, length) != 0)
       return false;
     c += length;
   }

@@ -67,14 +67,10 @@ typedef struct line_s {
 } line_t;
 
 /* Control characters, which can only come from the environment (option
- * values, the stats file's path), go out as '?': the message stays one
- * line and sends the terminal no escape sequence. */
+ * values, the stats file's path), go out as '?' (utf8.h). The last byte
+ * stays free for the newline. */
 static void line_append(line_t *line, const char *text) {
-  size_t n = strlen(text);
-  if (n > sizeof line->text - 1 - line->len) n = sizeof line->text - 1 - line->len;
-  for (size_t i = 0; i < n; i++)
-    line->text[line->len + i] = _pm_char_masked(text[i]);
-  line->len += n;
+  line->len += _pm_text_mask_copy(line->text + line->len, sizeof line->text - line->len, text);
 }
 
 static void line_emit(line_t *line) {

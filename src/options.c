@@ -172,9 +172,14 @@ static void option_set_default(const option_t *option) {
     *(uint64_t *)option->value = option->default_value;
 }
 
-/* Copies at most 64 bytes of text; returns how many. */
+/* Copies at most 64 bytes of text, never half a UTF-8 sequence; returns
+ * how many. */
 static size_t copy_at_most_64(char *to, const char *text, size_t len) {
-  if (len > 64) len = 64;
+  if (len > 64) {
+    len = 64;
+    while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80) /* a continuation byte */
+      len--;
+  }
   memcpy(to, text, len);
   return len;
 }

@@ -7,7 +7,9 @@
 #ifndef PM_UTF8_H
 #define PM_UTF8_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 /* Length (1-4) of the well-formed UTF-8 sequence that text starts with, or
  * 0 if it starts with none: a stray continuation byte, an overlong form, a
@@ -43,17 +45,53 @@ static inline int _pm_utf8_is_noncharacter(const unsigned char *text, size_t len
   return length == 3 && text[0] == 0xef && text[1] == 0xbf && text[2] >= 0xbe;
 }
 
-/* c, or '?' for a control character: text from a program or a file that
- * a message echoes keeps it one line and sends a terminal no escape
- * sequence. */
+/* The code point of a well-formed sequence of length bytes at c that
+ * some readers break lines at, or 0: the C1 controls (U+0080-U+009F; U+0085
+ * is NEL, U+009B a terminal's CSI) and U+2028/U+2029. */
+static inline unsigned _pm_utf8_line_breaking_code_point(const unsigned char *c, size_t length) {
+  if (length == 2 && c[0] == 0xc2 && c[1] <= 0x9f) return c[1];
+  if (length == 3 && c[0] == 0xe2 && c[1] == 0x80 && (c[2] == 0xa8 || c[2] == 0xa9))
+    return 0x2000u | (unsigned)(c[2] - 0x80);
+  return 0;
+}
+
+/* c, or '?' for a C0 control character or DEL. */
 static inline char _pm_char_masked(char c) {
   return (unsigned char)c < 0x20 || c == 0x7f ? '?' : c;
 }
 
-/* The same for a whole string, in place. */
+/* Copies text into out (out_size bytes, NUL included) for a one-line
+ * message, whose text comes from a program, a file or the environment:
+ * a control character (C0, DEL, C1 as UTF-8 or as a stray byte, which an
+ * 8-bit terminal reads as one) and U+2028/U+2029 become one '?' each, so
+ * the message stays one line and sends a terminal no escape sequence.
+ * Other bytes are copied as they are; a well-formed sequence that does not
+ * fit is left out whole. Returns the length copied. out may be text
+ * itself: the copy is never longer than what it was read from. */
+static inline size_t _pm_text_mask_copy(char *out, size_t out_size, const char *text) {
+  size_t len = 0;
+  for (const unsigned char *c = (const unsigned char *)text; *c != '\0' && len + 1 < out_size;) {
+    size_t length = _pm_utf8_sequence_length(c);
+    bool stray = length == 0;
+    if (stray) length = 1;
+    bool masked = _pm_char_masked((char)*c) != (char)*c || (stray && *c <= 0x9f) ||
+                  _pm_utf8_line_breaking_code_point(c, length) != 0;
+    if (masked) {
+      out[len++] = '?';
+    } else {
+      if (len + length >= out_size) break;
+      for (size_t i = 0; i < length; i++)
+        out[len++] = (char)c[i];
+    }
+    c += length;
+  }
+  out[len] = '\0';
+  return len;
+}
+
+/* The same, in place. */
 static inline void _pm_text_mask_controls(char *text) {
-  for (; *text != '\0'; text++)
-    *text = _pm_char_masked(*text);
+  _pm_text_mask_copy(text, strlen(text) + 1, text);
 }
 
 #endif /* PM_UTF8_H */

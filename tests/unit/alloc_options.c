@@ -88,6 +88,19 @@ Test(alloc_options, invalid_input_warns_once_and_is_ignored) {
   /* Control characters would break the line or reach the terminal. */
   expect_warning("stats:x\npoolmalloc: forged\x1b[2J",
                  "poolmalloc: invalid value for option stats:x?poolmalloc: forged?[2J; ignored\n");
+  /* So would C1 controls (NEL; CSI, as UTF-8 and as a stray byte) and
+   * U+2028, each one '?'; other UTF-8 is kept. */
+  expect_warning("stats:a\xc2\x85"
+                 "b\xe2\x80\xa8"
+                 "c\xc2\x9b"
+                 "31m\x9b"
+                 "d\xc3\xa9",
+                 "poolmalloc: invalid value for option stats:a?b?c?31m?d\xc3\xa9; ignored\n");
+  /* A value cut at 64 bytes loses a character that straddles the cut whole. */
+  expect_warning(
+      "stats:xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\xc3\xa9",
+      "poolmalloc: invalid value for option "
+      "stats:xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; ignored\n");
   _pm_options_apply_conf("limit:32M");
   cr_assert_eq(_pm_options.limit, (uint64_t)32 << 20, "one segment is a limit");
   _pm_options_apply_conf("limit:20M");
