@@ -178,7 +178,9 @@ PM_EXPORT int pm_graph_set_tensor_size(pm_graph_t *graph, int tensor, size_t siz
  * is an index into inputs[] whose buffer the first output may reuse, or -1.
  * The hint is a permission, taken only when the input dies at this op and
  * neither tensor is an input, output, persistent or scratch buffer (those
- * hold their bytes beyond this op), and only while the output fits.
+ * hold their bytes beyond this op), only while the output fits, and only
+ * when the plan that takes it is no larger than the one that does not (an
+ * output kept in its input's buffer keeps the input's size).
  * Returns the op id (>= 0) or a negative pm_status_t. */
 PM_EXPORT int pm_graph_add_op(pm_graph_t *graph, const char *name, const int *inputs,
                               size_t input_count, const int *outputs, size_t output_count,

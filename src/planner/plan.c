@@ -2,7 +2,8 @@
  *
  * Turns tensors into the solver's pm_buffer_t intervals (merging an
  * output into its input's buffer when an in-place hint holds for these
- * sizes), hands them to _pm_plan_solve and records offsets and the
+ * sizes, then placing them apart too and keeping the smaller plan), hands
+ * them to _pm_plan_solve and records offsets and the
  * figures that say how good the plan is: naive (no reuse), lower bound
  * (peak live bytes) and planned. Results go to the shape cache. */
 #include "config.h"
@@ -136,7 +137,49 @@ static int plan_check(pm_graph_t *graph, const pm_buffer_t *merged, size_t count
                         names[1]);
 }
 
-/* Solves for the current sizes and fills a new plan. */
+/* Places count buffers with the solver; the arena's size goes to
+ * *arena_size. */
+static int plan_place(pm_graph_t *graph, const pm_plan_options_t *opts, pm_algorithm_t algorithm,
+                      pm_buffer_t *buffers, size_t count, uint64_t *arena_size) {
+  pm_solve_options_t solve = {algorithm, opts != NULL ? opts->time_limit_ms : 0, 0};
+  if (_pm_plan_solve(buffers, count, &solve, arena_size) != 0)
+    return _pm_graph_fail(graph, PM_ERR_NOMEM, "plan: out of memory in the solver");
+  /* Each size is checked, but the padding that mixed alignments put
+   * between buffers is not: an arena past SIZE_MAX / 2 could not be
+   * rounded up to its alignment when bound, nor mapped. */
+  if (*arena_size > SIZE_MAX / 2)
+    return _pm_graph_fail(graph, PM_ERR_BAD_SIZE,
+                          "plan: the arena would take %llu bytes, more than can be mapped",
+                          (unsigned long long)*arena_size);
+  return PM_OK;
+}
+
+/* The peak of bytes live at one step, for plans that take any of the
+ * in-place hints: an output that fits its input may share its bytes at the
+ * op that ends the one and starts the other, so there it is not counted.
+ * (The merged buffers' own peak counts the input's size over the output's
+ * whole life, which a plan that declines the hint need not pay.) */
+static uint64_t plan_lower_bound(const pm_graph_t *graph, const pm_buffer_t *single,
+                                 pm_buffer_t *scratch) {
+  size_t n = graph->tensor_count;
+  for (size_t t = 0; t < n; t++) {
+    scratch[t] = single[t];
+    int input = graph->lifetimes.reuse_of[t];
+    if (input < 0 || graph->tensors[t].size > graph->tensors[input].size) continue;
+    if (scratch[t].lower + 1 < scratch[t].upper)
+      scratch[t].lower++;
+    else
+      scratch[t].size = 0; /* live at that op only */
+  }
+  return _pm_plan_lower_bound(scratch, n);
+}
+
+/* Solves for the current sizes and fills a new plan. In-place hints are
+ * permissions: merged into its input's buffer, an output that outlives it
+ * holds the input's size to its own end, and a small output of a large
+ * input can cost more than the op's step saves (1024 bytes in, 64 out,
+ * then 2048: 3072 merged against 2112 apart). With hints taken, the
+ * tensors are also placed apart, and the smaller arena is kept. */
 static int plan_solve(pm_graph_t *graph, const pm_plan_options_t *opts, pm_algorithm_t algorithm,
                       size_t alignment, pm_plan_t *plan) {
   size_t n = graph->tensor_count, slots = n != 0 ? n : 1;
@@ -144,28 +187,31 @@ static int plan_solve(pm_graph_t *graph, const pm_plan_options_t *opts, pm_algor
   pm_buffer_t *merged = malloc(slots * sizeof *merged);
   int *buffer_of = malloc(slots * sizeof *buffer_of);
   size_t count = 0;
-  uint64_t arena_size = 0;
+  uint64_t arena_size = 0, apart_size = 0;
+  bool apart = false; /* the hints declined: each tensor its own buffer */
   int status = PM_OK;
   if (single == NULL || merged == NULL || buffer_of == NULL)
     status = _pm_graph_fail(graph, PM_ERR_NOMEM, "plan: out of memory");
   if (status == PM_OK)
     status = plan_make_buffers(graph, alignment, single, merged, &count, buffer_of);
-  if (status == PM_OK && count != 0) {
-    pm_solve_options_t solve = {algorithm, opts != NULL ? opts->time_limit_ms : 0, 0};
-    if (_pm_plan_solve(merged, count, &solve, &arena_size) != 0)
-      status = _pm_graph_fail(graph, PM_ERR_NOMEM, "plan: out of memory in the solver");
-    /* Each size is checked, but the padding that mixed alignments put
-     * between buffers is not: an arena past SIZE_MAX / 2 could not be
-     * rounded up to its alignment when bound, nor mapped. */
-    else if (arena_size > SIZE_MAX / 2)
-      status = _pm_graph_fail(graph, PM_ERR_BAD_SIZE,
-                              "plan: the arena would take %llu bytes, more than can be mapped",
-                              (unsigned long long)arena_size);
+  if (status == PM_OK && count != 0)
+    status = plan_place(graph, opts, algorithm, merged, count, &arena_size);
+  if (status == PM_OK && count < n) {
+    status = plan_place(graph, opts, algorithm, single, n, &apart_size);
+    apart = status == PM_OK && apart_size < arena_size;
   }
-  if (status == PM_OK) status = plan_check(graph, merged, count, buffer_of);
+  if (status == PM_OK && apart) {
+    for (size_t t = 0; t < n; t++)
+      buffer_of[t] = (int)t;
+    status = plan_check(graph, single, n, buffer_of);
+    arena_size = apart_size;
+  } else if (status == PM_OK) {
+    status = plan_check(graph, merged, count, buffer_of);
+  }
   if (status == PM_OK) {
+    const pm_buffer_t *placed = apart ? single : merged;
     for (size_t t = 0; t < n; t++) {
-      plan->offsets[t] = merged[buffer_of[t]].offset;
+      plan->offsets[t] = placed[buffer_of[t]].offset;
       plan->first[t] = single[t].lower;
       plan->last[t] = single[t].upper;
       if (single[t].alignment > plan->max_alignment) plan->max_alignment = single[t].alignment;
@@ -173,7 +219,7 @@ static int plan_solve(pm_graph_t *graph, const pm_plan_options_t *opts, pm_algor
     pm_plan_summary_t *s = &plan->summary;
     s->tensors = n;
     s->naive_bytes = _pm_plan_naive_bytes(single, n);
-    s->lower_bound_bytes = _pm_plan_lower_bound(merged, count);
+    s->lower_bound_bytes = plan_lower_bound(graph, single, merged);
     s->planned_bytes = arena_size;
     s->algorithm = _pm_algorithm_name(algorithm);
   }

@@ -196,6 +196,42 @@ Test(graph, inplace_hint_follows_the_shape) {
   pm_graph_destroy(g);
 }
 
+/* a (1024) -> op1 -> b (64, may take a's buffer) -> op2 -> c (2048). In
+ * a's buffer, b would hold 1024 bytes next to c: 3072, where a plan that
+ * declines the hint needs 2112. The hint is a permission, so the smaller
+ * plan is taken, and the lower bound is the peak of the tensors' own
+ * bytes (b shares a's at op1), not that of the merged buffer. */
+Test(graph, inplace_hint_declined_when_it_costs_more) {
+  pm_graph_t *g = pm_graph_create("inplace-costly");
+  int a = tensor(g, "a", 1024, 0), b = tensor(g, "b", 64, 0), c = tensor(g, "c", 2048, 0);
+  op(g, "op0", NULL, 0, &a, 1, -1);
+  op(g, "op1", &a, 1, &b, 1, 0);
+  op(g, "op2", &b, 1, &c, 1, -1);
+  pm_plan_summary_t s;
+  cr_assert_eq(pm_plan_summary(plan(g), &s), PM_OK);
+  cr_expect_eq(s.lower_bound_bytes, 2112);
+  cr_expect_eq(s.planned_bytes, 2112);
+  pm_graph_destroy(g);
+}
+
+/* The same chain beside a tensor live throughout: there the hint saves
+ * the output's bytes at op1, and the bound counts them once. */
+Test(graph, inplace_hint_lowers_the_bound_where_it_saves) {
+  pm_graph_t *g = pm_graph_create("inplace-saving");
+  int k = tensor(g, "k", 1024, PM_TENSOR_PERSISTENT);
+  int a = tensor(g, "a", 1024, 0), b = tensor(g, "b", 1024, 0), c = tensor(g, "c", 64, 0);
+  op(g, "op0", &k, 1, &a, 1, -1);
+  op(g, "op1", &a, 1, &b, 1, 0);
+  op(g, "op2", &b, 1, &c, 1, -1);
+  const pm_plan_t *p = plan(g);
+  pm_plan_summary_t s;
+  cr_assert_eq(pm_plan_summary(p, &s), PM_OK);
+  cr_expect_eq(s.lower_bound_bytes, 2112, "k + b + c at op2");
+  cr_expect_eq(s.planned_bytes, 2112);
+  cr_expect_eq(pm_plan_offset(p, a), pm_plan_offset(p, b), "b takes a's buffer");
+  pm_graph_destroy(g);
+}
+
 Test(graph, interval_form) {
   pm_graph_t *g = pm_graph_create("intervals");
   int a = pm_graph_add_interval(g, "a", 100, 1, 0, 2);
