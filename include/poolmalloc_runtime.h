@@ -14,12 +14,13 @@
  * optional bound), and an arena gives each tensor its own malloc() block, aligned
  * as the tensor asks (64 bytes at least, as the planner's), which a later
  * bind keeps while it still fits the tensor. It says so once
- * on stderr. dlsym lives in libc from glibc 2.34 on; older glibc
- * needs -ldl. */
+ * on stderr. dlsym and pthread_once live in libc from glibc 2.34 on;
+ * older glibc needs -ldl -pthread. */
 #ifndef POOLMALLOC_RUNTIME_H
 #define POOLMALLOC_RUNTIME_H
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,14 +201,14 @@ static inline int pm_runtime_fb_graph_add_tensor(pm_graph_t *graph, const char *
     return pm_runtime_fb_fail(g, PM_ERR_BAD_SIZE, "tensor '%s': size %zu is 0 or too large", label,
                               size);
   int *producer = (int *)realloc(g->producer, (g->count + 1) * sizeof *producer);
-  if (producer == NULL) return PM_ERR_NOMEM;
+  if (producer == NULL)
+    return pm_runtime_fb_fail(g, PM_ERR_NOMEM, "tensor '%s': out of memory", label);
   g->producer = producer;
   producer[g->count] = -1;
   int id = pm_runtime_fb_grow((void **)&g->tensors, &g->count, sizeof *g->tensors);
-  if (id >= 0) {
-    g->tensors[id].size = size;
-    g->tensors[id].alignment = alignment;
-  }
+  if (id < 0) return pm_runtime_fb_fail(g, id, "tensor '%s': out of memory", label);
+  g->tensors[id].size = size;
+  g->tensors[id].alignment = alignment;
   return id;
 }
 
@@ -263,17 +264,18 @@ static inline int pm_runtime_fb_graph_add_op(pm_graph_t *graph, const char *name
   size_t inputs_before = g->op_count != 0 ? g->op_input_end[g->op_count - 1] : 0;
   int *all_inputs =
       (int *)realloc(g->op_inputs, (inputs_before + input_count + 1) * sizeof *all_inputs);
-  if (all_inputs == NULL) return PM_ERR_NOMEM;
+  if (all_inputs == NULL)
+    return pm_runtime_fb_fail(g, PM_ERR_NOMEM, "op '%s': out of memory", label);
   g->op_inputs = all_inputs;
   size_t *ends = (size_t *)realloc(g->op_input_end, (g->op_count + 1) * sizeof *ends);
-  if (ends == NULL) return PM_ERR_NOMEM;
+  if (ends == NULL) return pm_runtime_fb_fail(g, PM_ERR_NOMEM, "op '%s': out of memory", label);
   g->op_input_end = ends;
   int scratch = -1;
   if (scratch_bytes != 0 &&
       (scratch = pm_runtime_fb_graph_add_tensor(graph, name, scratch_bytes, 0, 0)) < 0)
     return scratch;
   int op = pm_runtime_fb_grow((void **)&g->op_scratch, &g->op_count, sizeof *g->op_scratch);
-  if (op < 0) return op;
+  if (op < 0) return pm_runtime_fb_fail(g, op, "op '%s': out of memory", label);
   g->op_scratch[op] = scratch;
   if (input_count != 0) memcpy(all_inputs + inputs_before, inputs, input_count * sizeof *inputs);
   ends[op] = inputs_before + input_count;
@@ -365,7 +367,8 @@ static inline int pm_runtime_fb_check_cycles(pm_runtime_graph_t *g) {
   int *path = (int *)malloc(n * sizeof *path);
   size_t *next_input = (size_t *)malloc(n * sizeof *next_input); /* per path level */
   int status = PM_OK;
-  if (state == NULL || path == NULL || next_input == NULL) status = PM_ERR_NOMEM;
+  if (state == NULL || path == NULL || next_input == NULL)
+    status = pm_runtime_fb_fail(g, PM_ERR_NOMEM, "lifetime analysis: out of memory");
   for (size_t root = 0; root < n && status == PM_OK; root++) {
     if (state[root] != 0) continue;
     size_t depth = 0;
@@ -404,7 +407,8 @@ static inline int pm_runtime_fb_check_cycles(pm_runtime_graph_t *g) {
 static inline int pm_runtime_fb_graph_plan(pm_graph_t *graph, const pm_plan_options_t *opts,
                                            const pm_plan_t **out) {
   pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
-  if (g == NULL || out == NULL) return PM_ERR_INVALID_ARG;
+  if (g == NULL) return PM_ERR_INVALID_ARG;
+  if (out == NULL) return pm_runtime_fb_fail(g, PM_ERR_INVALID_ARG, "plan: out is NULL");
   size_t default_align;
   int status = pm_runtime_fb_plan_options(g, opts, &default_align);
   if (status == PM_OK) status = pm_runtime_fb_check_cycles(g);
@@ -421,7 +425,7 @@ static inline int pm_runtime_fb_graph_plan(pm_graph_t *graph, const pm_plan_opti
       (plan->tensors = (pm_runtime_tensor_t *)malloc(slots * sizeof *plan->tensors)) == NULL ||
       (plan->offsets = (size_t *)malloc(slots * sizeof(size_t))) == NULL) {
     pm_runtime_fb_plan_free(plan);
-    return PM_ERR_NOMEM;
+    return pm_runtime_fb_fail(g, PM_ERR_NOMEM, "plan: out of memory");
   }
   size_t total = 0;
   for (size_t t = 0; t < g->count; t++) {
@@ -573,10 +577,12 @@ __attribute__((weak)) int pm_runtime_fallback_noticed;
 static int pm_runtime_fallback_noticed;
 #endif
 
-static inline const pm_runtime_table_t *pm_runtime_table(void) {
+static inline pm_runtime_table_t *pm_runtime_table_slot(void) {
   static pm_runtime_table_t table;
-  static int ready; /* 0, or 1 once table is filled */
-  if (__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) return &table;
+  return &table;
+}
+
+static inline void pm_runtime_table_fill(void) {
   static const char *const names[] = {"pm_graph_create",
                                       "pm_graph_destroy",
                                       "pm_graph_error",
@@ -629,9 +635,17 @@ static inline const pm_runtime_table_t *pm_runtime_table(void) {
   } else if (!__atomic_exchange_n(&pm_runtime_fallback_noticed, 1, __ATOMIC_ACQ_REL)) {
     fputs("poolmalloc: library not loaded; tensors use plain malloc\n", stderr);
   }
-  table = resolved;
-  __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
-  return &table;
+  *pm_runtime_table_slot() = resolved;
+}
+
+/* Filled once: threads that make their first planner call at the same
+ * moment would otherwise all write the table while others read it (a data
+ * race, reported by ThreadSanitizer). glibc's pthread_once starts over in
+ * a child forked while another thread was filling it. */
+static inline const pm_runtime_table_t *pm_runtime_table(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, pm_runtime_table_fill);
+  return pm_runtime_table_slot();
 }
 
 /* ---- The public names, rerouted. ---- */

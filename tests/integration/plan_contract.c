@@ -100,6 +100,9 @@ static void check_plan_options(void) {
         "a plan alignment that is not a power of two is refused");
   check(pm_graph_plan(graph, &unknown, &plan) == PM_ERR_UNKNOWN_ALGORITHM,
         "an unknown algorithm is refused");
+  check(pm_graph_plan(graph, NULL, NULL) == PM_ERR_INVALID_ARG &&
+            strstr(pm_graph_error(graph), "plan: out is NULL") != NULL,
+        "a NULL out is refused, saying so");
   pm_graph_destroy(graph);
 
   /* Each size is accepted; together they pass SIZE_MAX / 2. */

@@ -1,16 +1,21 @@
 # tests/sanitize/local.mk: sanitizer and valgrind runs, included by the top-level Makefile.am.
 #
 # test_threads (pm_* from several threads: remote frees, thread exit,
-# statistics during churn) is part of `make check`. Two more targets, not
+# statistics during churn) and runtime_threads (first planner calls through
+# the runtime-link header, from several threads at once) are part of
+# `make check`. Two more targets, not
 # part of `make check` (see tests/README.md):
 #   make check-sanitize   unit tests + test_threads built from the library's
 #                         sources with UBSan, then with TSan, and run
 #   make check-valgrind   unit tests, test_threads and infer under memcheck
 # `make check-sanitize SANITIZE_CC=clang` picks the compiler (default: CC).
-check_PROGRAMS += tests/sanitize/test_threads
-TESTS += tests/sanitize/test_threads
+check_PROGRAMS += tests/sanitize/test_threads tests/sanitize/runtime_threads
+TESTS += tests/sanitize/test_threads tests/sanitize/runtime_threads
 tests_sanitize_test_threads_SOURCES = tests/sanitize/test_threads.c
 tests_sanitize_test_threads_LDADD = libpoolmalloc.la $(PTHREAD_LIBS)
+# Linked without the library: the runtime header finds it when preloaded.
+tests_sanitize_runtime_threads_SOURCES = tests/sanitize/runtime_threads.c
+tests_sanitize_runtime_threads_LDADD = $(PTHREAD_LIBS)
 
 SANITIZE_CC = $(CC)
 VALGRIND = valgrind

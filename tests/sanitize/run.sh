@@ -73,7 +73,7 @@ sanitize() {
     binary="$out/$name-$test"
     log="$binary.log"
     case $test in
-    test_threads) source="$top_srcdir/tests/sanitize/test_threads.c" libs="-lpthread -lm" ;;
+    test_threads | runtime_threads) source="$top_srcdir/tests/sanitize/$test.c" libs="-lpthread -lm -ldl" ;;
     *) source="$top_srcdir/tests/unit/$test.c" libs="$CRITERION_LIBS -lpthread -lm" ;;
     esac
     # shellcheck disable=SC2086 # flag lists are meant to split
@@ -92,18 +92,19 @@ sanitize() {
 }
 
 sanitize ubsan "-fsanitize=undefined -fno-sanitize-recover=all" \
-  "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1" "$tests test_threads"
+  "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1" "$tests test_threads runtime_threads"
 # Criterion cannot run under TSan: its sandbox maps its shared arena at a
 # fixed place TSan has reserved and aborts ("Could not initialize
 # inheritable arena", Snaipe/Criterion#274). So the threads of the unit
 # tests (alloc_threads, alloc_lock, alloc_idle) never run under TSan;
-# test_threads, a plain TAP program, carries the concurrency there.
+# test_threads and runtime_threads, plain TAP programs, carry the
+# concurrency there.
 for test in $tests; do
   number=$((number + 1))
   echo "ok $number # SKIP tsan: $test (Criterion cannot run under TSan, Criterion#274)"
 done
 sanitize tsan "-fsanitize=thread" "TSAN_OPTIONS=halt_on_error=0:exitcode=66:second_deadlock_stack=1" \
-  test_threads
+  "test_threads runtime_threads"
 
 echo "1..$number"
 echo "check-sanitize: $((number - failures)) passed, $failures failed"
