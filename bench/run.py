@@ -2,14 +2,15 @@
 """run.py: runs the allocator benchmark suite (make bench).
 
 For run r, for each workload, for each allocator (round-robin, so drift on a
-shared machine spreads evenly), one child process runs the workload with the
-allocator preloaded. The wall time comes from time.perf_counter around the
-child; the peak RSS (VmHWM) and the RSS after the free phase (VmRSS) from the
-workload's own report, with os.wait4's ru_maxrss as the fallback for a
-workload that died before reporting (ru_maxrss also counts the runner's
-pages the child held between fork and exec). The medians, and how far each
-cell's wall times spread, go to tables on stdout, a CSV and an SVG chart
-(see bench/README.md).
+shared machine spreads evenly; run r starts its rounds at the r-th
+allocator, so that no allocator always runs first, straight after another
+workload), one child process runs the workload with the allocator preloaded.
+The wall time comes from time.perf_counter around the child; the peak RSS
+(VmHWM) and the RSS after the free phase (VmRSS) from the workload's own
+report, with os.wait4's ru_maxrss as the fallback for a workload that died
+before reporting (ru_maxrss also counts the runner's pages the child held
+between fork and exec). The medians, and how far each cell's wall times
+spread, go to tables on stdout, a CSV and an SVG chart (see bench/README.md).
 
 Environment: BENCH_RUNS (default 5), BENCH_FILTER (comma-separated workload
 substrings), BENCH_ALLOCATORS (comma-separated allocator names), BENCH_QUICK=1
@@ -221,6 +222,12 @@ def failure_reason(output, status):
     return f"{status}: {last[0][:120]}".rstrip(": ")
 
 
+def rotated(items, by):
+    """items starting at index by (modulo their count), wrapping around."""
+    start = by % len(items)
+    return items[start:] + items[:start]
+
+
 def run_suite(args, workloads, allocators, runs, scale):
     """Returns the results and {(workload, allocator): why its later runs
     were skipped} for the cells that failed or were too slow to repeat."""
@@ -230,7 +237,7 @@ def run_suite(args, workloads, allocators, runs, scale):
     done = 0
     for run in range(1, runs + 1):
         for workload in workloads:
-            for allocator, library in allocators:
+            for allocator, library in rotated(allocators, run - 1):
                 done += 1
                 cell = (workload[0], allocator)
                 progress = f"[{done}/{total}] {workload[0]} {allocator} run {run}"
