@@ -32,8 +32,9 @@
  * BACKGROUND_IDLE_LONG_MS while idle. The main thread's exit hook, and
  * after it every thread's, wake it to look sooner, every
  * BACKGROUND_LEAVING_POLL_MS at first and less often while nothing
- * changes; a main thread that never allocated has no hook, and is seen
- * gone at the next long look. */
+ * changes, but at least every BACKGROUND_LEAVING_POLL_MAX_MS: a worker that
+ * never allocated has no hook, and ends unseen; a main thread that never
+ * allocated has no hook either, and is seen gone at the next long look. */
 #include <signal.h>
 #include <time.h>
 
@@ -77,6 +78,11 @@ static pthread_once_t background_wake_once = PTHREAD_ONCE_INIT;
 #define BACKGROUND_IDLE_LONG_MS    30000
 #define BACKGROUND_IDLE_MS         1000
 #define BACKGROUND_LEAVING_POLL_MS 50
+/* The longest a process whose last other thread ended unseen lives on:
+ * at this rate the looks cost a read of /proc four times a second. With
+ * the doubling up to BACKGROUND_IDLE_LONG_MS it was up to 30 s, deaf to
+ * the signals this thread blocks (a SIGTERM then was lost). */
+#define BACKGROUND_LEAVING_POLL_MAX_MS 250
 /* The process whose main thread's exit hook ran (it leaves through
  * pthread_exit), else 0: a pid, since a child made by _Fork, which runs no
  * fork handlers, inherits it and must not take it for its own. */
@@ -266,11 +272,12 @@ static bool background_idle(uint64_t deadline) {
 }
 
 /* While the main thread is gone, how long until the next look for being
- * the last thread: soon after a wake-up (a thread exited), then less and
- * less often while nothing happens. */
+ * the last thread: soon after a wake-up (a thread exited), then less
+ * often while nothing happens, up to BACKGROUND_LEAVING_POLL_MAX_MS. */
 static uint64_t leaving_poll_next(bool woken, uint64_t poll_ms) {
   if (woken) return BACKGROUND_LEAVING_POLL_MS;
-  return poll_ms < BACKGROUND_IDLE_LONG_MS / 2 ? poll_ms * 2 : BACKGROUND_IDLE_LONG_MS;
+  return poll_ms < BACKGROUND_LEAVING_POLL_MAX_MS / 2 ? poll_ms * 2
+                                                      : BACKGROUND_LEAVING_POLL_MAX_MS;
 }
 
 /* Whether this is the last thread running. When /proc cannot tell, only a

@@ -3,7 +3,7 @@
  * ends.
  *
  *   exit_paths return | exit | abort | raise | badfree | pthread_exit |
- *              pthread_exit_idle | pthread_exit_worker
+ *              pthread_exit_idle | pthread_exit_worker | pthread_exit_late_worker
  *
  * pthread_exit also frees 6 MiB first, so the allocator has memory to give
  * back (and a background thread to do it) when the main thread leaves;
@@ -11,9 +11,12 @@
  * given it back and waits idle when the main thread leaves;
  * pthread_exit_worker leaves a worker that ends 0.5 s later without ever
  * allocating, so nothing tells the background thread, which holds memory
- * to give back, that it is the last thread. */
+ * to give back, that it is the last thread; pthread_exit_late_worker's
+ * ends 6.5 s later, when the background thread has long given the memory
+ * back and looks only now and then. */
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,17 +25,16 @@
 enum { BLOCKS = 3000 };
 
 /* A worker that never allocates, so no exit hook of the allocator runs
- * when it ends. */
-static void *sleep_half_a_second(void *unused) {
-  struct timespec pause = {0, 500000000};
-  nanosleep(&pause, NULL);
-  return unused;
+ * when it ends; it sleeps for the timespec it is given. */
+static void *sleep_then_end(void *pause) {
+  nanosleep(pause, NULL);
+  return NULL;
 }
 
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: exit_paths return|exit|abort|raise|badfree|pthread_exit|"
-                    "pthread_exit_idle|pthread_exit_worker\n");
+                    "pthread_exit_idle|pthread_exit_worker|pthread_exit_late_worker\n");
     return 2;
   }
   static void *blocks[BLOCKS];
@@ -58,9 +60,11 @@ int main(int argc, char **argv) {
       struct timespec idle = {2, 500000000};
       nanosleep(&idle, NULL);
     }
+    static struct timespec soon = {0, 500000000}, late = {6, 500000000};
+    bool late_worker = strcmp(argv[1], "pthread_exit_late_worker") == 0;
     pthread_t worker;
-    if (strcmp(argv[1], "pthread_exit_worker") == 0 &&
-        pthread_create(&worker, NULL, sleep_half_a_second, NULL) != 0)
+    if ((late_worker || strcmp(argv[1], "pthread_exit_worker") == 0) &&
+        pthread_create(&worker, NULL, sleep_then_end, late_worker ? &late : &soon) != 0)
       return 1;
     pthread_exit(NULL);
   }

@@ -9,14 +9,15 @@
 pm_require_library
 
 program="$top_builddir/tests/integration/exit_paths"
-echo "1..17"
+echo "1..19"
 
 # json_allocations FILE: total_allocations of a JSON statistics file.
 json_allocations() {
   "$PM_PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["total_allocations"])' "$1"
 }
 
-for how in return exit abort raise pthread_exit pthread_exit_idle pthread_exit_worker; do
+for how in return exit abort raise pthread_exit pthread_exit_idle pthread_exit_worker \
+  pthread_exit_late_worker; do
   file="$pm_tmp/$how.json"
   # SIGKILL: a process kept alive by a thread that blocks signals ignores TERM.
   # pthread_exit_idle ends as soon as its main thread has left (2.5 s in),
@@ -24,9 +25,12 @@ for how in return exit abort raise pthread_exit pthread_exit_idle pthread_exit_w
   # itself the last thread; were it not told, it would look only after 30 s
   # of idleness. pthread_exit_worker's background thread holds memory whose
   # decay deadline lies 15 s away: it must look for the end sooner.
+  # pthread_exit_late_worker's worker ends 6.5 s in, unseen: the looks
+  # must stay frequent (they once grew to 30 s apart).
   limit=30 conf=
   [ $how = pthread_exit_idle ] && limit=15
   [ $how = pthread_exit_worker ] && limit=10 conf=decay_ms:60000
+  [ $how = pthread_exit_late_worker ] && limit=10
   timeout -s KILL $limit env LD_PRELOAD="$PM_PRELOAD" POOLMALLOC_STATS=json \
     ${conf:+POOLMALLOC_CONF=$conf} POOLMALLOC_STATS_FILE="$file" "$program" $how 2>"$pm_tmp/$how.err"
   status=$?
