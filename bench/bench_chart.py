@@ -13,6 +13,7 @@ TOP = 56
 LEFT = 60
 GROUP_GAP = 30
 BAR_WIDTH = 11
+LEGEND_STEP = 105  # px from one legend entry to the next
 RATIO_CAP = 3.0  # taller bars are clipped and labelled with their value
 
 
@@ -68,8 +69,16 @@ def panel(summary, field, title, top):
 
 def write_svg(path, summary):
     allocators = summary["allocators"]
+    glibc_note = ("" if "glibc" in allocators else
+                  "; glibc was not run, so there are no ratios to draw")
+    footnote = (f'x = the workload failed under that allocator; ? = it failed under glibc'
+                f'{glibc_note}; median of {summary["runs"]} run(s)')
     group_width = BAR_WIDTH * len(allocators) + GROUP_GAP
-    width = LEFT + group_width * len(summary["workloads"]) + 20
+    # Wide enough for the bars, the legend and the footnote (about 6.5 px a
+    # character at 11 px): with one workload the legend and notes were cut.
+    width = max(LEFT + group_width * len(summary["workloads"]),
+                LEFT + LEGEND_STEP * len(allocators),
+                LEFT + int(len(footnote) * 6.5)) + 20
     height = 2 * (PANEL_HEIGHT + TOP + 30) + 50
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'font-family="sans-serif">',
@@ -78,15 +87,11 @@ def write_svg(path, summary):
     parts += panel(summary, "peak_rss_kb", "Peak RSS", 2 * TOP + PANEL_HEIGHT + 30)
     legend_y = height - 30
     for ai, allocator in enumerate(allocators):
-        x = LEFT + ai * 105
+        x = LEFT + ai * LEGEND_STEP
         parts.append(f'<rect x="{x}" y="{legend_y - 9}" width="10" height="10" '
                      f'fill="{COLOURS[allocator]}"/>')
         parts.append(f'<text x="{x + 14}" y="{legend_y}" font-size="11">{allocator}</text>')
-    glibc_note = ("" if "glibc" in allocators else
-                  "; glibc was not run, so there are no ratios to draw")
-    parts.append(f'<text x="{LEFT}" y="{legend_y + 18}" font-size="11">'
-                 f'x = the workload failed under that allocator; ? = it failed under glibc'
-                 f'{glibc_note}; median of {summary["runs"]} run(s)</text>')
+    parts.append(f'<text x="{LEFT}" y="{legend_y + 18}" font-size="11">{footnote}</text>')
     parts.append("</svg>")
     with open(path, "w") as out:
         out.write("\n".join(parts) + "\n")

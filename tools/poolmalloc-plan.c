@@ -12,13 +12,17 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "poolmalloc.h"
 #include "planner/csv.h"
 #include "planner/svg.h"
+#include "utf8.h"
 
 #define PROGRAM "poolmalloc-plan"
 
@@ -39,7 +43,8 @@ static void usage(FILE *out) {
                "  --algorithm NAME  naive, greedy-size or best (default best)\n"
                "  --alignment N     align every offset to N bytes, a power of two (default 64;\n"
                "                    1 = no padding, as MiniMalloc's benchmarks assume)\n"
-               "  --time-limit MS   search budget of the best algorithm (default: its own)\n"
+               "  --time-limit MS   search budget of the best algorithm (default, or 0: its\n"
+               "                    own, about 1000)\n"
                "  --svg FILE        draw the plan as SVG\n"
                "  -o PLAN.csv       write id,lower,upper,size,offset\n"
                "  --help            show this help and exit\n"
@@ -47,7 +52,34 @@ static void usage(FILE *out) {
                "\n"
                "Prints: buffers=N naive=B lower_bound=B planned=B ratio=planned/lower_bound "
                "time_ms=T\n"
-               "Exit status: 0 planned, 2 bad usage or input, 1 output could not be written.\n");
+               "Exit status: 0 planned, 2 bad usage or input, 1 output could not be written\n"
+               "or memory ran out.\n");
+}
+
+/* A path for a message: control characters masked, as the CSV reader's
+ * messages have them, so a file name cannot break the line. */
+static const char *shown(const char *path, char buffer[256]) {
+  _pm_text_mask_copy(buffer, 256, path);
+  return buffer;
+}
+
+/* The algorithm's name, checked before the CSV is read (which may be
+ * large) by planning an empty graph, so the message blames the option. */
+static int check_algorithm(const char *name) {
+  pm_graph_t *graph = pm_graph_create(NULL);
+  if (graph == NULL) {
+    fprintf(stderr, PROGRAM ": out of memory\n");
+    return 1;
+  }
+  const pm_plan_t *plan;
+  pm_plan_options_t options = {name, 0, 0};
+  int status = pm_graph_plan(graph, &options, &plan);
+  if (status == PM_ERR_UNKNOWN_ALGORITHM) {
+    char buffer[256];
+    fprintf(stderr, PROGRAM ": --algorithm: %s\n", shown(pm_graph_error(graph), buffer));
+  }
+  pm_graph_destroy(graph);
+  return status == PM_OK ? 0 : status == PM_ERR_UNKNOWN_ALGORITHM ? 2 : 1;
 }
 
 static int parse_count(const char *option, const char *text, uint64_t max, uint64_t *out) {
@@ -119,49 +151,59 @@ static int parse_args(int argc, char **argv, plan_args_t *args) {
   }
   if (args->alignment == 0) args->alignment = 64;
   args->problem_path = argv[optind];
-  return -1;
+  int status = args->algorithm != NULL ? check_algorithm(args->algorithm) : 0;
+  return status != 0 ? status : -1;
+}
+
+/* An output file, opened for writing; NULL after a message. */
+static FILE *output_open(const char *path) {
+  FILE *out = fopen(path, "w");
+  if (out == NULL) {
+    char buffer[256];
+    fprintf(stderr, PROGRAM ": %s: %s\n", shown(path, buffer), strerror(errno));
+  }
+  return out;
+}
+
+/* Closes an output file; failed (with errno in write_error) if a write
+ * failed. On any failure a regular file is removed, so no half-written
+ * plan or picture is left to pass for a whole one. Returns the exit
+ * status. */
+static int output_close(FILE *out, const char *path, bool failed, int write_error) {
+  int closed = fclose(out);
+  if (!failed && closed == 0) return 0;
+  char buffer[256];
+  fprintf(stderr, PROGRAM ": %s: %s\n", shown(path, buffer),
+          strerror(failed ? write_error : errno));
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) unlink(path);
+  return 1;
 }
 
 static int write_plan_csv(const char *path, const pm_csv_problem_t *problem,
                           const uint64_t *offsets) {
-  FILE *out = fopen(path, "w");
-  if (out == NULL) {
-    fprintf(stderr, PROGRAM ": %s: %s\n", path, strerror(errno));
-    return 1;
-  }
-  fputs("id,lower,upper,size,offset\n", out);
-  for (size_t i = 0; i < problem->count; i++) {
+  FILE *out = output_open(path);
+  if (out == NULL) return 1;
+  bool failed = fputs("id,lower,upper,size,offset\n", out) < 0;
+  for (size_t i = 0; i < problem->count && !failed; i++) {
     const pm_csv_row_t *row = &problem->rows[i];
-    fprintf(out, "%s,%llu,%llu,%llu,%llu\n", row->id, (unsigned long long)row->lower,
-            (unsigned long long)row->upper, (unsigned long long)row->size,
-            (unsigned long long)offsets[i]);
+    failed = fprintf(out, "%s,%llu,%llu,%llu,%llu\n", row->id, (unsigned long long)row->lower,
+                     (unsigned long long)row->upper, (unsigned long long)row->size,
+                     (unsigned long long)offsets[i]) < 0;
   }
-  if (fclose(out) != 0) {
-    fprintf(stderr, PROGRAM ": %s: %s\n", path, strerror(errno));
-    return 1;
-  }
-  return 0;
+  return output_close(out, path, failed, errno);
 }
 
 static int write_svg(const char *path, const plan_args_t *args, const pm_csv_problem_t *problem,
                      const uint64_t *offsets, const pm_plan_summary_t *summary) {
-  FILE *out = fopen(path, "w");
-  if (out == NULL) {
-    fprintf(stderr, PROGRAM ": %s: %s\n", path, strerror(errno));
-    return 1;
-  }
+  FILE *out = output_open(path);
+  if (out == NULL) return 1;
   const char *base = strrchr(args->problem_path, '/');
   pm_svg_figures_t figures = {summary->naive_bytes,   summary->lower_bound_bytes,
                               summary->planned_bytes, summary->plan_time_ms,
                               summary->algorithm,     base != NULL ? base + 1 : args->problem_path};
-  int failed = _pm_svg_write(out, problem->rows, offsets, problem->count, &figures);
-  int write_error = errno; /* why the failed write failed, before fclose sets errno again */
-  int closed = fclose(out);
-  if (failed || closed != 0) {
-    fprintf(stderr, PROGRAM ": %s: %s\n", path, strerror(failed ? write_error : errno));
-    return 1;
-  }
-  return 0;
+  bool failed = _pm_svg_write(out, problem->rows, offsets, problem->count, &figures) != 0;
+  return output_close(out, path, failed, errno);
 }
 
 /* Plans the problem; on success fills offsets and summary. */
@@ -186,23 +228,26 @@ static int plan_problem(const plan_args_t *args, const pm_csv_problem_t *problem
     for (size_t i = 0; i < problem->count; i++)
       offsets[i] = pm_plan_offset(plan, (int)i);
   } else {
-    fprintf(stderr, PROGRAM ": %s: %s\n", args->problem_path, pm_graph_error(graph));
+    char path[256], error[256];
+    fprintf(stderr, PROGRAM ": %s: %s\n", shown(args->problem_path, path),
+            shown(pm_graph_error(graph), error));
   }
   pm_graph_destroy(graph);
   if (status >= 0) return 0;
   return status == PM_ERR_NOMEM ? 1 : 2;
 }
 
-int main(int argc, char **argv) {
+static int run(int argc, char **argv) {
   plan_args_t args = {0};
   int exit_status = parse_args(argc, argv, &args);
   if (exit_status >= 0) return exit_status;
 
   char error[512];
   pm_csv_problem_t problem;
-  if (_pm_csv_read_problem(args.problem_path, &problem, error, sizeof error) != 0) {
+  int read = _pm_csv_read_problem(args.problem_path, &problem, error, sizeof error);
+  if (read != 0) {
     fprintf(stderr, PROGRAM ": %s\n", error);
-    return 2;
+    return read == PM_CSV_RESOURCES ? 1 : 2;
   }
   uint64_t *offsets = calloc(problem.count != 0 ? problem.count : 1, sizeof *offsets);
   pm_plan_summary_t summary = {0};
@@ -226,5 +271,16 @@ int main(int argc, char **argv) {
   }
   free(offsets);
   _pm_csv_free_problem(&problem);
+  return exit_status;
+}
+
+/* The summary line (or the help) that could not be written is a failure
+ * too, which a script must see. */
+int main(int argc, char **argv) {
+  int exit_status = run(argc, argv);
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    fprintf(stderr, PROGRAM ": standard output: %s\n", strerror(errno));
+    if (exit_status == 0) exit_status = 1;
+  }
   return exit_status;
 }

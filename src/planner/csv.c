@@ -61,6 +61,19 @@ static int csv_fail(csv_reader_t *reader, const char *format, ...) {
   return -1;
 }
 
+/* For what the reader itself ran out of (memory, or the file's read): not
+ * the input's fault, and told apart by the status. */
+static int csv_fail_resources(csv_reader_t *reader, const char *problem) {
+  csv_fail(reader, "%s", problem);
+  return PM_CSV_RESOURCES;
+}
+
+/* Echoed fields are cut to this many bytes, so that a long one cannot
+ * push the problem out of the message. */
+#define FIELD_SHOWN      40
+#define FIELD_FORMAT     "%.*s%s"
+#define FIELD_ARGS(text) FIELD_SHOWN, (text), strlen(text) > FIELD_SHOWN ? "..." : ""
+
 static char *csv_trim(char *text) {
   while (*text == ' ' || *text == '\t')
     text++;
@@ -71,14 +84,15 @@ static char *csv_trim(char *text) {
   return text;
 }
 
-/* Splits line in place at commas; returns the field count or -1. */
+/* Splits line in place at commas; returns the field count, or the failure
+ * status (out of memory). */
 static long csv_split(csv_reader_t *reader, char *line) {
   size_t count = 0;
   for (char *field = line;;) {
     if (count == reader->field_capacity) {
       size_t next = reader->field_capacity != 0 ? reader->field_capacity * 2 : 8;
       char **grown = realloc(reader->fields, next * sizeof *grown);
-      if (grown == NULL) return csv_fail(reader, "out of memory");
+      if (grown == NULL) return csv_fail_resources(reader, "out of memory");
       reader->fields = grown;
       reader->field_capacity = next;
     }
@@ -94,13 +108,15 @@ static long csv_split(csv_reader_t *reader, char *line) {
 static int csv_parse_u64(csv_reader_t *reader, const char *column, const char *text,
                          uint64_t *out) {
   if (*text == '\0') return csv_fail(reader, "%s is empty", column);
-  if (*text == '-') return csv_fail(reader, "%s (%s) must not be negative", column, text);
+  if (*text == '-')
+    return csv_fail(reader, "%s (" FIELD_FORMAT ") must not be negative", column, FIELD_ARGS(text));
   uint64_t value = 0;
   for (const char *c = text; *c != '\0'; c++) {
-    if (*c < '0' || *c > '9') return csv_fail(reader, "%s '%s' is not a number", column, text);
+    if (*c < '0' || *c > '9')
+      return csv_fail(reader, "%s '" FIELD_FORMAT "' is not a number", column, FIELD_ARGS(text));
     unsigned digit = (unsigned)(*c - '0');
     if (value > (UINT64_MAX - digit) / 10)
-      return csv_fail(reader, "%s (%s) is too large", column, text);
+      return csv_fail(reader, "%s (" FIELD_FORMAT ") is too large", column, FIELD_ARGS(text));
     value = value * 10 + digit;
   }
   *out = value;
@@ -111,7 +127,7 @@ static int csv_parse_u64(csv_reader_t *reader, const char *column, const char *t
 static int csv_read_header(csv_reader_t *reader, char *line, size_t column[COLUMN_COUNT],
                            size_t *field_count) {
   long count = csv_split(reader, line);
-  if (count < 0) return -1;
+  if (count < 0) return (int)count;
   for (int c = 0; c < COLUMN_COUNT; c++) {
     long found = -1;
     for (long f = 0; f < count; f++) {
@@ -132,7 +148,7 @@ static int csv_read_header(csv_reader_t *reader, char *line, size_t column[COLUM
 static int csv_read_row(csv_reader_t *reader, char *line, const size_t column[COLUMN_COUNT],
                         size_t field_count, pm_csv_row_t *row) {
   long count = csv_split(reader, line);
-  if (count < 0) return -1;
+  if (count < 0) return (int)count;
   if ((size_t)count != field_count)
     return csv_fail(reader, "row has %ld fields, header has %zu", count, field_count);
   uint64_t *targets[COLUMN_COUNT] = {NULL, &row->lower, &row->upper, &row->size};
@@ -158,7 +174,7 @@ static int csv_read_row(csv_reader_t *reader, char *line, const size_t column[CO
   if (row->size > SIZE_MAX / 4)
     return csv_fail(reader, "size (%llu) is too large", (unsigned long long)row->size);
   row->id = strdup(id);
-  if (row->id == NULL) return csv_fail(reader, "out of memory");
+  if (row->id == NULL) return csv_fail_resources(reader, "out of memory");
   row->line = reader->line;
   return 0;
 }
@@ -174,7 +190,7 @@ static int row_compare_ids(const void *a, const void *b) {
 static int csv_check_unique_ids(csv_reader_t *reader, const pm_csv_problem_t *problem) {
   if (problem->count < 2) return 0;
   const pm_csv_row_t **sorted = malloc(problem->count * sizeof *sorted);
-  if (sorted == NULL) return csv_fail(reader, "out of memory");
+  if (sorted == NULL) return csv_fail_resources(reader, "out of memory");
   for (size_t i = 0; i < problem->count; i++)
     sorted[i] = &problem->rows[i];
   qsort(sorted, problem->count, sizeof *sorted, row_compare_ids);
@@ -182,7 +198,8 @@ static int csv_check_unique_ids(csv_reader_t *reader, const pm_csv_problem_t *pr
   for (size_t i = 1; i < problem->count && status == 0; i++)
     if (strcmp(sorted[i - 1]->id, sorted[i]->id) == 0) {
       reader->line = sorted[i]->line;
-      status = csv_fail(reader, "id '%s' repeats line %zu", sorted[i]->id, sorted[i - 1]->line);
+      status = csv_fail(reader, "id '" FIELD_FORMAT "' repeats line %zu", FIELD_ARGS(sorted[i]->id),
+                        sorted[i - 1]->line);
     }
   free(sorted);
   return status;
@@ -192,7 +209,7 @@ static int csv_append(csv_reader_t *reader, pm_csv_problem_t *problem, size_t *c
   if (problem->count < *capacity) return 0;
   size_t next = *capacity != 0 ? *capacity * 2 : 64;
   pm_csv_row_t *grown = realloc(problem->rows, next * sizeof *grown);
-  if (grown == NULL) return csv_fail(reader, "out of memory");
+  if (grown == NULL) return csv_fail_resources(reader, "out of memory");
   problem->rows = grown;
   *capacity = next;
   return 0;
@@ -245,7 +262,9 @@ int _pm_csv_read_problem(const char *path, pm_csv_problem_t *out, char *error, s
    * rest of the file was never read. */
   if (status == 0 && (ferror(file) || !feof(file))) {
     reader.line++; /* the line that could not be read */
-    status = csv_fail(&reader, "read error: %s", strerror(errno));
+    char problem[128];
+    snprintf(problem, sizeof problem, "read error: %s", strerror(errno));
+    status = csv_fail_resources(&reader, problem);
   }
   if (status == 0) status = csv_check_unique_ids(&reader, out);
   if (status == 0 && !have_header) {

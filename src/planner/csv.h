@@ -23,8 +23,13 @@ typedef struct pm_csv_problem_s {
   size_t count;
 } pm_csv_problem_t;
 
+/* What _pm_csv_read_problem returns when memory or the read failed (the
+ * input may be fine), rather than -1 for bad input. */
+#define PM_CSV_RESOURCES (-2)
+
 /* Reads path into *out. Returns 0, or -1 with a message such as
- * "problem.csv:17: upper (5) must be greater than lower (9)" in error. */
+ * "problem.csv:17: upper (5) must be greater than lower (9)" in error, or
+ * PM_CSV_RESOURCES with one such as "problem.csv:3: out of memory". */
 int _pm_csv_read_problem(const char *path, pm_csv_problem_t *out, char *error, size_t error_len);
 void _pm_csv_free_problem(pm_csv_problem_t *problem);
 

@@ -76,7 +76,9 @@ static int plan_make_buffers(pm_graph_t *graph, size_t alignment, pm_buffer_t *s
     uint64_t rounded = (tensor->size + align - 1) & ~(uint64_t)(align - 1);
     if (rounded > SIZE_MAX / 2 - total)
       return _pm_graph_fail(graph, PM_ERR_BAD_SIZE,
-                            "tensor '%s': total size of the tensors overflows", tensor->name);
+                            "tensor '%s': total size of the tensors, each rounded up to its "
+                            "alignment (here %zu), overflows",
+                            tensor->name, align);
     total += rounded;
     single[t] = (pm_buffer_t){lt->first[t], lt->last[t], tensor->size, align, 0};
   }

@@ -186,7 +186,7 @@ int _pm_svg_write(FILE *out, const pm_csv_row_t *rows, const uint64_t *offsets, 
   svg_format_bytes(planned, sizeof planned, (double)figures->planned_bytes);
   double ratio = figures->lower_bound_bytes != 0
                      ? (double)figures->planned_bytes / (double)figures->lower_bound_bytes
-                     : 0;
+                     : 1; /* an empty problem's plan meets its bound, as poolmalloc-plan says */
   fprintf(out,
           "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
           "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "

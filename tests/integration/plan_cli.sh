@@ -35,7 +35,7 @@ bad_interval:17:upper (5) must be greater than lower (9)
 bad_zero_size:3:size must be greater than 0
 bad_fields:3:row has 3 fields, header has 4"
 
-echo "1..$((14 + $(printf '%s\n' "$malformed" | wc -l)))"
+echo "1..$((18 + $(printf '%s\n' "$malformed" | wc -l)))"
 
 # 1-4: a small problem, planned and checked independently.
 status=0
@@ -78,10 +78,6 @@ result $? "empty file: exit 2 and a message" "$work/err"
 "$plan" "$work/missing.csv" >/dev/null 2>"$work/err"
 [ $? -eq 2 ] && grep -q "missing.csv: No such file" "$work/err"
 result $? "unreadable file: exit 2 and a message" "$work/err"
-
-"$plan" --algorithm fastest "$data/plan_small.csv" >/dev/null 2>"$work/err"
-[ $? -eq 2 ] && grep -q "unknown algorithm 'fastest'" "$work/err"
-result $? "unknown algorithm: exit 2 and a message" "$work/err"
 
 # Refused before the file is read: the message names the option, not the file.
 "$plan" --alignment 48 "$work/no-such.csv" >/dev/null 2>"$work/err"
@@ -143,6 +139,39 @@ result $status "--svg stays well-formed UTF-8 XML for ids with stray bytes and m
   [ $? -eq 1 ] && grep -qx "poolmalloc-plan: /dev/full: No space left on device" "$work/err"
 }
 result $? "--svg and -o on a full disk: exit 1 and the reason" "$work/err"
+
+# A write that fails part way (a file size limit) leaves no half picture.
+(
+  ulimit -f 1
+  trap '' XFSZ
+  exec "$plan" --svg "$work/part.svg" "$data/plan_small.csv"
+) >/dev/null 2>"$work/err"
+[ $? -eq 1 ] && [ ! -e "$work/part.svg" ] && grep -q "part.svg: File too large" "$work/err"
+result $? "--svg cut short by a size limit: exit 1, the file removed" "$work/err"
+
+# The summary line not written (stdout on a full disk) fails the run too.
+"$plan" "$data/plan_small.csv" >/dev/full 2>"$work/err"
+[ $? -eq 1 ] && grep -qx "poolmalloc-plan: standard output: No space left on device" "$work/err"
+result $? "stdout on a full disk: exit 1 and the reason" "$work/err"
+
+# A bad algorithm is named before the file is read, whatever the file.
+"$plan" --algorithm fastest "$work/no-such.csv" >/dev/null 2>"$work/err"
+[ $? -eq 2 ] && grep -q "^poolmalloc-plan: --algorithm: unknown algorithm 'fastest'" "$work/err"
+result $? "unknown algorithm: the message names the option, not the file" "$work/err"
+
+# A long field is cut in the message, which still says what is wrong.
+awk 'BEGIN { print "id,lower,upper,size"; printf "a,0,5,"; for (i = 0; i < 300; i++) printf "9"; print "" }' \
+  >"$work/long.csv"
+"$plan" "$work/long.csv" >/dev/null 2>"$work/err"
+[ $? -eq 2 ] && grep -q "long.csv:2: size (9\{40\}\.\.\.) is too large$" "$work/err"
+result $? "a 300-digit size: the message ends saying what is wrong" "$work/err"
+
+# A file name with a newline stays on one line of the message.
+newline_name="$work/$(printf 'new\nline.csv')"
+cp "$data/plan_small.csv" "$newline_name"
+"$plan" "$newline_name" -o "$(printf '%s/a\nb' "$work")/x.csv" >/dev/null 2>"$work/err"
+[ $? -eq 1 ] && [ "$(wc -l <"$work/err")" -eq 1 ] && grep -q "a?b/x.csv" "$work/err"
+result $? "paths with a newline: one-line messages, the newline masked" "$work/err"
 
 # A MiniMalloc benchmark problem (alignment 1, as its published figures).
 minimalloc="$top_srcdir/../shared/data/minimalloc/C.1048576.csv"
