@@ -318,24 +318,24 @@ PM_WARM PM_EXPORT void *pm_pvalloc(size_t size) {
   return _pm_alloc_aligned(PM_PAGE_SIZE, rounded, false);
 }
 
-/* free's fast path, not inlined, for the rarely used ways to free
- * (cfree, the C23 sized frees): each inlined copy would take a few hundred
- * bytes of code, and the library's code pages are resident in every
- * process. */
-PM_WARM PM_NOINLINE void _pm_free_named(void *ptr, const char *func) {
+/* free's fast path, not inlined, for the rarely used ways to free (the
+ * sized frees), named in errors: each inlined copy would take a few
+ * hundred bytes of code, and the library's code pages are resident in
+ * every process. */
+PM_WARM PM_NOINLINE static void free_named(void *ptr, const char *func) {
   _pm_free_fast(ptr, func);
 }
 
 PM_WARM PM_EXPORT void pm_free_sized(void *ptr, size_t size) {
   (void)size; /* the block knows its size; the hint is not needed */
-  _pm_free_named(ptr, "free_sized");
+  free_named(ptr, "free_sized");
 }
 
 PM_WARM PM_EXPORT void pm_free_aligned_sized(void *ptr, size_t alignment, size_t size) {
   (void)size;
   if (ptr != NULL && pm_is_power_of_two(alignment) && ((uintptr_t)ptr & (alignment - 1)) != 0)
     invalid_pointer("free_aligned_sized", ptr);
-  _pm_free_named(ptr, "free_aligned_sized");
+  free_named(ptr, "free_aligned_sized");
 }
 
 PM_WARM PM_EXPORT size_t pm_usable_size(const void *ptr) {
@@ -355,13 +355,8 @@ PM_COLD PM_EXPORT int pm_trim(size_t pad) {
 
 PM_DEFINE_HIDDEN_ALIAS(pm_calloc);
 PM_DEFINE_HIDDEN_ALIAS(pm_realloc);
-PM_DEFINE_HIDDEN_ALIAS(pm_reallocarray);
 PM_DEFINE_HIDDEN_ALIAS(pm_aligned_alloc);
 PM_DEFINE_HIDDEN_ALIAS(pm_posix_memalign);
 PM_DEFINE_HIDDEN_ALIAS(pm_memalign);
-PM_DEFINE_HIDDEN_ALIAS(pm_valloc);
-PM_DEFINE_HIDDEN_ALIAS(pm_pvalloc);
 PM_DEFINE_HIDDEN_ALIAS(pm_usable_size);
-PM_DEFINE_HIDDEN_ALIAS(pm_free_sized);
-PM_DEFINE_HIDDEN_ALIAS(pm_free_aligned_sized);
 PM_DEFINE_HIDDEN_ALIAS(pm_trim);

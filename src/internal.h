@@ -570,17 +570,10 @@ void _pm_init(void);
 /* alloc.c and stats.c */
 PM_HIDDEN_ALIAS(pm_calloc);
 PM_HIDDEN_ALIAS(pm_realloc);
-PM_HIDDEN_ALIAS(pm_reallocarray);
 PM_HIDDEN_ALIAS(pm_aligned_alloc);
 PM_HIDDEN_ALIAS(pm_posix_memalign);
 PM_HIDDEN_ALIAS(pm_memalign);
-PM_HIDDEN_ALIAS(pm_valloc);
-PM_HIDDEN_ALIAS(pm_pvalloc);
 PM_HIDDEN_ALIAS(pm_usable_size);
-/* free under another name (cfree, free_sized, ...), named in errors */
-void _pm_free_named(void *ptr, const char *func);
-PM_HIDDEN_ALIAS(pm_free_sized);
-PM_HIDDEN_ALIAS(pm_free_aligned_sized);
 PM_HIDDEN_ALIAS(pm_trim);
 PM_HIDDEN_ALIAS(pm_stats_print);
 

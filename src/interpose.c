@@ -1,8 +1,9 @@
-/* interpose.c: the unprefixed malloc family, glibc's internal aliases and
- * glibc's introspection and tuning calls (mallinfo, malloc_stats,
- * malloc_info, mallopt, malloc_trim). With LD_PRELOAD (or plain linking) these
- * replace glibc's definitions for the whole process; C++ operator new and
- * delete reach them through libstdc++'s calls to malloc and free. */
+/* interpose.c: the unprefixed malloc family (its less common names are in
+ * interpose_extras.c) and glibc's introspection and tuning calls
+ * (mallinfo, malloc_stats, malloc_info, mallopt, malloc_trim). With
+ * LD_PRELOAD (or plain linking) these replace glibc's definitions for the
+ * whole process; C++ operator new and delete reach them through
+ * libstdc++'s calls to malloc and free. */
 #include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -15,16 +16,6 @@
 #define PM_PUBLIC __attribute__((visibility("default")))
 
 /* Not declared by every libc header. */
-void cfree(void *ptr);
-void free_sized(void *ptr, size_t size);
-void free_aligned_sized(void *ptr, size_t alignment, size_t size);
-void *__libc_malloc(size_t size);
-void __libc_free(void *ptr);
-void *__libc_calloc(size_t count, size_t size);
-void *__libc_realloc(void *ptr, size_t size);
-void *__libc_memalign(size_t alignment, size_t size);
-void *__libc_valloc(size_t size);
-void *__libc_pvalloc(size_t size);
 struct mallinfo __libc_mallinfo(void);
 int __libc_mallopt(int param, int value);
 
@@ -34,17 +25,11 @@ PM_PUBLIC void *malloc(size_t size) {
 PM_PUBLIC void free(void *ptr) {
   _pm_free_fast(ptr, "free");
 }
-PM_PUBLIC void cfree(void *ptr) {
-  _pm_free_named(ptr, "cfree");
-}
 PM_PUBLIC void *calloc(size_t count, size_t size) {
   return _pm_calloc(count, size);
 }
 PM_PUBLIC void *realloc(void *ptr, size_t size) {
   return _pm_realloc(ptr, size);
-}
-PM_PUBLIC void *reallocarray(void *ptr, size_t count, size_t size) {
-  return _pm_reallocarray(ptr, count, size);
 }
 PM_PUBLIC void *aligned_alloc(size_t alignment, size_t size) {
   return _pm_aligned_alloc(alignment, size);
@@ -55,34 +40,9 @@ PM_PUBLIC int posix_memalign(void **out, size_t alignment, size_t size) {
 PM_PUBLIC void *memalign(size_t alignment, size_t size) {
   return _pm_memalign(alignment, size);
 }
-PM_PUBLIC void *valloc(size_t size) {
-  return _pm_valloc(size);
-}
-PM_PUBLIC void *pvalloc(size_t size) {
-  return _pm_pvalloc(size);
-}
 PM_PUBLIC size_t malloc_usable_size(void *ptr) {
   return _pm_usable_size(ptr);
 }
-PM_PUBLIC void free_sized(void *ptr, size_t size) {
-  _pm_free_sized(ptr, size);
-}
-PM_PUBLIC void free_aligned_sized(void *ptr, size_t alignment, size_t size) {
-  _pm_free_aligned_sized(ptr, alignment, size);
-}
-
-/* glibc's own names for the allocator functions, which it exports beside
- * the others: aliases, so each function exists once in the library (with
- * its target's attributes, see PM_COPY_ATTRIBUTES). */
-#define PM_GLIBC_ALIAS(name, target)                                                               \
-  PM_PUBLIC __typeof__(target) name __attribute__((alias(#target))) PM_COPY_ATTRIBUTES(target)
-PM_GLIBC_ALIAS(__libc_malloc, malloc);
-PM_GLIBC_ALIAS(__libc_free, free);
-PM_GLIBC_ALIAS(__libc_calloc, calloc);
-PM_GLIBC_ALIAS(__libc_realloc, realloc);
-PM_GLIBC_ALIAS(__libc_memalign, memalign);
-PM_GLIBC_ALIAS(__libc_valloc, valloc);
-PM_GLIBC_ALIAS(__libc_pvalloc, pvalloc);
 
 PM_PUBLIC int malloc_trim(size_t pad) {
   return _pm_trim(pad);
@@ -218,8 +178,10 @@ PM_COLD PM_PUBLIC int mallopt(int param, int value) {
   }
 }
 
-/* The other two glibc names: mallinfo is deprecated, so no alias names it. */
+/* glibc's own names of the tuning calls (interpose_extras.c has those of
+ * the allocation calls): mallinfo is deprecated, so no alias names it. */
 PM_PUBLIC struct mallinfo __libc_mallinfo(void) {
   return mallinfo_narrow();
 }
-PM_GLIBC_ALIAS(__libc_mallopt, mallopt);
+PM_PUBLIC __typeof__(mallopt) __libc_mallopt __attribute__((alias("mallopt")))
+PM_COPY_ATTRIBUTES(mallopt);

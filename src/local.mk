@@ -5,7 +5,7 @@ PM_CORE_SOURCES = \
 	src/prim_linux.c src/error.c src/options.c src/size_class.c \
 	src/lock.c src/segment.c src/slab.c src/idle.c src/heap.c src/large.c src/large_cache.c src/huge.c src/decay.c \
 	src/stats.c src/emitter.c src/alloc.c src/init.c
-libpoolmalloc_la_SOURCES += $(PM_CORE_SOURCES) src/interpose.c
+libpoolmalloc_la_SOURCES += $(PM_CORE_SOURCES) src/interpose.c src/interpose_extras.c
 # The linker script of COLD_LDFLAGS (configure.ac): a change relinks.
 EXTRA_DIST += src/cold.ld
 EXTRA_libpoolmalloc_la_DEPENDENCIES = src/cold.ld
