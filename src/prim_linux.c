@@ -73,6 +73,29 @@ static void reserve_trim(uint8_t *reserve, size_t size, size_t alignment, uintpt
   if (tail > 0) munmap((uint8_t *)aligned + size, tail);
 }
 
+/* Without room for the reservation's extra (an address-space limit,
+ * RLIMIT_AS, below twice the segment size refused even the first small
+ * malloc): a mapping of size bytes only, kept if the kernel happens to
+ * align it, else tried at the aligned addresses just below it (the kernel
+ * hands out addresses downwards, so the range below is likely free) and
+ * just above. */
+static void *map_aligned_exactly(size_t size, size_t alignment) {
+  const int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS;
+  uint8_t *block = mmap(NULL, size, prot, flags, -1, 0);
+  if (block == MAP_FAILED) return NULL;
+  uintptr_t below = (uintptr_t)block & ~(uintptr_t)(alignment - 1);
+  if (below == (uintptr_t)block) return block;
+  munmap(block, size);
+  uintptr_t tries[2] = {below, below + alignment};
+  for (int i = 0; i < 2; i++) {
+    block = mmap((void *)tries[i], size, prot, flags | MAP_FIXED_NOREPLACE, -1, 0);
+    if (block == MAP_FAILED) continue;
+    if ((uintptr_t)block == tries[i]) return block;
+    munmap(block, size); /* a kernel before 4.17 takes the address as a hint only */
+  }
+  return NULL;
+}
+
 void *_pm_prim_map_aligned(size_t size, size_t alignment) {
   if (map_refused()) return NULL;
   const int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS;
@@ -83,15 +106,19 @@ void *_pm_prim_map_aligned(size_t size, size_t alignment) {
   } else {
     uint8_t *reserve;
     uintptr_t aligned = reserve_aligned(size, alignment, &reserve);
-    if (reserve == MAP_FAILED) return NULL;
-    /* Mapped over the reservation: the range is never left unmapped for
-     * another thread's mmap to take. */
-    block = mmap((void *)aligned, size, prot, flags | MAP_FIXED, -1, 0);
-    if (block == MAP_FAILED) {
-      munmap(reserve, size + alignment);
-      return NULL;
+    if (reserve == MAP_FAILED) {
+      block = map_aligned_exactly(size, alignment);
+      if (block == NULL) return NULL;
+    } else {
+      /* Mapped over the reservation: the range is never left unmapped for
+       * another thread's mmap to take. */
+      block = mmap((void *)aligned, size, prot, flags | MAP_FIXED, -1, 0);
+      if (block == MAP_FAILED) {
+        munmap(reserve, size + alignment);
+        return NULL;
+      }
+      reserve_trim(reserve, size, alignment, aligned);
     }
-    reserve_trim(reserve, size, alignment, aligned);
   }
   map_advise_thp(block, size);
   return block;

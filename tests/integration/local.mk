@@ -18,7 +18,8 @@ integration_tests = \
 	tests/integration/gcc_compile.sh \
 	tests/integration/cxx_threads.sh \
 	tests/integration/contract.sh \
-	tests/integration/conf_variants.sh
+	tests/integration/conf_variants.sh \
+	tests/integration/address_limit.sh
 TESTS += $(integration_tests)
 EXTRA_DIST += $(integration_tests) \
 	tests/integration/preload_lib.sh \
