@@ -1,6 +1,7 @@
 /* error.c: fatal one-line messages and warnings. Everything is formatted by
  * hand into a stack buffer and written with one write(2): no stdio and no
  * allocation, since the heap may be the thing that is broken. */
+#include <errno.h>
 #include <string.h>
 
 #include "internal.h"
@@ -15,10 +16,17 @@
  * the file it was taken of. */
 static int stderr_copy = -1;
 static pm_prim_file_id_t stderr_copy_file;
+/* fd 2 was closed when the copy was to be taken: the program started
+ * without stderr, and whatever it opens as fd 2 later is a file of its own
+ * (a report at exit landed in its data). */
+static bool stderr_absent;
 
 void _pm_stderr_keep(void) {
   int copy = _pm_prim_dup_high(2);
-  if (copy < 0) return;
+  if (copy < 0) {
+    stderr_absent = errno == EBADF;
+    return;
+  }
   if (_pm_prim_file_id(copy, &stderr_copy_file))
     stderr_copy = copy;
   else
@@ -26,6 +34,7 @@ void _pm_stderr_keep(void) {
 }
 
 int _pm_stderr_fd(void) {
+  if (stderr_absent) return -1;
   pm_prim_file_id_t now;
   if (stderr_copy >= 0 && _pm_prim_file_id(stderr_copy, &now) &&
       now.device == stderr_copy_file.device && now.inode == stderr_copy_file.inode)

@@ -58,7 +58,8 @@ static inline bool pm_is_power_of_two(size_t n) {
  * at exit (stats.c asks, when statistics are on). */
 void _pm_stderr_keep(void);
 /* Where messages and exit statistics go: that copy while it still refers
- * to the file it was taken of, else fd 2. */
+ * to the file it was taken of, else fd 2; -1 (nowhere) when the program
+ * started without stderr. */
 int _pm_stderr_fd(void);
 _Noreturn void _pm_fatal(const char *message);
 /* "poolmalloc: FUNC(): PROBLEM 0xADDR", then abort(). */

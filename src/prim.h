@@ -109,6 +109,11 @@ _Noreturn void _pm_prim_abort(void);
 /* Runs hook when the process receives SIGABRT (abort()), before it dies,
  * unless the program has its own SIGABRT handler. The hook runs once. */
 void _pm_prim_on_abort(void (*hook)(void));
+/* Runs write_report(fd) with SIGPIPE held back: a report to a pipe whose
+ * reader has gone fails with EPIPE instead of killing the process, whose
+ * exit status would then change (a SIGPIPE that was pending before stays
+ * pending). Returns write_report's result. */
+int _pm_prim_write_without_sigpipe(int (*write_report)(int fd), int fd);
 /* Sleeps while *word == value (or until woken, or spuriously). */
 void _pm_prim_futex_wait(_Atomic uint32_t *word, uint32_t value);
 /* Wakes one thread sleeping on word. */

@@ -366,7 +366,28 @@ PM_COLD static void abort_signal_handler(int signal_number) {
   raise(signal_number);
 }
 
-PM_COLD void _pm_prim_on_abort(void (*hook)(void)) {
+PM_COLD int _pm_prim_write_without_sigpipe(int (*write_report)(int fd), int fd) {
+  sigset_t pipe_only, before, pending;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &before);
+  sigpending(&pending);
+  bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+  int result = write_report(fd);
+  sigpending(&pending);
+  /* Raised for this thread by the report's write: taken, so that it is
+   * not delivered when the mask comes back. */
+  if (!was_pending && sigismember(&pending, SIGPIPE) == 1) {
+    struct timespec now = {0, 0};
+    int saved = errno;
+    sigtimedwait(&pipe_only, NULL, &now);
+    errno = saved;
+  }
+  pthread_sigmask(SIG_SETMASK, &before, NULL);
+  return result;
+}
+
+void _pm_prim_on_abort(void (*hook)(void)) {
   struct sigaction current;
   if (sigaction(SIGABRT, NULL, &current) != 0 || current.sa_handler != SIG_DFL) return;
   abort_hook = hook;

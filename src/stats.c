@@ -227,22 +227,28 @@ PM_COLD static int stats_open_file(const char *pattern) {
   return fd;
 }
 
+/* The report the stats option asks for, to fd. */
+PM_COLD static int stats_report(int fd) {
+  return _pm_stats_print(fd,
+                         _pm_options.stats == PM_STATS_MODE_JSON ? PM_STATS_JSON : PM_STATS_TEXT);
+}
+
 void _pm_stats_print_at_exit(void) {
   if (_pm_options.stats == PM_STATS_OFF) return;
   int fd = _pm_stderr_fd();
   int opened = -1;
   if (_pm_options.stats_file[0] != '\0') opened = stats_open_file(_pm_options.stats_file);
   if (opened >= 0) fd = opened;
-  pm_stats_format_t format =
-      _pm_options.stats == PM_STATS_MODE_JSON ? PM_STATS_JSON : PM_STATS_TEXT;
-  int written = _pm_stats_print(fd, format);
+  /* A reader that left the pipe (stats to stderr | head) must not turn the
+   * program's exit status into a SIGPIPE death. */
+  int written = _pm_prim_write_without_sigpipe(stats_report, fd);
   if (opened < 0) return;
   _pm_prim_close(opened);
   /* A file that opened but took no report (a full disk, /dev/full): the
    * report goes to stderr, as when the file cannot be opened. */
   if (written != 0) {
     _pm_warn("cannot write the stats file ", _pm_options.stats_file, "; writing to stderr");
-    _pm_stats_print(_pm_stderr_fd(), format);
+    _pm_prim_write_without_sigpipe(stats_report, _pm_stderr_fd());
   }
 }
 

@@ -45,10 +45,10 @@ if not eval(sys.argv[2]):
   tap_result $? "$peak_name"
 }
 
-tap_plan 17
+tap_plan 19
 if ! pm_is_poolmalloc; then
   n=0
-  while [ $n -lt 17 ]; do
+  while [ $n -lt 19 ]; do
     n=$((n + 1))
     tap_skip "contract check $n" "not libpoolmalloc"
   done
@@ -121,4 +121,21 @@ peak_run "retain_max:1M caps retained_bytes at 1 MiB" 100 \
   's["retained_bytes"] <= MiB' POOLMALLOC_CONF=decay_ms:10000,retain_max:1M
 peak_run "retain_max:1024K is the same cap (K suffix)" 100 \
   's["retained_bytes"] <= MiB' POOLMALLOC_CONF=decay_ms:10000,retain_max:1024K
+# A program started without stderr: the file it opens next is fd 2, and
+# the report at exit went into it.
+(
+  exec 2>&-
+  exec env LD_PRELOAD="$PM_PRELOAD" POOLMALLOC_STATS=json "$probe" write "$pm_tmp/data"
+)
+status=$?
+[ $status -eq 0 ] && [ "$(cat "$pm_tmp/data")" = DATA ]
+tap_result $? "started without stderr: the report stays out of the program's file (status $status)"
+
+# A report to a pipe whose reader is gone: EPIPE, not a death by SIGPIPE.
+"$PM_PYTHON" -c 'import os, subprocess, sys
+read_end, write_end = os.pipe()
+os.close(read_end)
+child = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=write_end)
+sys.exit(child.returncode != 0)' env LD_PRELOAD="$PM_PRELOAD" POOLMALLOC_STATS=json "$probe" alloc 100
+tap_result $? "stats to a closed pipe: the exit status stays 0"
 tap_done

@@ -7,7 +7,10 @@
  *                         pid (to find its %p statistics file) and a sum
  *   stats_probe peak MIB SIZE   holds MIB MiB at once in SIZE-byte blocks,
  *                         then frees them all (peak and release figures)
- *   stats_probe badfree   frees a pointer the allocator never returned */
+ *   stats_probe badfree   frees a pointer the allocator never returned
+ *   stats_probe write FILE   allocates, then writes "DATA" to FILE (opened
+ *                         after start-up: the lowest free descriptor) */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +70,11 @@ int main(int argc, char **argv) {
     printf("free() of a static address returned\n");
     return 0;
   }
-  fprintf(stderr, "usage: stats_probe alloc N | peak MIB SIZE | badfree\n");
+  if (argc == 3 && strcmp(argv[1], "write") == 0) {
+    free(malloc(10));
+    int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    return fd >= 0 && write(fd, "DATA\n", 5) == 5 ? 0 : 1;
+  }
+  fprintf(stderr, "usage: stats_probe alloc N | peak MIB SIZE | badfree | write FILE\n");
   return 2;
 }
