@@ -370,6 +370,11 @@ PM_WARM static void heap_abandon_list(pm_heap_t *heap, pm_bin_t *bin, pm_span_t 
     list_push(&abandoned[span->size_class], span);
     atomic_fetch_add_explicit(&abandoned_count, 1, memory_order_relaxed);
     _pm_unlock(&_pm_pages_lock);
+    /* Only a decay pass reaps a slab that other threads' frees empty, and
+     * those frees may not start the background thread: the hook's check
+     * below starts it now, even under decay_ms:0 (whose program kept such
+     * slabs resident until it next allocated). */
+    atomic_store_explicit(&_pm_background_pending, true, memory_order_relaxed);
   }
 }
 
