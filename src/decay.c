@@ -158,6 +158,22 @@ static void decay_reap_abandoned(void) {
   _pm_heap_reap_abandoned();
 }
 
+/* Over the cap: release the longest-idle memory first, in four age bands,
+ * and only until a quarter of the cap is free again, so a burst of frees
+ * does not throw away the memory the program is about to reuse (each byte
+ * released past need is a page fault later). */
+static void decay_enforce_cap(uint64_t cap) {
+  uint64_t now = _pm_prim_clock_ms();
+  uint64_t goal = cap / 4 * 3;
+  for (uint64_t band = 4; band-- > 0 && retained_bytes() > goal;) {
+    uint64_t age = _pm_options.decay_ms / 4 * band;
+    uint64_t cutoff = band == 0 ? UINT64_MAX : now > age ? now - age : 0;
+    uint64_t excess = retained_bytes() - goal;
+    uint64_t released = _pm_huge_purge(cutoff, excess);
+    if (released < excess) _pm_segments_purge(cutoff, excess - released);
+  }
+}
+
 /* Pages lock held. */
 static void decay_run(uint64_t now) {
   uint64_t cutoff = now >= _pm_options.decay_ms ? now - _pm_options.decay_ms : 0;
@@ -168,6 +184,9 @@ static void decay_run(uint64_t now) {
   _pm_idle_purge(cutoff);
   _pm_segments_purge(cutoff, UINT64_MAX);
   _pm_huge_purge(cutoff, UINT64_MAX);
+  /* The slabs reaped above come back all at once, an exited thread's
+   * worth, which the cap frees check never saw. */
+  if (retained_bytes() > _pm_options.retain_max) decay_enforce_cap(_pm_options.retain_max);
   decay_schedule(now);
 }
 
@@ -198,22 +217,6 @@ void _pm_decay_tick_lazy(void) {
     if (deadline == UINT64_MAX || _pm_prim_clock_ms() < deadline + _pm_options.decay_ms) return;
   }
   _pm_decay_tick();
-}
-
-/* Over the cap: release the longest-idle memory first, in four age bands,
- * and only until a quarter of the cap is free again, so a burst of frees
- * does not throw away the memory the program is about to reuse (each byte
- * released past need is a page fault later). */
-static void decay_enforce_cap(uint64_t cap) {
-  uint64_t now = _pm_prim_clock_ms();
-  uint64_t goal = cap / 4 * 3;
-  for (uint64_t band = 4; band-- > 0 && retained_bytes() > goal;) {
-    uint64_t age = _pm_options.decay_ms / 4 * band;
-    uint64_t cutoff = band == 0 ? UINT64_MAX : now > age ? now - age : 0;
-    uint64_t excess = retained_bytes() - goal;
-    uint64_t released = _pm_huge_purge(cutoff, excess);
-    if (released < excess) _pm_segments_purge(cutoff, excess - released);
-  }
 }
 
 void _pm_decay_after_free(void) {
