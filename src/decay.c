@@ -185,7 +185,7 @@ static void decay_run(uint64_t now) {
   _pm_segments_purge(cutoff, UINT64_MAX);
   _pm_huge_purge(cutoff, UINT64_MAX);
   /* The slabs reaped above come back all at once, an exited thread's
-   * worth, which the cap frees check never saw. */
+   * worth, which the check made on frees never saw. */
   if (retained_bytes() > _pm_options.retain_max) decay_enforce_cap(_pm_options.retain_max);
   decay_schedule(now);
 }

@@ -387,7 +387,7 @@ PM_COLD int _pm_prim_write_without_sigpipe(int (*write_report)(int fd), int fd) 
   return result;
 }
 
-void _pm_prim_on_abort(void (*hook)(void)) {
+PM_COLD void _pm_prim_on_abort(void (*hook)(void)) {
   struct sigaction current;
   if (sigaction(SIGABRT, NULL, &current) != 0 || current.sa_handler != SIG_DFL) return;
   abort_hook = hook;
