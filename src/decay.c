@@ -158,11 +158,13 @@ static void decay_reap_abandoned(void) {
   _pm_heap_reap_abandoned();
 }
 
-/* Over the cap: release the longest-idle memory first, in four age bands,
- * and only until a quarter of the cap is free again, so a burst of frees
- * does not throw away the memory the program is about to reuse (each byte
- * released past need is a page fault later). */
-static void decay_enforce_cap(uint64_t cap) {
+/* Over retain_max: release the longest-idle memory first, in four age
+ * bands, and only until a quarter of the cap is free again, so a burst of
+ * frees does not throw away the memory the program is about to reuse (each
+ * byte released past need is a page fault later). */
+static void decay_hold_to_cap(void) {
+  uint64_t cap = _pm_options.retain_max;
+  if (retained_bytes() <= cap) return;
   uint64_t now = _pm_prim_clock_ms();
   uint64_t goal = cap / 4 * 3;
   for (uint64_t band = 4; band-- > 0 && retained_bytes() > goal;) {
@@ -186,7 +188,7 @@ static void decay_run(uint64_t now) {
   _pm_huge_purge(cutoff, UINT64_MAX);
   /* The slabs reaped above come back all at once, an exited thread's
    * worth, which the check made on frees never saw. */
-  if (retained_bytes() > _pm_options.retain_max) decay_enforce_cap(_pm_options.retain_max);
+  decay_hold_to_cap();
   decay_schedule(now);
 }
 
@@ -224,7 +226,7 @@ void _pm_decay_after_free(void) {
     _pm_decay_release_all();
     return;
   }
-  if (retained_bytes() > _pm_options.retain_max) decay_enforce_cap(_pm_options.retain_max);
+  decay_hold_to_cap();
   if (atomic_load_explicit(&decay_deadline, memory_order_relaxed) == UINT64_MAX)
     decay_schedule(_pm_prim_clock_ms());
 }

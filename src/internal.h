@@ -459,15 +459,20 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero);
  * of faulting on an unmapped header. */
 void _pm_huge_free(void *ptr, const char *func);
 size_t _pm_huge_usable_size(const void *ptr, const char *func);
-/* Whether what the pool has handed out (slabs, large and huge blocks)
- * reached a new high since a large or huge allocation or growth last took
- * a peak sample, which makes this one worth a sample: summing every heap's
- * counters cost 15% of the inference workload when done on each. The
- * slabs count too: with only the big blocks' own high, big blocks taken
- * again after small ones had grown were never sampled. Pages lock held. */
+/* What the pool has handed out: slabs, and large and huge blocks (those in
+ * threads' caches of large blocks included). Pages lock held. */
+static inline uint64_t _pm_pool_handed_out(void) {
+  return (uint64_t)_pm_pool.slab_total * PM_SLAB_SIZE + _pm_pool.large_live_bytes +
+         _pm_pool.huge_live_bytes;
+}
+/* Whether what the pool has handed out reached a new high since a large
+ * or huge allocation or growth last took a peak sample, which makes this
+ * one worth a sample: summing every heap's counters cost 15% of the
+ * inference workload when done on each. The slabs count too: with only the
+ * big blocks' own high, big blocks taken again after small ones had grown
+ * were never sampled. Pages lock held. */
 static inline bool _pm_handed_out_new_high(void) {
-  uint64_t handed_out = (uint64_t)_pm_pool.slab_total * PM_SLAB_SIZE + _pm_pool.large_live_bytes +
-                        _pm_pool.huge_live_bytes;
+  uint64_t handed_out = _pm_pool_handed_out();
   if (handed_out <= _pm_pool.handed_out_sampled) return false;
   _pm_pool.handed_out_sampled = handed_out;
   return true;

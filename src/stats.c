@@ -95,7 +95,7 @@ uint64_t _pm_stats_sample_peak(void) {
   _pm_lock(&_pm_pages_lock);
   uint64_t big = large_uncached_bytes(_pm_large_cache_bytes()) + _pm_pool.huge_live_bytes;
   uint64_t slab_bytes = (uint64_t)_pm_pool.slab_total * PM_SLAB_SIZE;
-  uint64_t handed_out = slab_bytes + _pm_pool.large_live_bytes + _pm_pool.huge_live_bytes;
+  uint64_t handed_out = _pm_pool_handed_out();
   _pm_unlock(&_pm_pages_lock);
   /* Small blocks never take more than their slabs: when even that bound
    * cannot raise the peak, skip summing the counters of every heap, which
