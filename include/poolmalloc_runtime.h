@@ -12,8 +12,8 @@
  * are checked and then ignored. A plan places the tensors end to end (the
  * naive figures; kept per shape as the library's are, within the same
  * optional bound), and an arena gives each tensor its own malloc() block, aligned
- * as the tensor asks (64 bytes at least, as the planner's), which a later
- * bind keeps while it still fits the tensor. It says so once
+ * as the tensor asks (or the plan, for a tensor that asks for none), which
+ * a later bind keeps while it still fits the tensor. It says so once
  * on stderr. dlsym and pthread_once live in libc from glibc 2.34 on;
  * older glibc needs -ldl -pthread. */
 #ifndef POOLMALLOC_RUNTIME_H
@@ -78,7 +78,11 @@ typedef struct pm_runtime_plan_s {
   pm_plan_summary_t summary;
 } pm_runtime_plan_t;
 
+/* A live graph's or arena's mark, cleared by its destroy. */
+#define PM_RUNTIME_FB_LIVE 0x6c697665u
+
 typedef struct pm_runtime_graph_s {
+  unsigned live; /* PM_RUNTIME_FB_LIVE until destroyed */
   pm_runtime_tensor_t *tensors;
   size_t count;
   int *op_scratch;
@@ -97,15 +101,41 @@ typedef struct pm_runtime_graph_s {
 /* Copies what it needs of the bound plan: the plan belongs to its graph,
  * which may be destroyed while the arena lives on. */
 typedef struct pm_runtime_arena_s {
+  unsigned live; /* PM_RUNTIME_FB_LIVE until destroyed */
   pm_runtime_tensor_t *tensors;
   void **blocks;
   size_t count;
   size_t capacity;
 } pm_runtime_arena_t;
 
+/* A graph or arena used after its destroy (or never made) stops the
+ * process as the library's does, with one line naming the call: its
+ * memory, freed, may hold anything by now. */
+static inline void pm_runtime_fb_check_live(unsigned live, const char *call, const char *what,
+                                            const void *object) {
+  if (live == PM_RUNTIME_FB_LIVE) return;
+  fprintf(stderr, "poolmalloc: %s(): not a live %s (destroyed?) %p\n", call, what, object);
+  abort();
+}
+
+/* The fallback's graph behind graph; NULL stays NULL. */
+static inline pm_runtime_graph_t *pm_runtime_fb_graph(const pm_graph_t *graph, const char *call) {
+  pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
+  if (g != NULL) pm_runtime_fb_check_live(g->live, call, "graph", g);
+  return g;
+}
+
+static inline pm_runtime_arena_t *pm_runtime_fb_arena(const pm_arena_t *arena, const char *call) {
+  pm_runtime_arena_t *a = (pm_runtime_arena_t *)arena;
+  if (a != NULL) pm_runtime_fb_check_live(a->live, call, "arena", a);
+  return a;
+}
+
 static inline pm_graph_t *pm_runtime_fb_graph_create(const char *name) {
   (void)name;
-  return (pm_graph_t *)calloc(1, sizeof(pm_runtime_graph_t));
+  pm_runtime_graph_t *g = (pm_runtime_graph_t *)calloc(1, sizeof(pm_runtime_graph_t));
+  if (g != NULL) g->live = PM_RUNTIME_FB_LIVE;
+  return (pm_graph_t *)g;
 }
 
 /* Frees the least recently used plans until at most keep remain. */
@@ -146,8 +176,9 @@ static inline void pm_runtime_fb_plans_keep(pm_runtime_graph_t *g, size_t keep) 
 }
 
 static inline void pm_runtime_fb_graph_destroy(pm_graph_t *graph) {
-  pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
+  pm_runtime_graph_t *g = pm_runtime_fb_graph(graph, "pm_graph_destroy");
   if (g == NULL) return;
+  g->live = 0;
   pm_runtime_fb_plans_keep(g, 0);
   free(g->tensors);
   free(g->producer);
@@ -158,7 +189,30 @@ static inline void pm_runtime_fb_graph_destroy(pm_graph_t *graph) {
 }
 
 static inline const char *pm_runtime_fb_graph_error(const pm_graph_t *graph) {
-  return graph != NULL ? ((const pm_runtime_graph_t *)graph)->error : "graph is NULL";
+  const pm_runtime_graph_t *g = pm_runtime_fb_graph(graph, "pm_graph_error");
+  return g != NULL ? g->error : "graph is NULL";
+}
+
+/* A name as the library's messages show it: at most 40 bytes, cut between
+ * UTF-8 characters, "..." marking a cut, so that a long name cannot push
+ * the problem out of the message; "?" for none. */
+enum { PM_RUNTIME_FB_SHOWN = 40 };
+typedef struct pm_runtime_fb_label_s {
+  char text[PM_RUNTIME_FB_SHOWN + sizeof "..."];
+} pm_runtime_fb_label_t;
+
+static inline pm_runtime_fb_label_t pm_runtime_fb_label(const char *name) {
+  pm_runtime_fb_label_t label;
+  if (name == NULL) name = "?";
+  size_t cut = 0;
+  while (cut < PM_RUNTIME_FB_SHOWN && name[cut] != '\0')
+    cut++;
+  if (name[cut] != '\0') /* back to the start of the character cut in two */
+    while (cut > 0 && ((unsigned char)name[cut] & 0xc0) == 0x80)
+      cut--;
+  memcpy(label.text, name, cut);
+  strcpy(label.text + cut, name[cut] != '\0' ? "..." : "");
+  return label;
 }
 
 /* Refuses a call as the library does: status, and a one-line message for
@@ -185,10 +239,11 @@ static inline int pm_runtime_fb_grow(void **items, size_t *count, size_t elem_si
 
 static inline int pm_runtime_fb_graph_add_tensor(pm_graph_t *graph, const char *name, size_t size,
                                                  size_t alignment, unsigned flags) {
-  pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
+  pm_runtime_graph_t *g = pm_runtime_fb_graph(graph, "pm_graph_add_tensor");
   if (g == NULL) return PM_ERR_INVALID_ARG;
   /* The library's checks, in its order. */
-  const char *label = name != NULL ? name : "?";
+  pm_runtime_fb_label_t shown = pm_runtime_fb_label(name);
+  const char *label = shown.text;
   const unsigned known = PM_TENSOR_INPUT | PM_TENSOR_OUTPUT | PM_TENSOR_PERSISTENT;
   if ((flags & ~known) != 0)
     return pm_runtime_fb_fail(g, PM_ERR_INVALID_ARG, "tensor '%s': unknown flags 0x%x", label,
@@ -213,7 +268,7 @@ static inline int pm_runtime_fb_graph_add_tensor(pm_graph_t *graph, const char *
 }
 
 static inline int pm_runtime_fb_graph_set_tensor_size(pm_graph_t *graph, int tensor, size_t size) {
-  pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
+  pm_runtime_graph_t *g = pm_runtime_fb_graph(graph, "pm_graph_set_tensor_size");
   if (g == NULL) return PM_ERR_INVALID_ARG;
   if (tensor < 0 || (size_t)tensor >= g->count)
     return pm_runtime_fb_fail(g, PM_ERR_UNKNOWN_TENSOR, "unknown tensor id %d", tensor);
@@ -229,10 +284,11 @@ static inline int pm_runtime_fb_graph_add_op(pm_graph_t *graph, const char *name
                                              size_t input_count, const int *outputs,
                                              size_t output_count, size_t scratch_bytes,
                                              int inplace_input) {
-  pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
+  pm_runtime_graph_t *g = pm_runtime_fb_graph(graph, "pm_graph_add_op");
   if (g == NULL) return PM_ERR_INVALID_ARG;
   /* The library's checks, in its order; cycles are found when it plans. */
-  const char *label = name != NULL ? name : "?";
+  pm_runtime_fb_label_t shown = pm_runtime_fb_label(name);
+  const char *label = shown.text;
   if (g->interval_count != 0)
     return pm_runtime_fb_fail(g, PM_ERR_MIXED_FORMS,
                               "op '%s': graph already has explicit intervals", label);
@@ -286,7 +342,7 @@ static inline int pm_runtime_fb_graph_add_op(pm_graph_t *graph, const char *name
 }
 
 static inline int pm_runtime_fb_graph_op_scratch(const pm_graph_t *graph, int op) {
-  const pm_runtime_graph_t *g = (const pm_runtime_graph_t *)graph;
+  const pm_runtime_graph_t *g = pm_runtime_fb_graph(graph, "pm_graph_op_scratch");
   if (g == NULL || op < 0 || (size_t)op >= g->op_count) return -1;
   return g->op_scratch[op];
 }
@@ -294,9 +350,10 @@ static inline int pm_runtime_fb_graph_op_scratch(const pm_graph_t *graph, int op
 static inline int pm_runtime_fb_graph_add_interval(pm_graph_t *graph, const char *name, size_t size,
                                                    size_t alignment, uint64_t first,
                                                    uint64_t last) {
-  pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
+  pm_runtime_graph_t *g = pm_runtime_fb_graph(graph, "pm_graph_add_interval");
   if (g == NULL) return PM_ERR_INVALID_ARG;
-  const char *label = name != NULL ? name : "?";
+  pm_runtime_fb_label_t shown = pm_runtime_fb_label(name);
+  const char *label = shown.text;
   if (g->op_count != 0)
     return pm_runtime_fb_fail(g, PM_ERR_MIXED_FORMS, "tensor '%s': graph already has ops", label);
   if (first >= last)
@@ -406,7 +463,7 @@ static inline int pm_runtime_fb_check_cycles(pm_runtime_graph_t *g) {
 /* End to end: the naive plan, which needs no lifetimes. */
 static inline int pm_runtime_fb_graph_plan(pm_graph_t *graph, const pm_plan_options_t *opts,
                                            const pm_plan_t **out) {
-  pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
+  pm_runtime_graph_t *g = pm_runtime_fb_graph(graph, "pm_graph_plan");
   if (g == NULL) return PM_ERR_INVALID_ARG;
   if (out == NULL) return pm_runtime_fb_fail(g, PM_ERR_INVALID_ARG, "plan: out is NULL");
   size_t default_align;
@@ -458,7 +515,7 @@ static inline int pm_runtime_fb_graph_plan(pm_graph_t *graph, const pm_plan_opti
 }
 
 static inline int pm_runtime_fb_graph_set_plan_cache_limit(pm_graph_t *graph, size_t max_plans) {
-  pm_runtime_graph_t *g = (pm_runtime_graph_t *)graph;
+  pm_runtime_graph_t *g = pm_runtime_fb_graph(graph, "pm_graph_set_plan_cache_limit");
   if (g == NULL) return PM_ERR_INVALID_ARG;
   g->plan_limit = max_plans;
   if (max_plans != 0) pm_runtime_fb_plans_keep(g, max_plans);
@@ -485,7 +542,9 @@ static inline int pm_runtime_fb_plan_lifetime(const pm_plan_t *plan, int tensor,
 
 static inline pm_arena_t *pm_runtime_fb_arena_create(const char *name) {
   (void)name;
-  return (pm_arena_t *)calloc(1, sizeof(pm_runtime_arena_t));
+  pm_runtime_arena_t *a = (pm_runtime_arena_t *)calloc(1, sizeof(pm_runtime_arena_t));
+  if (a != NULL) a->live = PM_RUNTIME_FB_LIVE;
+  return (pm_arena_t *)a;
 }
 
 static inline void pm_runtime_fb_arena_release(pm_runtime_arena_t *arena) {
@@ -508,7 +567,7 @@ static inline size_t pm_runtime_fb_block_bytes(const pm_runtime_tensor_t *t) {
  * its block (address and contents) when the block still fits it: binding
  * the same plan again changes nothing. */
 static inline int pm_runtime_fb_arena_bind(pm_arena_t *arena, const pm_plan_t *plan) {
-  pm_runtime_arena_t *a = (pm_runtime_arena_t *)arena;
+  pm_runtime_arena_t *a = pm_runtime_fb_arena(arena, "pm_arena_bind");
   const pm_runtime_plan_t *p = (const pm_runtime_plan_t *)plan;
   if (a == NULL || p == NULL) return PM_ERR_INVALID_ARG;
   size_t slots = p->count != 0 ? p->count : 1;
@@ -540,7 +599,7 @@ static inline int pm_runtime_fb_arena_bind(pm_arena_t *arena, const pm_plan_t *p
 }
 
 static inline void *pm_runtime_fb_arena_tensor(pm_arena_t *arena, int tensor) {
-  pm_runtime_arena_t *a = (pm_runtime_arena_t *)arena;
+  pm_runtime_arena_t *a = pm_runtime_fb_arena(arena, "pm_arena_tensor");
   if (a == NULL || tensor < 0 || (size_t)tensor >= a->count) return NULL;
   const pm_runtime_tensor_t *t = &a->tensors[tensor];
   size_t rounded = pm_runtime_fb_block_bytes(t);
@@ -551,13 +610,16 @@ static inline void *pm_runtime_fb_arena_tensor(pm_arena_t *arena, int tensor) {
 }
 
 static inline size_t pm_runtime_fb_arena_capacity(const pm_arena_t *arena) {
-  return arena != NULL ? ((const pm_runtime_arena_t *)arena)->capacity : 0;
+  const pm_runtime_arena_t *a = pm_runtime_fb_arena(arena, "pm_arena_capacity");
+  return a != NULL ? a->capacity : 0;
 }
 
 static inline void pm_runtime_fb_arena_destroy(pm_arena_t *arena) {
-  if (arena == NULL) return;
-  pm_runtime_fb_arena_release((pm_runtime_arena_t *)arena);
-  free(arena);
+  pm_runtime_arena_t *a = pm_runtime_fb_arena(arena, "pm_arena_destroy");
+  if (a == NULL) return;
+  a->live = 0;
+  pm_runtime_fb_arena_release(a);
+  free(a);
 }
 
 /* ---- Resolution. ---- */

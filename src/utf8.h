@@ -3,7 +3,7 @@
  * bytes; a writer copies the well-formed sequences and replaces every other
  * byte with U+FFFD, so one stray byte cannot make the whole output
  * unreadable to a strict parser. Messages, which are not UTF-8 checked,
- * mask control characters instead. */
+ * mask control characters instead, and cut names between characters. */
 #ifndef PM_UTF8_H
 #define PM_UTF8_H
 
@@ -93,5 +93,36 @@ static inline size_t _pm_text_mask_copy(char *out, size_t out_size, const char *
 static inline void _pm_text_mask_controls(char *text) {
   _pm_text_mask_copy(text, strlen(text) + 1, text);
 }
+
+/* The length of the longest start of text, at most max bytes, that cuts
+ * no well-formed sequence in two (a stray byte counts as one character). */
+static inline size_t _pm_utf8_cut(const char *text, size_t max) {
+  size_t len = 0;
+  for (const unsigned char *c = (const unsigned char *)text; *c != '\0';) {
+    size_t length = _pm_utf8_sequence_length(c);
+    if (length == 0) length = 1;
+    if (len + length > max) break;
+    len += length;
+    c += length;
+  }
+  return len;
+}
+
+/* Messages show at most this many bytes of a name (a tensor's, a CSV
+ * field), so that a long one cannot push the problem out of the message. */
+#define PM_NAME_SHOWN      40
+#define PM_NAME_SHOWN_SIZE (PM_NAME_SHOWN + sizeof "...")
+
+/* name as a message shows it, written to buf (PM_NAME_SHOWN_SIZE bytes):
+ * cut between characters, "..." marking a cut. */
+static inline const char *_pm_name_shown(char *buf, const char *name) {
+  size_t len = _pm_utf8_cut(name, PM_NAME_SHOWN);
+  memcpy(buf, name, len);
+  strcpy(buf + len, name[len] != '\0' ? "..." : "");
+  return buf;
+}
+/* The same into a buffer that lives until the end of the enclosing block:
+ * for an argument of the message's printf. */
+#define PM_SHOWN(name) _pm_name_shown((char[PM_NAME_SHOWN_SIZE]){0}, (name))
 
 #endif /* PM_UTF8_H */

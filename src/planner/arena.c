@@ -23,7 +23,11 @@ typedef struct arena_record_s {
   pm_plan_summary_t bound; /* copy of the last bound plan's summary */
 } arena_record_t;
 
+/* A live arena's mark, cleared by pm_arena_destroy. */
+#define ARENA_LIVE 0x6172656eu
+
 struct pm_arena_s {
+  uint32_t live;                  /* ARENA_LIVE until destroyed */
   struct pm_arena_s *prev, *next; /* registry links */
   unsigned char *base;
   size_t base_alignment;
@@ -65,8 +69,8 @@ PM_EXPORT pm_arena_t *pm_arena_create(const char *name) {
   pm_arena_t *arena = calloc(1, sizeof *arena);
   if (arena == NULL) return NULL;
   const char *label = name != NULL ? name : "arena";
-  size_t len = strnlen(label, sizeof arena->record.name - 1);
-  memcpy(arena->record.name, label, len);
+  memcpy(arena->record.name, label, _pm_utf8_cut(label, sizeof arena->record.name - 1));
+  arena->live = ARENA_LIVE;
   _pm_lock(&registry.lock);
   arena->next = registry.head;
   if (registry.head != NULL) registry.head->prev = arena;
@@ -92,6 +96,7 @@ PM_EXPORT void pm_arena_destroy(pm_arena_t *arena) {
     _pm_unlock(&registry.lock);
     _pm_fatal_pointer("pm_arena_destroy", "not a live arena (destroyed twice?)", arena);
   }
+  arena->live = 0;
   if (arena->prev != NULL)
     arena->prev->next = arena->next;
   else
@@ -105,8 +110,16 @@ PM_EXPORT void pm_arena_destroy(pm_arena_t *arena) {
   free(arena);
 }
 
+/* false for NULL; an arena that is not live stops the process, as a
+ * double free does: its memory, freed, may hold anything by now. */
+static bool arena_usable(const pm_arena_t *arena, const char *func) {
+  if (arena == NULL) return false;
+  if (arena->live != ARENA_LIVE) _pm_fatal_pointer(func, "not a live arena (destroyed?)", arena);
+  return true;
+}
+
 PM_EXPORT int pm_arena_bind(pm_arena_t *arena, const pm_plan_t *plan) {
-  if (arena == NULL || plan == NULL) return PM_ERR_INVALID_ARG;
+  if (!arena_usable(arena, __func__) || plan == NULL) return PM_ERR_INVALID_ARG;
   size_t alignment =
       plan->max_alignment > PM_DEFAULT_ALIGNMENT ? plan->max_alignment : PM_DEFAULT_ALIGNMENT;
   size_t needed = plan->summary.planned_bytes;
@@ -153,12 +166,13 @@ PM_EXPORT int pm_arena_bind(pm_arena_t *arena, const pm_plan_t *plan) {
 }
 
 PM_EXPORT void *pm_arena_tensor(pm_arena_t *arena, int tensor) {
-  if (arena == NULL || tensor < 0 || (size_t)tensor >= arena->tensor_count) return NULL;
+  if (!arena_usable(arena, __func__) || tensor < 0 || (size_t)tensor >= arena->tensor_count)
+    return NULL;
   return arena->base + arena->offsets[tensor];
 }
 
 PM_EXPORT size_t pm_arena_capacity(const pm_arena_t *arena) {
-  return arena != NULL ? arena->record.capacity : 0;
+  return arena_usable(arena, __func__) ? arena->record.capacity : 0;
 }
 
 PM_COLD static void arena_record_emit(pm_emitter_t *e, const arena_record_t *record,

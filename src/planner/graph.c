@@ -30,12 +30,13 @@ static const char *graph_name_or_id(const char *name, size_t id, char *buf, size
 }
 
 /* A named graph's messages start with its name, for engines that run
- * several; a long name is cut to leave room for the message. Names are
- * the caller's bytes: their control characters show as '?'. */
+ * several. Names are the caller's bytes: every name in a message is cut
+ * (PM_SHOWN) to leave room for the problem, and control characters show
+ * as '?'. */
 int _pm_graph_fail(pm_graph_t *graph, int status, const char *format, ...) {
   int prefix = 0;
   if (graph->name != NULL)
-    prefix = snprintf(graph->error, sizeof graph->error, "graph '%.64s': ", graph->name);
+    prefix = snprintf(graph->error, sizeof graph->error, "graph '%s': ", PM_SHOWN(graph->name));
   va_list args;
   va_start(args, format);
   vsnprintf(graph->error + prefix, sizeof graph->error - (size_t)prefix, format, args);
@@ -44,18 +45,17 @@ int _pm_graph_fail(pm_graph_t *graph, int status, const char *format, ...) {
   return status;
 }
 
-const char *_pm_graph_tensor_label(const pm_graph_t *graph, int id, char *buf, size_t len) {
-  if (id >= 0 && (size_t)id < graph->tensor_count && graph->tensors[id].name != NULL)
-    return graph->tensors[id].name;
-  snprintf(buf, len, "#%d", id);
+const char *_pm_graph_op_label(const pm_graph_t *graph, int id, char *buf) {
+  if (id >= 0 && (size_t)id < graph->op_count && graph->ops[id].name != NULL)
+    return _pm_name_shown(buf, graph->ops[id].name);
+  snprintf(buf, PM_NAME_SHOWN_SIZE, "#%d", id);
   return buf;
 }
 
-const char *_pm_graph_op_label(const pm_graph_t *graph, int id, char *buf, size_t len) {
-  if (id >= 0 && (size_t)id < graph->op_count && graph->ops[id].name != NULL)
-    return graph->ops[id].name;
-  snprintf(buf, len, "#%d", id);
-  return buf;
+bool _pm_graph_usable(const pm_graph_t *graph, const char *func) {
+  if (graph == NULL) return false;
+  if (graph->live != PM_GRAPH_LIVE) _pm_fatal_pointer(func, "not a live graph (destroyed?)", graph);
+  return true;
 }
 
 PM_EXPORT pm_graph_t *pm_graph_create(const char *name) {
@@ -70,11 +70,8 @@ PM_EXPORT pm_graph_t *pm_graph_create(const char *name) {
 }
 
 PM_EXPORT void pm_graph_destroy(pm_graph_t *graph) {
-  if (graph == NULL) return;
-  /* A second destroy would free the tensors and plans again: stop, as a
-   * double free does, rather than corrupt whatever took their memory. */
-  if (graph->live != PM_GRAPH_LIVE)
-    _pm_fatal_pointer("pm_graph_destroy", "not a live graph (destroyed twice?)", graph);
+  /* A second destroy would free the tensors and plans again. */
+  if (!_pm_graph_usable(graph, __func__)) return;
   graph->live = 0;
   _pm_plan_cache_clear(graph);
   _pm_lifetimes_free(&graph->lifetimes);
@@ -92,7 +89,7 @@ PM_EXPORT void pm_graph_destroy(pm_graph_t *graph) {
 }
 
 PM_EXPORT const char *pm_graph_error(const pm_graph_t *graph) {
-  return graph != NULL ? graph->error : "graph is NULL";
+  return _pm_graph_usable(graph, __func__) ? graph->error : "graph is NULL";
 }
 
 /* Grows an array of elements of elem_size to hold one more. */
@@ -116,10 +113,10 @@ static int graph_check_size(pm_graph_t *graph, const char *what, const char *nam
   if (alignment == 0) alignment = PM_DEFAULT_ALIGNMENT;
   if (size == 0)
     return _pm_graph_fail(graph, PM_ERR_BAD_SIZE, "%s '%s': size must be greater than 0", what,
-                          name);
+                          PM_SHOWN(name));
   if (size > SIZE_MAX / 2 || size > SIZE_MAX / 2 - alignment)
-    return _pm_graph_fail(graph, PM_ERR_BAD_SIZE, "%s '%s': size %zu is too large", what, name,
-                          size);
+    return _pm_graph_fail(graph, PM_ERR_BAD_SIZE, "%s '%s': size %zu is too large", what,
+                          PM_SHOWN(name), size);
   return PM_OK;
 }
 
@@ -132,8 +129,8 @@ int _pm_graph_check_alignment(pm_graph_t *graph, const char *tensor, size_t alig
   if (alignment > PM_MAX_ALIGNMENT)
     snprintf(limit, sizeof limit, " (at most %zu)", (size_t)PM_MAX_ALIGNMENT);
   if (tensor != NULL)
-    return _pm_graph_fail(graph, PM_ERR_BAD_ALIGNMENT, "tensor '%s': alignment %zu %s%s", tensor,
-                          alignment, problem, limit);
+    return _pm_graph_fail(graph, PM_ERR_BAD_ALIGNMENT, "tensor '%s': alignment %zu %s%s",
+                          PM_SHOWN(tensor), alignment, problem, limit);
   return _pm_graph_fail(graph, PM_ERR_BAD_ALIGNMENT, "plan alignment %zu %s%s", alignment, problem,
                         limit);
 }
@@ -147,11 +144,11 @@ static int graph_push_tensor(pm_graph_t *graph, const char *name, size_t size, s
   if (status != PM_OK) return status;
   if (graph_reserve((void **)&graph->tensors, &graph->tensor_capacity, graph->tensor_count,
                     sizeof *graph->tensors) != 0)
-    return _pm_graph_fail(graph, PM_ERR_NOMEM, "tensor '%s': out of memory", name);
+    return _pm_graph_fail(graph, PM_ERR_NOMEM, "tensor '%s': out of memory", PM_SHOWN(name));
   pm_tensor_t *tensor = &graph->tensors[graph->tensor_count];
   memset(tensor, 0, sizeof *tensor);
   if ((tensor->name = graph_strdup(name)) == NULL)
-    return _pm_graph_fail(graph, PM_ERR_NOMEM, "tensor '%s': out of memory", name);
+    return _pm_graph_fail(graph, PM_ERR_NOMEM, "tensor '%s': out of memory", PM_SHOWN(name));
   tensor->size = size;
   tensor->alignment = alignment;
   tensor->flags = flags;
@@ -162,17 +159,18 @@ static int graph_push_tensor(pm_graph_t *graph, const char *name, size_t size, s
 
 PM_EXPORT int pm_graph_add_tensor(pm_graph_t *graph, const char *name, size_t size,
                                   size_t alignment, unsigned flags) {
-  if (graph == NULL) return PM_ERR_INVALID_ARG;
+  if (!_pm_graph_usable(graph, __func__)) return PM_ERR_INVALID_ARG;
   if ((flags & ~(unsigned)PM_TENSOR_WHOLE_RUN) != 0) {
     char label[32]; /* an unnamed tensor by the id it would have had */
-    return _pm_graph_fail(graph, PM_ERR_INVALID_ARG, "tensor '%s': unknown flags 0x%x",
-                          graph_name_or_id(name, graph->tensor_count, label, sizeof label), flags);
+    return _pm_graph_fail(
+        graph, PM_ERR_INVALID_ARG, "tensor '%s': unknown flags 0x%x",
+        PM_SHOWN(graph_name_or_id(name, graph->tensor_count, label, sizeof label)), flags);
   }
   return graph_push_tensor(graph, name, size, alignment, flags);
 }
 
 PM_EXPORT int pm_graph_set_tensor_size(pm_graph_t *graph, int tensor, size_t size) {
-  if (graph == NULL) return PM_ERR_INVALID_ARG;
+  if (!_pm_graph_usable(graph, __func__)) return PM_ERR_INVALID_ARG;
   if (tensor < 0 || (size_t)tensor >= graph->tensor_count)
     return _pm_graph_fail(graph, PM_ERR_UNKNOWN_TENSOR, "unknown tensor id %d", tensor);
   pm_tensor_t *t = &graph->tensors[tensor];
@@ -192,7 +190,8 @@ static int *graph_copy_ids(const int *ids, size_t count) {
 static int graph_check_op(pm_graph_t *graph, const char *name, const int *inputs,
                           size_t input_count, const int *outputs, size_t output_count,
                           int inplace_input) {
-  char buf[32];
+  char buf[PM_NAME_SHOWN_SIZE];
+  name = PM_SHOWN(name); /* only messages use it here */
   if ((input_count != 0 && inputs == NULL) || (output_count != 0 && outputs == NULL))
     return _pm_graph_fail(graph, PM_ERR_INVALID_ARG, "op '%s': NULL tensor list", name);
   if (input_count > INT32_MAX || output_count > INT32_MAX)
@@ -207,12 +206,12 @@ static int graph_check_op(pm_graph_t *graph, const char *name, const int *inputs
     const pm_tensor_t *t = &graph->tensors[outputs[i]];
     if (t->producer >= 0)
       return _pm_graph_fail(graph, PM_ERR_INVALID_ARG,
-                            "tensor '%s' is produced by two ops: '%s' and '%s'", t->name,
-                            _pm_graph_op_label(graph, t->producer, buf, sizeof buf), name);
+                            "tensor '%s' is produced by two ops: '%s' and '%s'", PM_SHOWN(t->name),
+                            _pm_graph_op_label(graph, t->producer, buf), name);
     for (size_t j = 0; j < i; j++)
       if (outputs[j] == outputs[i])
         return _pm_graph_fail(graph, PM_ERR_INVALID_ARG, "op '%s' lists output '%s' twice", name,
-                              t->name);
+                              PM_SHOWN(t->name));
   }
   if (inplace_input < -1 || (inplace_input >= 0 && (size_t)inplace_input >= input_count))
     return _pm_graph_fail(graph, PM_ERR_INVALID_ARG,
@@ -227,12 +226,12 @@ static int graph_check_op(pm_graph_t *graph, const char *name, const int *inputs
 PM_EXPORT int pm_graph_add_op(pm_graph_t *graph, const char *name, const int *inputs,
                               size_t input_count, const int *outputs, size_t output_count,
                               size_t scratch_bytes, int inplace_input) {
-  if (graph == NULL) return PM_ERR_INVALID_ARG;
+  if (!_pm_graph_usable(graph, __func__)) return PM_ERR_INVALID_ARG;
   char label[32];
   name = graph_name_or_id(name, graph->op_count, label, sizeof label);
   if (graph->interval_count != 0)
     return _pm_graph_fail(graph, PM_ERR_MIXED_FORMS,
-                          "op '%s': graph already has explicit intervals", name);
+                          "op '%s': graph already has explicit intervals", PM_SHOWN(name));
   int status =
       graph_check_op(graph, name, inputs, input_count, outputs, output_count, inplace_input);
   if (status == PM_OK && scratch_bytes != 0)
@@ -240,7 +239,7 @@ PM_EXPORT int pm_graph_add_op(pm_graph_t *graph, const char *name, const int *in
   if (status != PM_OK) return status;
   if (graph_reserve((void **)&graph->ops, &graph->op_capacity, graph->op_count,
                     sizeof *graph->ops) != 0)
-    return _pm_graph_fail(graph, PM_ERR_NOMEM, "op '%s': out of memory", name);
+    return _pm_graph_fail(graph, PM_ERR_NOMEM, "op '%s': out of memory", PM_SHOWN(name));
   pm_op_t op = {.name = graph_strdup(name),
                 .inputs = graph_copy_ids(inputs, input_count),
                 .input_count = input_count,
@@ -250,10 +249,12 @@ PM_EXPORT int pm_graph_add_op(pm_graph_t *graph, const char *name, const int *in
                 .inplace_input = inplace_input};
   int op_id = (int)graph->op_count;
   if (op.name == NULL || op.inputs == NULL || op.outputs == NULL) {
-    status = _pm_graph_fail(graph, PM_ERR_NOMEM, "op '%s': out of memory", name);
+    status = _pm_graph_fail(graph, PM_ERR_NOMEM, "op '%s': out of memory", PM_SHOWN(name));
   } else if (scratch_bytes != 0) {
     char scratch_name[PM_ERROR_MAX / 2];
-    snprintf(scratch_name, sizeof scratch_name, "%s.scratch", name);
+    /* A long op name is cut between characters to leave room for the suffix. */
+    int kept = (int)_pm_utf8_cut(name, sizeof scratch_name - sizeof ".scratch");
+    snprintf(scratch_name, sizeof scratch_name, "%.*s.scratch", kept, name);
     int scratch = graph_push_tensor(graph, scratch_name, scratch_bytes, 0, PM_TENSOR_SCRATCH);
     if (scratch >= 0)
       op.scratch = scratch;
@@ -275,21 +276,22 @@ PM_EXPORT int pm_graph_add_op(pm_graph_t *graph, const char *name, const int *in
 }
 
 PM_EXPORT int pm_graph_op_scratch(const pm_graph_t *graph, int op) {
-  if (graph == NULL || op < 0 || (size_t)op >= graph->op_count) return -1;
+  if (!_pm_graph_usable(graph, __func__) || op < 0 || (size_t)op >= graph->op_count) return -1;
   return graph->ops[op].scratch;
 }
 
 PM_EXPORT int pm_graph_add_interval(pm_graph_t *graph, const char *name, size_t size,
                                     size_t alignment, uint64_t first, uint64_t last) {
-  if (graph == NULL) return PM_ERR_INVALID_ARG;
+  if (!_pm_graph_usable(graph, __func__)) return PM_ERR_INVALID_ARG;
   char label[32];
   name = graph_name_or_id(name, graph->tensor_count, label, sizeof label);
   if (graph->op_count != 0)
-    return _pm_graph_fail(graph, PM_ERR_MIXED_FORMS, "tensor '%s': graph already has ops", name);
+    return _pm_graph_fail(graph, PM_ERR_MIXED_FORMS, "tensor '%s': graph already has ops",
+                          PM_SHOWN(name));
   if (first >= last)
     return _pm_graph_fail(graph, PM_ERR_BAD_INTERVAL,
                           "tensor '%s': interval [%llu, %llu) is empty (first must be < last)",
-                          name, (unsigned long long)first, (unsigned long long)last);
+                          PM_SHOWN(name), (unsigned long long)first, (unsigned long long)last);
   int id = graph_push_tensor(graph, name, size, alignment, PM_TENSOR_INTERVAL);
   if (id < 0) return id;
   graph->tensors[id].first = first;

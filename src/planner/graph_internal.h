@@ -6,11 +6,13 @@
 #define PM_GRAPH_INTERNAL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "poolmalloc.h"
 #include "planner/planner.h"
+#include "utf8.h"
 
 /* Beyond the public flags: a buffer that only exists during one op. */
 #define PM_TENSOR_SCRATCH   (1u << 8)
@@ -54,7 +56,7 @@ typedef struct pm_lifetimes_s {
 
 typedef struct pm_plan_s pm_plan_t;
 
-/* A live graph's mark: pm_graph_destroy refuses a graph without it (one
+/* A live graph's mark: every entry point refuses a graph without it (one
  * destroyed already, or never made by pm_graph_create). */
 #define PM_GRAPH_LIVE 0x6c697665u
 
@@ -110,8 +112,13 @@ int _pm_graph_fail(pm_graph_t *graph, int status, const char *format, ...)
  * plan's alignment. */
 int _pm_graph_check_alignment(pm_graph_t *graph, const char *tensor, size_t alignment);
 /* Name for messages: the tensor's name, or "#id". buf holds the fallback. */
-const char *_pm_graph_tensor_label(const pm_graph_t *graph, int id, char *buf, size_t len);
-const char *_pm_graph_op_label(const pm_graph_t *graph, int id, char *buf, size_t len);
+/* false for NULL (the caller returns its error); a graph that is not live
+ * stops the process with a message naming func, as a double free does:
+ * its memory, freed, may hold anything by now. */
+bool _pm_graph_usable(const pm_graph_t *graph, const char *func);
+/* An op as messages name it: its name cut as PM_SHOWN does, or "#id",
+ * written to buf (PM_NAME_SHOWN_SIZE bytes). */
+const char *_pm_graph_op_label(const pm_graph_t *graph, int id, char *buf);
 
 /* Fills graph->lifetimes for the current structure (once per generation).
  * Returns 0 or a negative pm_status_t with the error recorded. */

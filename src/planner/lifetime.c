@@ -81,13 +81,12 @@ static int lifetimes_report_cycle(pm_graph_t *graph, const uint64_t *step, int *
     }
     op = next; /* an unscheduled op always has an unscheduled producer */
   }
-  char message[PM_ERROR_MAX], buf[32];
+  char message[PM_ERROR_MAX], buf[PM_NAME_SHOWN_SIZE];
   size_t used = (size_t)snprintf(message, sizeof message, "cycle among ops:");
   /* path runs consumer -> producer; print producer first. */
   for (size_t i = length; i-- > (size_t)mark[op] && used < sizeof message;)
-    used +=
-        (size_t)snprintf(message + used, sizeof message - used, "%s %s", i + 1 == length ? "" : ",",
-                         _pm_graph_op_label(graph, path[i], buf, sizeof buf));
+    used += (size_t)snprintf(message + used, sizeof message - used, "%s %s",
+                             i + 1 == length ? "" : ",", _pm_graph_op_label(graph, path[i], buf));
   free(path);
   return _pm_graph_fail(graph, PM_ERR_CYCLE, "%s", message);
 }

@@ -45,7 +45,8 @@ static int plan_parse_options(pm_graph_t *graph, const pm_plan_options_t *opts,
   *algorithm = PM_ALGORITHM_BEST;
   if (name != NULL && _pm_algorithm_parse(name, algorithm) != 0)
     return _pm_graph_fail(graph, PM_ERR_UNKNOWN_ALGORITHM,
-                          "unknown algorithm '%s' (expected naive, greedy-size or best)", name);
+                          "unknown algorithm '%s' (expected naive, greedy-size or best)",
+                          PM_SHOWN(name));
   *alignment = opts != NULL && opts->alignment != 0 ? opts->alignment : PM_DEFAULT_ALIGNMENT;
   return _pm_graph_check_alignment(graph, NULL, *alignment);
 }
@@ -71,14 +72,14 @@ static int plan_make_buffers(pm_graph_t *graph, size_t alignment, pm_buffer_t *s
     size_t align = tensor->alignment != 0 ? tensor->alignment : alignment;
     if (tensor->size > SIZE_MAX / 2 - align)
       return _pm_graph_fail(graph, PM_ERR_BAD_SIZE,
-                            "tensor '%s': size %zu is too large for alignment %zu", tensor->name,
-                            tensor->size, align);
+                            "tensor '%s': size %zu is too large for alignment %zu",
+                            PM_SHOWN(tensor->name), tensor->size, align);
     uint64_t rounded = (tensor->size + align - 1) & ~(uint64_t)(align - 1);
     if (rounded > SIZE_MAX / 2 - total)
       return _pm_graph_fail(graph, PM_ERR_BAD_SIZE,
                             "tensor '%s': total size of the tensors, each rounded up to its "
                             "alignment (here %zu), overflows",
-                            tensor->name, align);
+                            PM_SHOWN(tensor->name), align);
     total += rounded;
     single[t] = (pm_buffer_t){lt->first[t], lt->last[t], tensor->size, align, 0};
   }
@@ -132,11 +133,11 @@ static int plan_check(pm_graph_t *graph, const pm_buffer_t *merged, size_t count
     return _pm_graph_fail(graph, PM_ERR_INVALID_ARG,
                           "internal error: tensor '%s' was placed at offset %llu, which is not "
                           "aligned to %llu or overflows",
-                          names[0], (unsigned long long)merged[first].offset,
+                          PM_SHOWN(names[0]), (unsigned long long)merged[first].offset,
                           (unsigned long long)merged[first].alignment);
   return _pm_graph_fail(graph, PM_ERR_INVALID_ARG,
-                        "internal error: plan is invalid for tensors '%s' and '%s'", names[0],
-                        names[1]);
+                        "internal error: plan is invalid for tensors '%s' and '%s'",
+                        PM_SHOWN(names[0]), PM_SHOWN(names[1]));
 }
 
 /* Places count buffers with the solver; the arena's size goes to
@@ -181,7 +182,8 @@ static uint64_t plan_lower_bound(const pm_graph_t *graph, const pm_buffer_t *sin
  * holds the input's size to its own end, and a small output of a large
  * input can cost more than the op's step saves (1024 bytes in, 64 out,
  * then 2048: 3072 merged against 2112 apart). With hints taken, the
- * tensors are also placed apart, and the smaller arena is kept. */
+ * tensors are also placed apart, and the smaller arena is kept. naive,
+ * the no-reuse reference, takes no hint: its tensors are always apart. */
 static int plan_solve(pm_graph_t *graph, const pm_plan_options_t *opts, pm_algorithm_t algorithm,
                       size_t alignment, pm_plan_t *plan) {
   size_t n = graph->tensor_count, slots = n != 0 ? n : 1;
@@ -190,17 +192,18 @@ static int plan_solve(pm_graph_t *graph, const pm_plan_options_t *opts, pm_algor
   int *buffer_of = malloc(slots * sizeof *buffer_of);
   size_t count = 0;
   uint64_t arena_size = 0, apart_size = 0;
+  bool take_hints = algorithm != PM_ALGORITHM_NAIVE;
   bool apart = false; /* the hints declined: each tensor its own buffer */
   int status = PM_OK;
   if (single == NULL || merged == NULL || buffer_of == NULL)
     status = _pm_graph_fail(graph, PM_ERR_NOMEM, "plan: out of memory");
   if (status == PM_OK)
     status = plan_make_buffers(graph, alignment, single, merged, &count, buffer_of);
-  if (status == PM_OK && count != 0)
+  if (status == PM_OK && count != 0 && take_hints)
     status = plan_place(graph, opts, algorithm, merged, count, &arena_size);
-  if (status == PM_OK && count < n) {
+  if (status == PM_OK && (count < n || (!take_hints && n != 0))) {
     status = plan_place(graph, opts, algorithm, single, n, &apart_size);
-    apart = status == PM_OK && apart_size < arena_size;
+    apart = status == PM_OK && (apart_size < arena_size || !take_hints);
   }
   if (status == PM_OK && apart) {
     for (size_t t = 0; t < n; t++)
@@ -233,7 +236,7 @@ static int plan_solve(pm_graph_t *graph, const pm_plan_options_t *opts, pm_algor
 
 PM_EXPORT int pm_graph_plan(pm_graph_t *graph, const pm_plan_options_t *opts,
                             const pm_plan_t **out) {
-  if (graph == NULL) return PM_ERR_INVALID_ARG;
+  if (!_pm_graph_usable(graph, __func__)) return PM_ERR_INVALID_ARG;
   if (out == NULL) return _pm_graph_fail(graph, PM_ERR_INVALID_ARG, "plan: out is NULL");
   uint64_t start = plan_now_ns();
   pm_algorithm_t algorithm = PM_ALGORITHM_BEST;

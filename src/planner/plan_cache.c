@@ -72,7 +72,7 @@ void _pm_plan_cache_insert(pm_graph_t *graph, pm_plan_t *plan) {
 }
 
 PM_EXPORT int pm_graph_set_plan_cache_limit(pm_graph_t *graph, size_t max_plans) {
-  if (graph == NULL) return PM_ERR_INVALID_ARG;
+  if (!_pm_graph_usable(graph, __func__)) return PM_ERR_INVALID_ARG;
   graph->plan_limit = max_plans;
   if (max_plans != 0) cache_keep(graph, max_plans); /* 0: no bound */
   return PM_OK;

@@ -3,17 +3,23 @@
  * against the library (preloaded) and against the header's fallback (not
  * preloaded): a shape seen before is answered from the cache, with a limit
  * the least recently used plans are the ones dropped, the plan options'
- * alignment applies to tensors without one of their own, and bad options,
- * overflowing totals and ops naming unknown tensors are refused alike. Prints TAP
+ * alignment applies to tensors without one of their own, bad options,
+ * overflowing totals and ops naming unknown tensors are refused alike, and
+ * a graph or arena used after its destroy stops the program with one line
+ * naming the call. Prints TAP
  * lines named after argv[1] and numbered after argv[2] (the plan line comes
  * from plan_contract.sh, which runs it once each way). */
 #define POOLMALLOC_RUNTIME_LINK
 #include <poolmalloc.h>
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define TENSORS 3
 
@@ -127,6 +133,11 @@ static void check_refusals(void) {
         "a bad alignment is reported before a bad size");
   check(pm_graph_add_tensor(graph, "c", 64, 0, 1u << 7) == PM_ERR_INVALID_ARG,
         "unknown tensor flags are refused");
+  /* 39 ASCII bytes, then "é" (2 bytes) across the 40-byte cut: cut before it. */
+  static const char long_name[] = "a_tensor_name_much_longer_than_a_line__\xc3\xa9_and_more";
+  check(pm_graph_add_tensor(graph, long_name, 0, 0, 0) == PM_ERR_BAD_SIZE &&
+            strstr(pm_graph_error(graph), "'a_tensor_name_much_longer_than_a_line__...'") != NULL,
+        "a long name is cut between characters in the message");
   int b = pm_graph_add_tensor(graph, "b", 64, 0, 0), c = pm_graph_add_tensor(graph, "c", 64, 0, 0);
   int twice[] = {b, b};
   check(pm_graph_add_op(graph, "twice", &a, 1, twice, 2, 0, -1) == PM_ERR_INVALID_ARG,
@@ -153,6 +164,70 @@ static void check_refusals(void) {
   check(early >= 0 && pm_graph_add_op(graph, "op", NULL, 0, &early, 1, 0, -1) == PM_ERR_MIXED_FORMS,
         "an op in a graph with intervals is refused");
   pm_graph_destroy(graph);
+}
+
+static void graph_destroyed_twice(void) {
+  pm_graph_t *graph = pm_graph_create("twice");
+  pm_graph_add_tensor(graph, "t", 64, 0, 0);
+  pm_graph_destroy(graph);
+  pm_graph_destroy(graph);
+}
+
+static void graph_used_after_destroy(void) {
+  pm_graph_t *graph = pm_graph_create("after");
+  pm_graph_destroy(graph);
+  pm_graph_add_tensor(graph, "t", 64, 0, 0);
+}
+
+static void arena_destroyed_twice(void) {
+  pm_arena_t *kept = pm_arena_create("kept"); /* a neighbour on the library's list */
+  pm_arena_t *arena = pm_arena_create("twice");
+  pm_arena_destroy(arena);
+  pm_arena_destroy(arena);
+  pm_arena_destroy(kept);
+}
+
+static void arena_used_after_destroy(void) {
+  pm_graph_t *graph = pm_graph_create("bound");
+  int t = pm_graph_add_tensor(graph, "t", 64, 0, 0);
+  const pm_plan_t *plan = NULL;
+  pm_arena_t *arena = pm_arena_create("after");
+  if (pm_graph_plan(graph, NULL, &plan) != PM_OK || pm_arena_bind(arena, plan) != PM_OK) return;
+  pm_arena_destroy(arena);
+  pm_arena_tensor(arena, t);
+}
+
+/* Runs misuse in a child: it must end by SIGABRT after one line on stderr
+ * that starts "poolmalloc: CALL(): not a live". */
+static void check_misuse_stops(void (*misuse)(void), const char *call, const char *what) {
+  int fds[2];
+  fflush(stdout);
+  pid_t pid = pipe(fds) == 0 ? fork() : -1;
+  if (pid == 0) {
+    dup2(fds[1], STDERR_FILENO);
+    misuse();
+    _exit(0);
+  }
+  char out[512] = "";
+  size_t got = 0;
+  if (pid > 0) {
+    close(fds[1]);
+    for (ssize_t n;
+         got < sizeof out - 1 && (n = read(fds[0], out + got, sizeof out - 1 - got)) > 0;)
+      got += (size_t)n;
+    close(fds[0]);
+  }
+  out[got] = '\0';
+  int status = 0;
+  bool aborted = pid > 0 && waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) &&
+                 WTERMSIG(status) == SIGABRT;
+  char want[128];
+  snprintf(want, sizeof want, "poolmalloc: %s(): not a live ", call);
+  /* The fallback's notice may come first, once per process. */
+  const char *line = strstr(out, want);
+  bool one_line = line != NULL && strchr(line, '\n') == out + got - 1;
+  if (!aborted || !one_line) fprintf(stderr, "plan_contract: %s: got: %s\n", call, out);
+  check(aborted && one_line, what);
 }
 
 int main(int argc, char **argv) {
@@ -187,5 +262,13 @@ int main(int argc, char **argv) {
   pm_graph_destroy(c.graph);
   check_plan_options();
   check_refusals();
+  check_misuse_stops(graph_destroyed_twice, "pm_graph_destroy",
+                     "a graph destroyed twice stops the program, naming the call");
+  check_misuse_stops(graph_used_after_destroy, "pm_graph_add_tensor",
+                     "a graph used after its destroy stops the program, naming the call");
+  check_misuse_stops(arena_destroyed_twice, "pm_arena_destroy",
+                     "an arena destroyed twice stops the program, naming the call");
+  check_misuse_stops(arena_used_after_destroy, "pm_arena_tensor",
+                     "an arena used after its destroy stops the program, naming the call");
   return failures != 0;
 }

@@ -4,7 +4,7 @@
 # Prints TAP.
 : "${top_builddir:?}" "${POOLMALLOC_SO:?}"
 program="$top_builddir/tests/integration/plan_contract"
-checks=26
+checks=31
 echo "1..$((2 * checks))"
 LD_PRELOAD="$POOLMALLOC_SO" "$program" library 0
 library_status=$?

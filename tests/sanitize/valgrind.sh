@@ -17,9 +17,8 @@
 set -u
 : "${VALGRIND:=valgrind}" "${VALGRIND_JOBS:=2}"
 # The planner's tests want every plan checked (tests/unit/plan_test.h).
-# PM_UNDER_VALGRIND skips the tests that read freed memory on purpose (a
-# graph destroyed twice is told by the mark left in its freed struct) and
-# the races of two threads, which memcheck runs one at a time.
+# PM_UNDER_VALGRIND skips the races of two threads, which memcheck runs
+# one at a time.
 POOLMALLOC_VALIDATE_PLANS=1 PM_UNDER_VALGRIND=1
 export POOLMALLOC_VALIDATE_PLANS PM_UNDER_VALGRIND
 out="$top_builddir/tests/sanitize"

@@ -405,7 +405,8 @@ Test(arena, odd_names_in_stats) {
   cr_expect_null(strchr(json, '\xff'), "a stray byte was copied:\n%s", json);
   cr_expect_not_null(strstr(json, "\"bad\\ufffd\\ufffd\""), "%s", json);
   cr_expect_not_null(strstr(json, "\"sp ace=1\\nfake: 2\""), "%s", json);
-  cr_expect_not_null(strstr(json, "xx\\ufffd\""), "the cut character: %s", json);
+  cr_expect(strstr(json, "xx\"") != NULL && strstr(json, "xx\\ufffd") == NULL,
+            "the name is cut before the character, not through it: %s", json);
   cr_expect_not_null(strstr(json, "\"caf\xc3\xa9\""), "well-formed UTF-8 is kept: %s", json);
   cr_expect_not_null(strstr(json, "\"nel\\u0085ls\\u2028\""), "line breaks escaped: %s", json);
   free(json);

@@ -152,6 +152,20 @@ Test(graph, inplace_hint_honoured) {
   pm_graph_destroy(g);
 }
 
+/* naive is the reference without reuse: it takes no hint either. */
+Test(graph, naive_takes_no_inplace_hint) {
+  int t[4];
+  pm_graph_t *g = inplace_graph(1024, 0, 0, 0, t);
+  pm_plan_options_t options = {"naive", 0, 0};
+  const pm_plan_t *p = NULL;
+  cr_assert_eq(pm_graph_plan(g, &options, &p), PM_OK, "%s", pm_graph_error(g));
+  pm_plan_summary_t s;
+  cr_assert_eq(pm_plan_summary(p, &s), PM_OK);
+  cr_expect_eq(s.planned_bytes, s.naive_bytes);
+  cr_expect_neq(pm_plan_offset(p, t[1]), pm_plan_offset(p, t[2]));
+  pm_graph_destroy(g);
+}
+
 Test(graph, inplace_hint_refused_when_input_read_later) {
   int t[4];
   pm_graph_t *g = inplace_graph(512, 0, 0, 1, t);
