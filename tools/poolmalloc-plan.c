@@ -180,6 +180,20 @@ static int output_close(FILE *out, const char *path, bool failed, int write_erro
   return 1;
 }
 
+/* Writes id as a CSV field: quoted, its quotes doubled, when it holds a
+ * comma or a quote or starts or ends with a blank, which a reader would
+ * split at or trim (the input had it quoted). false when the write fails. */
+static bool write_csv_id(FILE *out, const char *id) {
+  size_t len = strlen(id);
+  bool plain = strcspn(id, ",\"") == len &&
+               (len == 0 || (!strchr(" \t", id[0]) && !strchr(" \t", id[len - 1])));
+  if (plain) return fputs(id, out) >= 0;
+  bool failed = putc('"', out) == EOF;
+  for (const char *c = id; *c != '\0' && !failed; c++)
+    failed = (*c == '"' && putc('"', out) == EOF) || putc(*c, out) == EOF;
+  return !failed && putc('"', out) != EOF;
+}
+
 static int write_plan_csv(const char *path, const pm_csv_problem_t *problem,
                           const uint64_t *offsets) {
   FILE *out = output_open(path);
@@ -187,7 +201,8 @@ static int write_plan_csv(const char *path, const pm_csv_problem_t *problem,
   bool failed = fputs("id,lower,upper,size,offset\n", out) < 0;
   for (size_t i = 0; i < problem->count && !failed; i++) {
     const pm_csv_row_t *row = &problem->rows[i];
-    failed = fprintf(out, "%s,%llu,%llu,%llu,%llu\n", row->id, (unsigned long long)row->lower,
+    failed = !write_csv_id(out, row->id) ||
+             fprintf(out, ",%llu,%llu,%llu,%llu\n", (unsigned long long)row->lower,
                      (unsigned long long)row->upper, (unsigned long long)row->size,
                      (unsigned long long)offsets[i]) < 0;
   }

@@ -1,7 +1,9 @@
 /* csv.c: reads MiniMalloc-style planning problems (see csv.h).
  *
- * Strict about content, lenient about form: CRLF line ends, blank lines
- * and spaces around fields are accepted; a missing column, a field that is
+ * Strict about content, lenient about form: CRLF line ends, a leading
+ * byte-order mark, blank lines, spaces around fields and fields quoted as
+ * RFC 4180 says (on one line: R's write.csv quotes every name) are
+ * accepted; a missing column, a field that is
  * not a plain non-negative integer, an overflow, an empty interval, a zero
  * size, an id that is empty or holds a control character, or a row with the
  * wrong number of fields is an error naming the line. */
@@ -68,15 +70,14 @@ static int csv_fail_resources(csv_reader_t *reader, const char *problem) {
   return PM_CSV_RESOURCES;
 }
 
-/* Echoed fields are cut to this many bytes, so that a long one cannot
- * push the problem out of the message. */
-#define FIELD_SHOWN      40
-#define FIELD_FORMAT     "%.*s%s"
-#define FIELD_ARGS(text) FIELD_SHOWN, (text), strlen(text) > FIELD_SHOWN ? "..." : ""
-
-static char *csv_trim(char *text) {
+static char *csv_skip_blanks(char *text) {
   while (*text == ' ' || *text == '\t')
     text++;
+  return text;
+}
+
+static char *csv_trim(char *text) {
+  text = csv_skip_blanks(text);
   size_t len = strlen(text);
   while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\r' ||
                      text[len - 1] == '\n'))
@@ -84,11 +85,30 @@ static char *csv_trim(char *text) {
   return text;
 }
 
-/* Splits line in place at commas; returns the field count, or the failure
- * status (out of memory). */
+/* Unquotes in place the quoted field that *text points at ("" stands for
+ * one quote) and leaves *text at the comma or the end of line after it;
+ * -1 after the failure. */
+static int csv_unquote(csv_reader_t *reader, size_t number, char **text) {
+  char *in = *text + 1, *out = *text;
+  for (;; in++) {
+    if (*in == '\0')
+      return csv_fail(reader, "field %zu: its quote is not closed on its line", number);
+    if (*in == '"' && *++in != '"') break;
+    *out++ = *in;
+  }
+  in = csv_skip_blanks(in);
+  if (*in != ',' && *in != '\0')
+    return csv_fail(reader, "field %zu: text after its closing quote", number);
+  *out = '\0';
+  *text = in;
+  return 0;
+}
+
+/* Splits line (trimmed) in place at the commas outside quotes; returns the
+ * field count, or the failure status. */
 static long csv_split(csv_reader_t *reader, char *line) {
   size_t count = 0;
-  for (char *field = line;;) {
+  for (char *text = line;;) {
     if (count == reader->field_capacity) {
       size_t next = reader->field_capacity != 0 ? reader->field_capacity * 2 : 8;
       char **grown = realloc(reader->fields, next * sizeof *grown);
@@ -96,11 +116,19 @@ static long csv_split(csv_reader_t *reader, char *line) {
       reader->fields = grown;
       reader->field_capacity = next;
     }
-    char *comma = strchr(field, ',');
-    if (comma != NULL) *comma = '\0';
-    reader->fields[count++] = csv_trim(field);
-    if (comma == NULL) break;
-    field = comma + 1;
+    char *field = csv_skip_blanks(text);
+    text = field;
+    bool quoted = *field == '"'; /* what the quotes hold is kept as it is */
+    if (quoted) {
+      if (csv_unquote(reader, count + 1, &text) != 0) return -1;
+    } else {
+      text += strcspn(text, ",");
+    }
+    char separator = *text;
+    *text = '\0';
+    reader->fields[count++] = quoted ? field : csv_trim(field);
+    if (separator == '\0') break;
+    text++;
   }
   return (long)count;
 }
@@ -108,15 +136,14 @@ static long csv_split(csv_reader_t *reader, char *line) {
 static int csv_parse_u64(csv_reader_t *reader, const char *column, const char *text,
                          uint64_t *out) {
   if (*text == '\0') return csv_fail(reader, "%s is empty", column);
-  if (*text == '-')
-    return csv_fail(reader, "%s (" FIELD_FORMAT ") must not be negative", column, FIELD_ARGS(text));
+  if (*text == '-') return csv_fail(reader, "%s (%s) must not be negative", column, PM_SHOWN(text));
   uint64_t value = 0;
   for (const char *c = text; *c != '\0'; c++) {
     if (*c < '0' || *c > '9')
-      return csv_fail(reader, "%s '" FIELD_FORMAT "' is not a number", column, FIELD_ARGS(text));
+      return csv_fail(reader, "%s '%s' is not a number", column, PM_SHOWN(text));
     unsigned digit = (unsigned)(*c - '0');
     if (value > (UINT64_MAX - digit) / 10)
-      return csv_fail(reader, "%s (" FIELD_FORMAT ") is too large", column, FIELD_ARGS(text));
+      return csv_fail(reader, "%s (%s) is too large", column, PM_SHOWN(text));
     value = value * 10 + digit;
   }
   *out = value;
@@ -198,7 +225,7 @@ static int csv_check_unique_ids(csv_reader_t *reader, const pm_csv_problem_t *pr
   for (size_t i = 1; i < problem->count && status == 0; i++)
     if (strcmp(sorted[i - 1]->id, sorted[i]->id) == 0) {
       reader->line = sorted[i]->line;
-      status = csv_fail(reader, "id '" FIELD_FORMAT "' repeats line %zu", FIELD_ARGS(sorted[i]->id),
+      status = csv_fail(reader, "id '%s' repeats line %zu", PM_SHOWN(sorted[i]->id),
                         sorted[i - 1]->line);
     }
   free(sorted);
@@ -243,17 +270,17 @@ int _pm_csv_read_problem(const char *path, pm_csv_problem_t *out, char *error, s
       status = csv_fail(&reader, "lines end in a lone CR; use LF or CRLF line ends");
       break;
     }
-    if (*csv_trim(line) == '\0') continue;
+    /* Spreadsheets' "CSV UTF-8" export starts the file with a BOM. */
+    static const char bom[] = "\xef\xbb\xbf";
+    char *text = reader.line == 1 && strncmp(line, bom, 3) == 0 ? line + 3 : line;
+    if (*csv_trim(text) == '\0') continue;
     if (!have_header) {
-      /* Spreadsheets' "CSV UTF-8" export starts the file with a BOM. */
-      static const char bom[] = "\xef\xbb\xbf";
-      char *header = reader.line == 1 && strncmp(line, bom, 3) == 0 ? line + 3 : line;
-      status = csv_read_header(&reader, header, column, &field_count);
+      status = csv_read_header(&reader, text, column, &field_count);
       have_header = 1;
     } else if ((status = csv_append(&reader, out, &row_capacity)) == 0) {
       pm_csv_row_t *row = &out->rows[out->count];
       memset(row, 0, sizeof *row);
-      status = csv_read_row(&reader, line, column, field_count, row);
+      status = csv_read_row(&reader, text, column, field_count, row);
       if (status == 0) out->count++;
     }
   }

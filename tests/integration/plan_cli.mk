@@ -27,4 +27,6 @@ EXTRA_DIST += $(plan_cli_tests) \
 	tests/integration/data/plan_bad_overflow.csv \
 	tests/integration/data/plan_bad_interval.csv \
 	tests/integration/data/plan_bad_zero_size.csv \
-	tests/integration/data/plan_bad_fields.csv
+	tests/integration/data/plan_bad_fields.csv \
+	tests/integration/data/plan_bad_quote.csv \
+	tests/integration/data/plan_bad_after_quote.csv

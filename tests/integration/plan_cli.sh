@@ -33,9 +33,11 @@ bad_negative:4:lower (-1) must not be negative
 bad_overflow:2:size (184467440737095516160) is too large
 bad_interval:17:upper (5) must be greater than lower (9)
 bad_zero_size:3:size must be greater than 0
-bad_fields:3:row has 3 fields, header has 4"
+bad_fields:3:row has 3 fields, header has 4
+bad_quote:3:field 1: its quote is not closed on its line
+bad_after_quote:4:field 1: text after its closing quote"
 
-echo "1..$((18 + $(printf '%s\n' "$malformed" | wc -l)))"
+echo "1..$((20 + $(printf '%s\n' "$malformed" | wc -l)))"
 
 # 1-4: a small problem, planned and checked independently.
 status=0
@@ -165,6 +167,29 @@ awk 'BEGIN { print "id,lower,upper,size"; printf "a,0,5,"; for (i = 0; i < 300; 
 "$plan" "$work/long.csv" >/dev/null 2>"$work/err"
 [ $? -eq 2 ] && grep -q "long.csv:2: size (9\{40\}\.\.\.) is too large$" "$work/err"
 result $? "a 300-digit size: the message ends saying what is wrong" "$work/err"
+
+# A long id is cut in the library's message too.
+awk 'BEGIN { print "id,lower,upper,size"; print "a,0,2,4611686018427387903";
+  for (i = 0; i < 300; i++) printf "x"; print ",0,2,4611686018427387903" }' >"$work/longid.csv"
+"$plan" "$work/longid.csv" >/dev/null 2>"$work/err"
+[ $? -eq 2 ] && grep -q "tensor 'x\{40\}\.\.\.': total size of the tensors.*overflows$" "$work/err"
+result $? "a 300-byte id: the message ends saying what is wrong" "$work/err"
+
+# Spreadsheets' forms: a byte-order mark, then a blank line, and fields
+# quoted as RFC 4180 has them (R's write.csv). Ids that need quotes are
+# written quoted, so the plan reads back as the same problem.
+printf '\357\273\277\n"id","lower","upper","size"\n"a,b",0,2,10\n"say ""hi""",1,3, 20\n" d ",1,2,5\n' \
+  >"$work/quoted.csv"
+status=0
+"$plan" -o "$work/quoted_plan.csv" "$work/quoted.csv" >/dev/null 2>"$work/err" || status=1
+"$plan" -o "$work/again.csv" "$work/quoted_plan.csv" >/dev/null 2>>"$work/err" || status=1
+cmp -s "$work/quoted_plan.csv" "$work/again.csv" || status=1
+python3 - "$work/quoted_plan.csv" >>"$work/err" 2>&1 <<'EOF' || status=1
+import csv, sys
+ids = [row["id"] for row in csv.DictReader(open(sys.argv[1], newline=""))]
+assert ids == ["a,b", 'say "hi"', " d "], ids
+EOF
+result $status "a BOM, a blank line and quoted fields are read; quoted ids written back" "$work/err"
 
 # A file name with a newline stays on one line of the message.
 newline_name="$work/$(printf 'new\nline.csv')"
