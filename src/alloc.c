@@ -249,9 +249,16 @@ PM_WARM static void *realloc_named(void *ptr, size_t size, const char *func) {
    * mapping of its own, which later growth resizes with mremap instead of
    * copying, and whose move leaves no freed run behind (glibc grows its
    * mmapped chunks the same way). */
+  int saved_errno = errno;
   void *moved = size > usable && usable > PM_SMALL_MAX && size >= REALLOC_MAP_MIN
                     ? _pm_huge_alloc(size, PM_PAGE_SIZE, false)
                     : _pm_malloc_fast(size);
+  if (moved == NULL && size <= usable) {
+    /* A shrink that found no smaller home keeps its block: callers take a
+     * shrinking realloc for one that cannot fail, and glibc's never does. */
+    errno = saved_errno;
+    return ptr;
+  }
   if (moved == NULL) return NULL;
   memcpy(moved, ptr, usable < size ? usable : size);
   _pm_free_fast(ptr, func);

@@ -66,6 +66,8 @@ static void cache_unlink(pm_segment_t *segment) {
  * keeps the registry and the accounting in step. Pages lock held. */
 static pm_segment_t *huge_resize(pm_segment_t *segment, size_t mapping, size_t map_alignment) {
   size_t old_mapping = segment->mapping_size;
+  /* The release cannot take this mapping: it is live, not cached. */
+  if (mapping > old_mapping && !_pm_within_limit(mapping - old_mapping)) _pm_decay_release_all();
   if (mapping > old_mapping && !_pm_within_limit(mapping - old_mapping)) return NULL;
   size_t offset = (size_t)(segment->block - (uint8_t *)segment);
   huge_unregister(segment);
@@ -135,7 +137,8 @@ uint64_t _pm_huge_purge(uint64_t cutoff_ms, uint64_t budget) {
 }
 
 /* A new mapping for a huge block, releasing retained memory first when the
- * limit option leaves no room; pages lock held. */
+ * limit option leaves no room; pages lock held. NULL when the OS refuses
+ * the mapping: the caller decides what to release before trying again. */
 static pm_segment_t *huge_map(size_t mapping, size_t map_alignment) {
   if (!_pm_within_limit(mapping)) _pm_decay_release_all();
   if (!_pm_within_limit(mapping)) return NULL;
@@ -182,6 +185,12 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
     _pm_registry_clear(segment->block); /* the block may start elsewhere now */
   else
     segment = huge_map(mapping, map_alignment);
+  /* Refused by the OS (an address-space limit, strict overcommit): when
+   * the segments' free pages are still to be tried, they go first, as
+   * releasing every retained byte would unmap them; otherwise what the
+   * release unmaps may leave room for the mapping. */
+  if (segment == NULL && !(fits_pages && !pages_tried) && _pm_decay_release_all() > 0)
+    segment = huge_map(mapping, map_alignment);
   if (segment != NULL) {
     segment->block = (uint8_t *)segment + offset;
     segment->block_size = segment->mapping_size - offset;
@@ -191,6 +200,7 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
     }
   }
   if (segment != NULL) {
+    errno = saved;
     _pm_pool.huge_live_bytes += segment->block_size;
     _pm_pool.huge_allocations++;
     _pm_pool.huge_reuse += reused;

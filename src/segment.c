@@ -304,11 +304,13 @@ pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t 
   pm_span_t *run = run_find(1, page_count, align_pages, &at);
   if (run == NULL) run = run_find(0, page_count, align_pages, &at);
   if (run == NULL) {
+    int saved_errno = errno; /* a refusal followed by success leaves it alone */
     bool mapped = segment_map() != NULL;
-    if (!mapped && !_pm_within_limit(PM_SEGMENT_SIZE)) {
-      /* Releasing may unmap idle segments (under the limit again), and the
-       * runs it purges merge into clean runs that may fit: those first, so
-       * no new segment is mapped that would then sit unused. */
+    if (!mapped) {
+      /* Past the limit, or refused by the OS (an address-space limit,
+       * strict overcommit): releasing may unmap idle segments, and the runs
+       * it purges merge into clean runs that may fit: those first, so no
+       * new segment is mapped that would then sit unused. */
       _pm_decay_release_all();
       run = run_find(0, page_count, align_pages, &at);
       if (run == NULL) mapped = segment_map() != NULL;
@@ -316,6 +318,7 @@ pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t 
     /* No other clean run fits: this finds the new segment's. */
     if (run == NULL && mapped) run = run_find(0, page_count, align_pages, &at);
     if (run == NULL) return NULL;
+    errno = saved_errno;
   }
   pm_span_t *span = run_carve(run, at, page_count);
   *resident_pages = span->resident_pages;

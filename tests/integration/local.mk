@@ -26,4 +26,5 @@ EXTRA_DIST += $(integration_tests) \
 	tests/integration/stats_check.py \
 	tests/integration/stats_text_value.py \
 	tests/integration/python_workload.py \
+	tests/integration/address_refill.py \
 	tests/integration/gcc_sample.c

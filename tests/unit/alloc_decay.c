@@ -225,6 +225,45 @@ Test(alloc_decay, a_huge_block_takes_segment_pages_when_no_mapping_can_be_had) {
   pm_free(keeper);
 }
 
+/* A shrink that must move (a huge block to a page run) and finds no room
+ * keeps its block, as glibc's shrinks never fail. */
+Test(alloc_decay, a_shrink_with_no_room_to_move_keeps_its_block) {
+  uint8_t *huge = pm_malloc((size_t)20 << 20);
+  cr_assert_not_null(huge);
+  memset(huge, 7, (size_t)20 << 20);
+  _pm_options.limit = pm_test_stats().mapped_bytes;
+  void *fill[8];
+  int filled = 0;
+  while (filled < 8 && (fill[filled] = pm_malloc((size_t)8 << 20)) != NULL)
+    filled++;
+  cr_assert_lt(filled, 8, "the segments are full");
+  errno = 0;
+  uint8_t *shrunk = pm_realloc(huge, (size_t)8 << 20);
+  cr_assert_eq(shrunk, huge, "kept (errno %d)", errno);
+  cr_assert_eq(errno, 0, "a realloc that succeeds leaves errno alone");
+  cr_assert_eq(shrunk[((size_t)8 << 20) - 1], 7);
+  pm_free(shrunk);
+  for (int i = 0; i < filled; i++)
+    pm_free(fill[i]);
+}
+
+/* At the limit a huge block that grows in place first releases what is
+ * retained: growing by 30 MiB fit, but the move that the refusal led to
+ * needed 90 MiB beside the old 60 and failed. */
+Test(alloc_decay, a_huge_block_grows_in_place_after_releasing_at_the_limit) {
+  uint8_t *block = pm_malloc((size_t)60 << 20);
+  cr_assert_not_null(block);
+  void *kept[2] = {resident_block((size_t)16 << 20), resident_block((size_t)16 << 20)};
+  pm_free(kept[0]); /* retained, and mapped */
+  pm_free(kept[1]);
+  _pm_options.limit = pm_test_stats().mapped_bytes + ((size_t)4 << 20);
+  errno = 0;
+  void *grown = pm_realloc(block, (size_t)90 << 20);
+  cr_assert_not_null(grown, "grew once the retained memory went back (errno %d)", errno);
+  cr_assert_leq(pm_test_stats().mapped_bytes, _pm_options.limit);
+  pm_free(grown);
+}
+
 /* A huge block grows by half again at least (huge.c); when the limit
  * leaves room for the size asked for but not for that extra, it still
  * grows. */
