@@ -295,6 +295,26 @@ static bool background_is_last(void) {
   return last < 0 ? main_thread_leaving() : last > 0;
 }
 
+/* The thread that ended last, until the next start joins it (only the
+ * starter, which holds BACKGROUND_STARTING, touches these), and the
+ * process that started it. */
+static pthread_t background_ended;
+static bool background_ended_valid;
+static pid_t background_ended_pid;
+/* The signal mask of the thread that started this one, which blocks every
+ * signal while it runs. */
+static sigset_t background_creator_mask;
+
+/* Ends the thread. When the main thread has left through pthread_exit and
+ * this is the last thread, glibc runs the program's exit handlers on it
+ * once it returns: they get the signal mask of the thread that started it,
+ * not one blocking everything, so that a SIGTERM or SIGINT sent meanwhile
+ * acts as it would on a program without this library. */
+static void *background_leave(void) {
+  if (main_thread_leaving()) pthread_sigmask(SIG_SETMASK, &background_creator_mask, NULL);
+  return NULL;
+}
+
 static void *background_main(void *unused) {
   (void)unused;
   uint64_t leaving_poll_ms = BACKGROUND_LEAVING_POLL_MS;
@@ -335,7 +355,7 @@ static void *background_main(void *unused) {
       bool still_idle = atomic_load_explicit(&decay_deadline, memory_order_relaxed) == UINT64_MAX;
       if ((still_idle || !idle) && background_end_locked()) {
         pthread_mutex_unlock(&background_lock);
-        return NULL;
+        return background_leave();
       }
       pthread_mutex_unlock(&background_lock);
     }
@@ -351,13 +371,6 @@ static void background_wake_init(void) {
   pthread_cond_init(&background_wake, &attr);
   pthread_condattr_destroy(&attr);
 }
-
-/* The thread that ended last, until the next start joins it (only the
- * starter, which holds BACKGROUND_STARTING, touches these), and the
- * process that started it. */
-static pthread_t background_ended;
-static bool background_ended_valid;
-static pid_t background_ended_pid;
 
 /* Joins the thread that ended last, if this process started it: a child
  * made by _Fork, which runs no fork handlers, inherits the record of a
@@ -389,6 +402,7 @@ static void background_start(void) {
   sigset_t all, saved;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &saved);
+  background_creator_mask = saved;
   pthread_t thread;
   pthread_attr_t attr;
   bool started = false;

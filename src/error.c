@@ -33,6 +33,16 @@ void _pm_stderr_keep(void) {
     _pm_prim_close(copy);
 }
 
+/* A forked child reports to its own fd 2. The copy would keep the parent's
+ * stderr open in a child that closed or redirected it, as daemon(3) does:
+ * a shell reading the parent's stderr through a pipe then waited for the
+ * child's end, not the parent's. */
+void _pm_stderr_fork_child(void) {
+  if (stderr_copy < 0) return;
+  _pm_prim_close(stderr_copy);
+  stderr_copy = -1;
+}
+
 int _pm_stderr_fd(void) {
   if (stderr_absent) return -1;
   pm_prim_file_id_t now;

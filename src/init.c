@@ -69,6 +69,7 @@ PM_WARM static void fork_child(void) {
   _pm_segments_after_fork_child();
   _pm_background_fork_child(thread_exiting);
   _pm_arena_fork_release();
+  _pm_stderr_fork_child();
   _pm_prim_fork_unlock_libc_child();
 }
 

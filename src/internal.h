@@ -61,6 +61,8 @@ void _pm_stderr_keep(void);
  * to the file it was taken of, else fd 2; -1 (nowhere) when the program
  * started without stderr. */
 int _pm_stderr_fd(void);
+/* Fork child handler: closes the copy, so the child reports to its fd 2. */
+void _pm_stderr_fork_child(void);
 _Noreturn void _pm_fatal(const char *message);
 /* "poolmalloc: FUNC(): PROBLEM 0xADDR", then abort(). */
 _Noreturn void _pm_fatal_pointer(const char *func, const char *problem, const void *ptr);

@@ -329,9 +329,14 @@ void _pm_prim_thread_set(void *value) {
  * NSS database lock, which fork takes for a moment as well. */
 extern void _IO_list_lock(void);
 extern void _IO_list_unlock(void);
+extern void _IO_list_resetlock(void);
 
-/* What glibc's fork decided before the prepare handlers: with several
- * threads it takes the list lock as well, and resets it in the child. */
+/* Whether the process had several threads when this handler ran. glibc's
+ * fork decided before any prepare handler: with several threads it takes
+ * the list lock as well, and resets it in the child. A handler registered
+ * after this one runs before it, and may have started the first other
+ * thread (an allocation that starts the background thread): then glibc
+ * saw one thread, and resets nothing. */
 static bool fork_multi_threaded;
 
 PM_WARM void _pm_prim_fork_lock_libc(void) {
@@ -344,10 +349,14 @@ PM_WARM void _pm_prim_fork_unlock_libc_parent(void) {
 }
 
 PM_WARM void _pm_prim_fork_unlock_libc_child(void) {
-  /* Reset by fork when the parent had several threads. With one, this
-   * handler's hold is undone by an unlock, which leaves a hold the thread
-   * had before it forked (inside a flush of every stream) as it was. */
-  if (!fork_multi_threaded) _IO_list_unlock();
+  /* With one thread, this handler's hold is undone by an unlock, which
+   * leaves a hold the thread had before it forked (inside a flush of every
+   * stream) as it was. With several, reset here too: glibc has done so,
+   * unless it saw one thread, and then the lock would stay held. */
+  if (fork_multi_threaded)
+    _IO_list_resetlock();
+  else
+    _IO_list_unlock();
 }
 
 _Noreturn void _pm_prim_abort(void) {
@@ -360,10 +369,19 @@ static void (*abort_hook)(void);
  * would raise again once the handler returns, but a SIGABRT sent by raise()
  * or kill would not, and the process would go on; so the handler raises it
  * itself. It stays blocked until the handler returns, then kills the
- * process as it would have. */
+ * process as it would have.
+ *
+ * A handler installed later may call this one, as signal-chaining runtimes
+ * do. Then the disposition is that handler, not the default, and a raise
+ * would come back to it as soon as it returned, and to this one again, for
+ * ever: so the signal is raised only when the default is in place, and the
+ * report is written once. What happens next is the chaining handler's
+ * choice, as it would be without this library. */
 PM_COLD static void abort_signal_handler(int signal_number) {
-  abort_hook();
-  raise(signal_number);
+  static atomic_flag reported = ATOMIC_FLAG_INIT;
+  if (!atomic_flag_test_and_set(&reported)) abort_hook();
+  struct sigaction now;
+  if (sigaction(signal_number, NULL, &now) == 0 && now.sa_handler == SIG_DFL) raise(signal_number);
 }
 
 PM_COLD int _pm_prim_write_without_sigpipe(int (*write_report)(int fd), int fd) {

@@ -1,23 +1,25 @@
 #!/bin/sh
 # exit_paths.sh: POOLMALLOC_STATS output appears whether the program returns
 # from main, calls exit(), dies by abort() or by a SIGABRT it did not raise
-# through abort() (which must still kill it), or its main thread leaves through
+# through abort() (which must still kill it), aborts through a handler that
+# chains to the allocator's (which must not loop), forks a child that
+# detaches from stderr (which must not keep it open), or its main thread leaves through
 # pthread_exit (which must not leave the process hanging on the allocator's
-# background thread, busy or idle), and a bad free still aborts with its
-# message first.
+# background thread, busy or idle, nor run the exit handlers with signals
+# blocked), and a bad free still aborts with its message first.
 . "$top_srcdir/tests/integration/preload_lib.sh"
 pm_require_library
 
 program="$top_builddir/tests/integration/exit_paths"
-echo "1..19"
+echo "1..23"
 
 # json_allocations FILE: total_allocations of a JSON statistics file.
 json_allocations() {
   "$PM_PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["total_allocations"])' "$1"
 }
 
-for how in return exit abort raise pthread_exit pthread_exit_idle pthread_exit_worker \
-  pthread_exit_late_worker; do
+for how in return exit abort raise chained_abort daemon_child pthread_exit pthread_exit_idle \
+  pthread_exit_worker pthread_exit_late_worker; do
   file="$pm_tmp/$how.json"
   # SIGKILL: a process kept alive by a thread that blocks signals ignores TERM.
   # pthread_exit_idle ends as soon as its main thread has left (2.5 s in),
@@ -35,7 +37,7 @@ for how in return exit abort raise pthread_exit pthread_exit_idle pthread_exit_w
     ${conf:+POOLMALLOC_CONF=$conf} POOLMALLOC_STATS_FILE="$file" "$program" $how 2>"$pm_tmp/$how.err"
   status=$?
   case $how in
-    abort | raise) [ $status -eq 134 ] ;; # the shell's 128 + SIGABRT
+    abort | raise | chained_abort) [ $status -eq 134 ] ;; # the shell's 128 + SIGABRT
     *) [ $status -eq 0 ] ;;
   esac
   tap_result $? "$how: the program ends as it would without statistics (status $status)"

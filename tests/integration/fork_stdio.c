@@ -5,7 +5,15 @@
  * stream's lock). glibc's fork takes that list lock after the prepare
  * handlers; an allocator that holds its own locks by then waits for the
  * flusher, which waits for the reader, which waits for the allocator.
- * Prints "forks=N" and exits 0 when every fork came back. */
+ * Prints "forks=N" and exits 0 when every fork came back.
+ *
+ *   fork_stdio FORKS | fork_stdio prepare
+ *
+ * prepare: a fork handler registered after the allocator's runs first and
+ * allocates, which starts the allocator's background thread. glibc's fork
+ * saw one thread and resets no lock in the child; a thread the child
+ * starts then flushes every stream, which hung on the list lock the
+ * allocator's handler had taken. Exits 0 when the child ended. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
@@ -43,7 +51,32 @@ static void *flush_all(void *unused) {
   return unused;
 }
 
+static void *(*volatile allocate)(size_t) = malloc; /* kept: the compiler drops malloc+free */
+
+static void prepare_allocates(void) {
+  free(allocate((size_t)2 << 20));
+}
+
+static void *flush_once(void *unused) {
+  fflush(NULL);
+  return unused;
+}
+
+static int fork_after_allocating_handler(void) {
+  pthread_atfork(prepare_allocates, NULL, NULL);
+  pid_t child = fork();
+  if (child == 0) {
+    pthread_t flusher;
+    _exit(pthread_create(&flusher, NULL, flush_once, NULL) != 0 ||
+          pthread_join(flusher, NULL) != 0);
+  }
+  int status = 0;
+  if (child < 0 || waitpid(child, &status, 0) != child) return 2;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "prepare") == 0) return fork_after_allocating_handler();
   int forks = argc > 1 ? atoi(argv[1]) : 100;
   lines = tmpfile();
   if (lines == NULL) {
