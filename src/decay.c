@@ -176,15 +176,19 @@ static void decay_hold_to_cap(void) {
   }
 }
 
-/* Pages lock held. */
-static void decay_run(uint64_t now) {
+/* Pages lock held; the background thread's purge of the segments' runs
+ * drops it around the system calls (segment.c). */
+static void decay_run(uint64_t now, bool on_background_thread) {
   uint64_t cutoff = now >= _pm_options.decay_ms ? now - _pm_options.decay_ms : 0;
   if (_pm_options.decay_ms == 0) cutoff = UINT64_MAX;
   /* First: the spans it gives back join the runs purged below. */
   decay_sweep_caches(cutoff);
   decay_reap_abandoned();
   _pm_idle_purge(cutoff);
-  _pm_segments_purge(cutoff, UINT64_MAX);
+  if (on_background_thread)
+    _pm_segments_purge_dropping_lock(cutoff);
+  else
+    _pm_segments_purge(cutoff, UINT64_MAX);
   _pm_huge_purge(cutoff, UINT64_MAX);
   /* The slabs reaped above come back all at once, an exited thread's
    * worth, which the check made on frees never saw. */
@@ -192,13 +196,13 @@ static void decay_run(uint64_t now) {
   decay_schedule(now);
 }
 
-void _pm_decay_tick(void) {
+static void decay_tick(bool on_background_thread) {
   uint64_t deadline = atomic_load_explicit(&decay_deadline, memory_order_relaxed);
   if (deadline == UINT64_MAX) return;
   uint64_t now = _pm_prim_clock_ms();
   if (now < deadline) return;
   _pm_lock(&_pm_pages_lock);
-  decay_run(now);
+  decay_run(now, on_background_thread);
   _pm_unlock(&_pm_pages_lock);
 }
 
@@ -218,7 +222,7 @@ void _pm_decay_tick_lazy(void) {
     uint64_t deadline = atomic_load_explicit(&decay_deadline, memory_order_relaxed);
     if (deadline == UINT64_MAX || _pm_prim_clock_ms() < deadline + _pm_options.decay_ms) return;
   }
-  _pm_decay_tick();
+  decay_tick(false);
 }
 
 void _pm_decay_after_free(void) {
@@ -359,7 +363,7 @@ static void *background_main(void *unused) {
       }
       pthread_mutex_unlock(&background_lock);
     }
-    if (_pm_options.background_thread) _pm_decay_tick();
+    if (_pm_options.background_thread) decay_tick(true);
   }
   return NULL;
 }
@@ -425,6 +429,14 @@ static void background_start(void) {
 /* Wakes the thread if it runs; returns its state, read under the lock a
  * thread that is ending sets BACKGROUND_NONE under. */
 static int background_wake_running(void) {
+  /* A child made by _Fork inherits RUNNING without the thread, and the
+   * thread's mutex and condition variable as the parent's threads left
+   * them, maybe held or waited on: it touches neither, and its slow paths
+   * purge instead (_pm_decay_tick_lazy). */
+  if (_pm_in_unhandled_fork_child()) {
+    atomic_store(&background_state, BACKGROUND_FAILED);
+    return BACKGROUND_FAILED;
+  }
   pthread_mutex_lock(&background_lock);
   int state = atomic_load(&background_state);
   if (state == BACKGROUND_RUNNING) pthread_cond_signal(&background_wake);

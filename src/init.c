@@ -34,6 +34,7 @@ bool _pm_initialized;
 uintptr_t _pm_free_key;
 uintptr_t _pm_freed_mark;
 PM_TLS bool _pm_forking;
+pid_t _pm_process_pid;
 static pm_lock_t init_lock = PM_LOCK_INIT;
 
 PM_WARM static void fork_prepare(void) {
@@ -59,6 +60,7 @@ PM_WARM static void fork_parent(void) {
  * survive keep their slabs; blocks freed into them wait on remote lists. */
 PM_WARM static void fork_child(void) {
   _pm_forking = false;
+  _pm_process_pid = _pm_prim_getpid();
   /* A thread-specific destructor that forks: the child's thread runs the
    * remaining destructor rounds and then ends the process, so a heap it
    * makes is handed back by a later round or goes with the process; its
@@ -82,6 +84,7 @@ void _pm_init(void) {
      * kernels) a purge would clear live neighbours. Stop, saying why. */
     if (_pm_prim_page_size() != PM_PAGE_SIZE)
       _pm_fatal("the system's page size is not 4096 bytes, which this build requires");
+    _pm_process_pid = _pm_prim_getpid();
     _pm_size_class_init();
     /* One draw: the fallback seed (prim_linux.c) would give two draws
      * related values, and the mark, readable in any freed block, must

@@ -218,6 +218,14 @@ static inline bool _pm_lock_try(pm_lock_t *lock) {
  * hold every lock: the thread passes through them, so other libraries'
  * fork handlers may allocate. */
 extern PM_TLS bool _pm_forking PM_HIDDEN;
+/* The process's id as the allocator last saw it: set at start-up and by
+ * the fork child handler, so a child made by _Fork, which runs no fork
+ * handlers, still holds its parent's (compared on slow paths only: a
+ * getpid is a system call). */
+extern pid_t _pm_process_pid PM_HIDDEN;
+static inline bool _pm_in_unhandled_fork_child(void) {
+  return _pm_prim_getpid() != _pm_process_pid;
+}
 /* Uncontended: one compare-and-swap (and a thread-local load). Always
  * inlined, as _pm_unlock: a cold caller would otherwise get a copy in its
  * own file's code, and the statistics' walk of the arenas mapped the
@@ -328,6 +336,9 @@ static inline uint8_t *_pm_span_start(const pm_span_t *span) {
  * largest first, until at least budget bytes are released, and unmaps
  * segments left wholly free; returns bytes released. */
 uint64_t _pm_segments_purge(uint64_t cutoff_ms, uint64_t budget);
+/* The same with no budget, dropping the pages lock (held on entry and on
+ * return) around the system calls: for the background thread only. */
+uint64_t _pm_segments_purge_dropping_lock(uint64_t cutoff_ms);
 /* Whether mapping size more bytes stays within the limit option. */
 bool _pm_within_limit(size_t size);
 void _pm_segments_after_fork_child(void);
@@ -492,10 +503,8 @@ void _pm_arena_fork_prepare(void);
 void _pm_arena_fork_release(void);
 
 /* ---- decay.c ---- */
-/* Cheap check on slow paths: runs a purge once decay is due. */
-void _pm_decay_tick(void);
-/* The same on the program's slow paths, where it is skipped while a
- * background thread runs (that thread wakes at the deadline anyway, and
+/* Cheap check on the program's slow paths: runs a purge once decay is
+ * due. Skipped while a background thread runs (that thread wakes at the deadline anyway, and
  * the check would read the clock on every large allocation), but for one
  * look in 256 at whether the thread is overdue (decay.c). */
 void _pm_decay_tick_lazy(void);

@@ -13,11 +13,30 @@
 
 /* Spins before sleeping; each is a pause (tens of cycles). */
 #define SPINS_BEFORE_SLEEP 100
+/* How long a child of _Fork waits for a lock before it gives up: the
+ * allocator holds its locks for microseconds, a purge for milliseconds. */
+#define UNHANDLED_FORK_WAIT_MS 2000
+
+/* A child made by _Fork runs no fork handlers, so it inherits held the
+ * locks that its parent's other threads held at that moment; the
+ * background thread, which purges under the pages lock, makes every
+ * process one with other threads. No unlock will come: rather than sleep
+ * for ever, the child stops with a message naming the way out. A lock
+ * that a thread of the child's own holds is given the time to come free. */
+PM_COLD static void lock_wait_unhandled_fork_child(pm_lock_t *lock) {
+  if (_pm_lock_within(lock, UNHANDLED_FORK_WAIT_MS) == 0) return;
+  _pm_fatal("a child of _Fork waits for a lock a thread of its parent held "
+            "(_Fork runs no fork handlers); run it with POOLMALLOC_CONF=background_thread:0");
+}
 
 PM_NOINLINE void _pm_lock_wait(pm_lock_t *lock) {
   for (int spin = 0; spin < SPINS_BEFORE_SLEEP; spin++) {
     _pm_prim_cpu_relax();
     if (atomic_load_explicit(&lock->state, memory_order_relaxed) == 0 && _pm_lock_try(lock)) return;
+  }
+  if (pm_unlikely(_pm_in_unhandled_fork_child())) {
+    lock_wait_unhandled_fork_child(lock);
+    return;
   }
   /* Marks the lock contended before each sleep, so the holder's unlock
    * wakes a sleeper; a taker that gets it this way keeps it marked, which

@@ -10,7 +10,12 @@
  * segment that is wholly clean and free is unmapped (except a fresh one,
  * mapped for the request at hand).
  *
- * Everything here runs under _pm_pages_lock. */
+ * Everything here runs under _pm_pages_lock, except the system calls of
+ * the background thread's purges, which take milliseconds for large runs:
+ * that purge takes a batch of runs off the lists, drops the lock for the
+ * calls and puts them back, so other threads' slow paths do not wait for
+ * it, and a child made by _Fork, which runs no fork handlers, seldom
+ * inherits the lock held. */
 #include <string.h>
 
 #include "internal.h"
@@ -22,6 +27,11 @@ pm_pool_stats_t _pm_pool;
 #define USABLE_PAGES PM_SEGMENT_USABLE_PAGES
 #define BIN_COUNT    64 /* bins 1..62 hold runs of exactly that many pages, 63 the rest */
 
+/* A run whose pages are being purged with the pages lock dropped: off the
+ * lists and in neither state, so no neighbour merges with it and no span
+ * grows into it; its kind stays free, so a free of a pointer into it is
+ * still reported as one. */
+#define RUN_PURGING 2
 static pm_span_t *free_bins[2][BIN_COUNT]; /* [dirty][bin] */
 static uint64_t nonempty_bins[2];
 
@@ -357,7 +367,9 @@ bool _pm_span_grow(pm_span_t *span, size_t page_count, bool resident_only) {
   size_t next = first + span->page_count;
   if (next >= PM_SEGMENT_PAGES) return false;
   pm_span_t *after = _pm_segment_span(segment, next);
-  if (pm_span_get(after, kind) != PM_SPAN_FREE || after->page_count < extra) return false;
+  if (pm_span_get(after, kind) != PM_SPAN_FREE || after->dirty == RUN_PURGING ||
+      after->page_count < extra)
+    return false;
   if (resident_only && after->resident_pages < extra) return false;
   pm_span_t *taken = run_carve(after, next, extra);
   pm_span_set(taken, kind, PM_SPAN_FREE); /* now part of span, no longer a head */
@@ -377,43 +389,128 @@ void _pm_span_shrink(pm_span_t *span, size_t page_count, uint64_t freed_at) {
   _pm_span_free(tail, tail->page_count, freed_at);
 }
 
-uint64_t _pm_segments_purge(uint64_t cutoff_ms, uint64_t budget) {
-  uint64_t released = 0;
-  /* Largest runs first: fewest system calls for the bytes asked for. */
-  for (size_t bin = BIN_COUNT; bin-- > 0 && released < budget;) {
-    pm_span_t *run = free_bins[1][bin];
-    while (run != NULL && released < budget) {
-      pm_span_t *next = run->next;
-      if (run->freed_at <= cutoff_ms) {
+/* Runs taken off the lists at a time for a purge that drops the lock. */
+#define PURGE_BATCH 16
+
+typedef struct purge_batch_s {
+  pm_span_t *runs[PURGE_BATCH];
+  bool purged[PURGE_BATCH];
+  size_t count;
+} purge_batch_t;
+
+/* The batch whose system calls run with the lock dropped, for the fork
+ * child handler: the child has the runs, but not the thread that would
+ * put them back. */
+static purge_batch_t *purge_in_flight;
+
+/* Takes off the lists up to PURGE_BATCH dirty runs freed before cutoff_ms,
+ * largest first, until they hold budget bytes; a run that is a whole
+ * segment leaves the registry now, and is unmapped with the others'
+ * purges. Returns the bytes taken. */
+static uint64_t purge_batch_take(purge_batch_t *batch, uint64_t cutoff_ms, uint64_t budget) {
+  uint64_t taken = 0;
+  batch->count = 0;
+  for (size_t bin = BIN_COUNT; bin-- > 0 && taken < budget && batch->count < PURGE_BATCH;)
+    for (pm_span_t *run = free_bins[1][bin], *next;
+         run != NULL && taken < budget && batch->count < PURGE_BATCH; run = next) {
+      next = run->next;
+      if (run->freed_at > cutoff_ms) continue;
+      run_unlink(run);
+      run->dirty = RUN_PURGING;
+      if (run->page_count == USABLE_PAGES) {
         pm_segment_t *segment = _pm_segment_of_span(run);
-        run_unlink(run);
-        /* Only the resident prefix needs the system call; the bytes count
-         * what leaves the resident set. */
-        size_t bytes = run->resident_pages * PM_PAGE_SIZE;
-        if (run->page_count == USABLE_PAGES) {
-          segment_unmap(segment); /* unmapping releases as much as purging */
-          released += bytes;
-        } else if (_pm_prim_purge(_pm_span_start(run), bytes)) {
-          released += bytes;
-          run = run_make(segment, _pm_span_page(segment, run), run->page_count, 0, run->freed_at);
-          pm_span_t *merged = run_insert_coalesced(segment, run);
-          if (merged != NULL) run_purge_header(segment, merged);
-        } else {
-          /* Locked pages keep their contents, so the run stays dirty (a
-           * calloc from it must clear it) and is tried again a decay
-           * period later. Dirty neighbours were merged when it was freed,
-           * so it goes back as it is. */
-          run->freed_at = _pm_prim_clock_ms();
-          run_link(run);
-        }
+        _pm_registry_clear(segment);
+        _pm_pool.mapped_bytes -= PM_SEGMENT_SIZE;
       }
-      run = next;
+      taken += run->resident_pages * PM_PAGE_SIZE;
+      batch->runs[batch->count++] = run;
+    }
+  return taken;
+}
+
+/* The system calls: unmapping releases as much as purging. Only the
+ * resident prefix of a run needs the call. */
+static void purge_batch_release(purge_batch_t *batch) {
+  for (size_t i = 0; i < batch->count; i++) {
+    pm_span_t *run = batch->runs[i];
+    if (run->page_count == USABLE_PAGES) {
+      _pm_prim_unmap(_pm_segment_of_span(run), PM_SEGMENT_SIZE);
+      batch->purged[i] = true;
+    } else {
+      batch->purged[i] = _pm_prim_purge(_pm_span_start(run), run->resident_pages * PM_PAGE_SIZE);
     }
   }
+}
+
+/* Puts the runs back, clean when purged. One that failed (locked pages
+ * keep their contents) stays dirty, so a calloc from it clears it, and is
+ * tried again a decay period later. Both merge with the neighbours freed
+ * meanwhile. Returns the bytes released. */
+static uint64_t purge_batch_return(purge_batch_t *batch) {
+  uint64_t released = 0;
+  for (size_t i = 0; i < batch->count; i++) {
+    pm_span_t *run = batch->runs[i];
+    pm_segment_t *segment = _pm_segment_of_span(run);
+    size_t bytes = run->resident_pages * PM_PAGE_SIZE;
+    if (run->page_count == USABLE_PAGES) {
+      released += bytes;
+      continue;
+    }
+    size_t head = _pm_span_page(segment, run);
+    if (batch->purged[i]) {
+      released += bytes;
+      run =
+          run_insert_coalesced(segment, run_make(segment, head, run->page_count, 0, run->freed_at));
+      if (run != NULL) run_purge_header(segment, run);
+    } else {
+      run_insert_coalesced(segment, run_make(segment, head, run->page_count, run->resident_pages,
+                                             _pm_prim_clock_ms()));
+    }
+  }
+  batch->count = 0;
   _pm_pool.released_bytes += released;
   return released;
 }
 
+static uint64_t segments_purge(uint64_t cutoff_ms, uint64_t budget, bool drop_lock) {
+  uint64_t released = 0;
+  purge_batch_t batch;
+  while (released < budget && purge_batch_take(&batch, cutoff_ms, budget - released) > 0) {
+    if (drop_lock) {
+      purge_in_flight = &batch;
+      _pm_unlock(&_pm_pages_lock);
+    }
+    purge_batch_release(&batch);
+    if (drop_lock) {
+      _pm_lock(&_pm_pages_lock);
+      purge_in_flight = NULL;
+    }
+    uint64_t returned = purge_batch_return(&batch);
+    if (returned == 0) break; /* every call failed: locked pages, tried again later */
+    released += returned;
+  }
+  return released;
+}
+
+uint64_t _pm_segments_purge(uint64_t cutoff_ms, uint64_t budget) {
+  return segments_purge(cutoff_ms, budget, false);
+}
+
+uint64_t _pm_segments_purge_dropping_lock(uint64_t cutoff_ms) {
+  return segments_purge(cutoff_ms, UINT64_MAX, true);
+}
+
 PM_WARM void _pm_segments_after_fork_child(void) {
   _pm_lock_reset(&_pm_pages_lock);
+  /* The parent's purge put its runs back after the fork; the child's go
+   * back here as they were, dirty, since the parent's calls may have come
+   * after the fork. A whole segment stays out of the registry, mapped: in
+   * the child it may be the parent's copy, or gone, and its address then
+   * perhaps taken by a mapping that is not the allocator's. */
+  if (purge_in_flight != NULL) {
+    for (size_t i = 0; i < purge_in_flight->count; i++)
+      purge_in_flight->purged[i] = false;
+    purge_batch_return(purge_in_flight);
+    purge_in_flight = NULL;
+  }
 }

@@ -268,3 +268,95 @@ Test(alloc_background, disabled_means_release_on_slow_paths_only) {
                 after.released_bytes - before.released_bytes);
   pm_free(p);
 }
+
+/* A child made by _Fork inherits held the locks its parent's threads held
+ * at that moment, and no unlock will come: it stops with a message naming
+ * the way out rather than sleep for ever. */
+Test(alloc_background, child_of_fork_without_handlers_stops_on_a_lock_held_at_the_fork) {
+  start_with(100, 1);
+  int pipe_fds[2];
+  cr_assert_eq(pipe(pipe_fds), 0);
+  _pm_lock(&_pm_pages_lock); /* as the background thread's purge would hold it */
+  pid_t pid = _Fork();
+  cr_assert_neq(pid, -1, "_Fork failed");
+  if (pid == 0) {
+    dup2(pipe_fds[1], 2);
+    pm_free(pm_malloc((size_t)1 << 20)); /* a slow path: the pages lock */
+    _exit(0);
+  }
+  _pm_unlock(&_pm_pages_lock);
+  close(pipe_fds[1]);
+  char message[512] = {0};
+  size_t got = 0;
+  for (ssize_t n; got < sizeof message - 1 &&
+                  (n = read(pipe_fds[0], message + got, sizeof message - 1 - got)) > 0;)
+    got += (size_t)n;
+  close(pipe_fds[0]);
+  int status;
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "the child aborted (status %d)",
+            status);
+  cr_assert(strncmp(message, "poolmalloc: a child of _Fork waits for a lock", 45) == 0 &&
+                strstr(message, "background_thread:0") != NULL &&
+                strchr(message, '\n') == message + strlen(message) - 1,
+            "one line naming the problem and the option: %s", message);
+}
+
+/* While the background thread purges with the pages lock dropped, other
+ * threads free neighbours of the runs in flight and grow blocks in place
+ * next to them: no run being purged is merged or grown into, which would
+ * zero a live block's pages. */
+enum { CHURN_THREADS = 2, CHURN_BLOCKS = 16 };
+
+static void *churn_large_blocks(void *seed_arg) {
+  unsigned seed = (unsigned)(uintptr_t)seed_arg;
+  uint8_t *blocks[CHURN_BLOCKS] = {0};
+  size_t sizes[CHURN_BLOCKS] = {0};
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  uintptr_t broken = 0;
+  do {
+    for (int round = 0; round < 64 && !broken; round++) {
+      int i = rand_r(&seed) % CHURN_BLOCKS;
+      uint8_t mark = (uint8_t)(i + 1);
+      if (blocks[i] != NULL) {
+        for (size_t at = 0; at < sizes[i]; at += 4096)
+          if (blocks[i][at] != mark || blocks[i][sizes[i] - 1] != mark) broken = 1;
+        if (rand_r(&seed) % 2 == 0) { /* grow: in place when the next run is free */
+          size_t grown = sizes[i] + 65536 * (size_t)(1 + rand_r(&seed) % 8);
+          uint8_t *moved = pm_realloc(blocks[i], grown);
+          if (moved == NULL) return (void *)2;
+          memset(moved + sizes[i], mark, grown - sizes[i]);
+          blocks[i] = moved;
+          sizes[i] = grown;
+          continue;
+        }
+        pm_free(blocks[i]);
+      }
+      sizes[i] = 65536 * (size_t)(1 + rand_r(&seed) % 32);
+      blocks[i] = pm_malloc(sizes[i]);
+      if (blocks[i] == NULL) return (void *)2;
+      memset(blocks[i], mark, sizes[i]);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+  } while (!broken && now.tv_sec - start.tv_sec < 2);
+  for (int i = 0; i < CHURN_BLOCKS; i++)
+    pm_free(blocks[i]);
+  return (void *)broken;
+}
+
+Test(alloc_background, blocks_stay_intact_beside_a_purge_that_drops_the_lock) {
+  start_with(1, 1); /* the thread purges every millisecond or so */
+  free_resident_memory();
+  pthread_t threads[CHURN_THREADS];
+  for (uintptr_t t = 0; t < CHURN_THREADS; t++)
+    cr_assert_eq(pthread_create(&threads[t], NULL, churn_large_blocks, (void *)(t + 1)), 0);
+  uint64_t released_before = pm_test_stats().released_bytes;
+  for (int t = 0; t < CHURN_THREADS; t++) {
+    void *result;
+    pthread_join(threads[t], &result);
+    cr_assert_null(result, "thread %d: %s", t,
+                   (uintptr_t)result == 1 ? "a live block's pages changed" : "out of memory");
+  }
+  cr_assert_gt(pm_test_stats().released_bytes, released_before, "the thread purged meanwhile");
+}
