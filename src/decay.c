@@ -12,9 +12,9 @@
  * allocates), the first time memory has become retained or the pool has
  * handed out a megabyte; never from free, which glibc calls under the
  * lock of its stack cache while it frees a joined thread's TLS, a lock
- * pthread_create takes as well. Free paths only wake it. Its purges of
- * the segments' runs drop the pages lock around their system calls
- * (segment.c), so no allocating thread waits for them. It has every
+ * pthread_create takes as well. Free paths only wake it. Its purges drop
+ * the pages lock around their system calls (segment.c, huge.c), so no
+ * allocating thread waits for them. It has every
  * signal blocked (the exit handlers glibc may run on it, as the last
  * thread, get its creator's mask back), is never waited for by exit while it waits (the next
  * start, or the library's destructor, joins one that has ended) and is
@@ -179,8 +179,8 @@ static void decay_hold_to_cap(void) {
   }
 }
 
-/* Pages lock held; the background thread's purge of the segments' runs
- * drops it around the system calls (segment.c). */
+/* Pages lock held; the background thread's purges drop it around their
+ * system calls (segment.c, huge.c). */
 static void decay_run(uint64_t now, bool on_background_thread) {
   uint64_t cutoff = now >= _pm_options.decay_ms ? now - _pm_options.decay_ms : 0;
   if (_pm_options.decay_ms == 0) cutoff = UINT64_MAX;
@@ -188,11 +188,13 @@ static void decay_run(uint64_t now, bool on_background_thread) {
   decay_sweep_caches(cutoff);
   decay_reap_abandoned();
   _pm_idle_purge(cutoff);
-  if (on_background_thread)
+  if (on_background_thread) {
     _pm_segments_purge_dropping_lock(cutoff);
-  else
+    _pm_huge_purge_dropping_lock(cutoff);
+  } else {
     _pm_segments_purge(cutoff, UINT64_MAX);
-  _pm_huge_purge(cutoff, UINT64_MAX);
+    _pm_huge_purge(cutoff, UINT64_MAX);
+  }
   /* The slabs reaped above come back all at once, an exited thread's
    * worth, which the check made on frees never saw. */
   decay_hold_to_cap();

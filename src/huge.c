@@ -45,10 +45,15 @@ static bool huge_gone_recently(const void *block) {
   return false;
 }
 
-static void huge_unmap(pm_segment_t *segment) {
+/* Everything of an unmap but the system call. Pages lock held. */
+static void huge_forget(pm_segment_t *segment) {
   huge_gone_note(segment->block);
   huge_unregister(segment);
   _pm_pool.mapped_bytes -= segment->mapping_size;
+}
+
+static void huge_unmap(pm_segment_t *segment) {
+  huge_forget(segment);
   _pm_prim_unmap(segment, segment->mapping_size);
 }
 
@@ -119,9 +124,15 @@ static pm_segment_t *cache_take(size_t mapping, size_t map_alignment) {
   return resized;
 }
 
-uint64_t _pm_huge_purge(uint64_t cutoff_ms, uint64_t budget) {
+/* Takes the cached mappings freed before cutoff_ms out of the cache and
+ * the registry, oldest first, until budget bytes; then unmaps them, with
+ * the pages lock dropped when drop_lock says so (the background thread:
+ * unmapping tens of resident megabytes takes milliseconds, which no
+ * allocating thread need wait for). A child forked meanwhile keeps the
+ * ones not yet unmapped as mappings nobody refers to. */
+static uint64_t huge_purge(uint64_t cutoff_ms, uint64_t budget, bool drop_lock) {
   uint64_t released = 0;
-  pm_segment_t *oldest = huge_cache;
+  pm_segment_t *oldest = huge_cache, *taken = NULL;
   while (oldest != NULL && oldest->next != NULL)
     oldest = oldest->next;
   for (pm_segment_t *segment = oldest, *prev; segment != NULL && released < budget;
@@ -130,10 +141,27 @@ uint64_t _pm_huge_purge(uint64_t cutoff_ms, uint64_t budget) {
     if (segment->freed_at > cutoff_ms) continue;
     cache_unlink(segment);
     released += segment->mapping_size;
-    huge_unmap(segment);
+    huge_forget(segment);
+    segment->next = taken;
+    taken = segment;
   }
   _pm_pool.released_bytes += released;
+  if (taken == NULL) return 0;
+  if (drop_lock) _pm_unlock(&_pm_pages_lock);
+  for (pm_segment_t *segment = taken, *next; segment != NULL; segment = next) {
+    next = segment->next;
+    _pm_prim_unmap(segment, segment->mapping_size);
+  }
+  if (drop_lock) _pm_lock(&_pm_pages_lock);
   return released;
+}
+
+uint64_t _pm_huge_purge(uint64_t cutoff_ms, uint64_t budget) {
+  return huge_purge(cutoff_ms, budget, false);
+}
+
+uint64_t _pm_huge_purge_dropping_lock(uint64_t cutoff_ms) {
+  return huge_purge(cutoff_ms, UINT64_MAX, true);
 }
 
 /* A new mapping for a huge block, releasing retained memory first when the

@@ -496,6 +496,9 @@ void *_pm_huge_realloc(void *ptr, size_t size, const char *func);
 /* Unmaps cached huge mappings idle since before cutoff_ms, oldest first,
  * until at least budget bytes are released; returns bytes. */
 uint64_t _pm_huge_purge(uint64_t cutoff_ms, uint64_t budget);
+/* The same with no budget, dropping the pages lock (held on entry and on
+ * return) around the unmaps: for the background thread only. */
+uint64_t _pm_huge_purge_dropping_lock(uint64_t cutoff_ms);
 
 /* ---- planner/arena.c: the arena registry's lock, which the fork handlers
  * (init.c) take first and release in both processes ---- */

@@ -308,22 +308,29 @@ Test(alloc_background, child_of_fork_without_handlers_stops_on_a_lock_held_at_th
  * zero a live block's pages. */
 enum { CHURN_THREADS = 2, CHURN_BLOCKS = 16 };
 
-static void *churn_large_blocks(void *seed_arg) {
-  unsigned seed = (unsigned)(uintptr_t)seed_arg;
+typedef struct churn_s {
+  unsigned seed;
+  size_t unit; /* block sizes are 1-32 units, growth 1-8 */
+} churn_t;
+
+static void *churn_large_blocks(void *churn_arg) {
+  const churn_t *churn = churn_arg;
+  unsigned seed = churn->seed;
+  size_t unit = churn->unit;
   uint8_t *blocks[CHURN_BLOCKS] = {0};
   size_t sizes[CHURN_BLOCKS] = {0};
   struct timespec start, now;
   clock_gettime(CLOCK_MONOTONIC, &start);
   uintptr_t broken = 0;
   do {
-    for (int round = 0; round < 64 && !broken; round++) {
+    for (int round = 0; round < 16 && !broken; round++) {
       int i = rand_r(&seed) % CHURN_BLOCKS;
       uint8_t mark = (uint8_t)(i + 1);
       if (blocks[i] != NULL) {
         for (size_t at = 0; at < sizes[i]; at += 4096)
           if (blocks[i][at] != mark || blocks[i][sizes[i] - 1] != mark) broken = 1;
         if (rand_r(&seed) % 2 == 0) { /* grow: in place when the next run is free */
-          size_t grown = sizes[i] + 65536 * (size_t)(1 + rand_r(&seed) % 8);
+          size_t grown = sizes[i] + unit * (size_t)(1 + rand_r(&seed) % 8);
           uint8_t *moved = pm_realloc(blocks[i], grown);
           if (moved == NULL) return (void *)2;
           memset(moved + sizes[i], mark, grown - sizes[i]);
@@ -333,7 +340,7 @@ static void *churn_large_blocks(void *seed_arg) {
         }
         pm_free(blocks[i]);
       }
-      sizes[i] = 65536 * (size_t)(1 + rand_r(&seed) % 32);
+      sizes[i] = unit * (size_t)(1 + rand_r(&seed) % 32);
       blocks[i] = pm_malloc(sizes[i]);
       if (blocks[i] == NULL) return (void *)2;
       memset(blocks[i], mark, sizes[i]);
@@ -345,12 +352,16 @@ static void *churn_large_blocks(void *seed_arg) {
   return (void *)broken;
 }
 
-Test(alloc_background, blocks_stay_intact_beside_a_purge_that_drops_the_lock) {
+/* Runs the churn on CHURN_THREADS threads with blocks of 1-32 units. */
+static void churn_beside_purges(size_t unit) {
   start_with(1, 1); /* the thread purges every millisecond or so */
   free_resident_memory();
   pthread_t threads[CHURN_THREADS];
-  for (uintptr_t t = 0; t < CHURN_THREADS; t++)
-    cr_assert_eq(pthread_create(&threads[t], NULL, churn_large_blocks, (void *)(t + 1)), 0);
+  churn_t churns[CHURN_THREADS];
+  for (unsigned t = 0; t < CHURN_THREADS; t++) {
+    churns[t] = (churn_t){.seed = t + 1, .unit = unit};
+    cr_assert_eq(pthread_create(&threads[t], NULL, churn_large_blocks, &churns[t]), 0);
+  }
   uint64_t released_before = pm_test_stats().released_bytes;
   for (int t = 0; t < CHURN_THREADS; t++) {
     void *result;
@@ -359,4 +370,14 @@ Test(alloc_background, blocks_stay_intact_beside_a_purge_that_drops_the_lock) {
                    (uintptr_t)result == 1 ? "a live block's pages changed" : "out of memory");
   }
   cr_assert_gt(pm_test_stats().released_bytes, released_before, "the thread purged meanwhile");
+}
+
+Test(alloc_background, blocks_stay_intact_beside_a_purge_that_drops_the_lock) {
+  churn_beside_purges(65536); /* large blocks: runs of the segments */
+}
+
+/* Huge blocks, their own mappings: the cached ones are unmapped with the
+ * lock dropped, after they left the cache and the registry. */
+Test(alloc_background, huge_blocks_stay_intact_beside_unmaps_that_drop_the_lock) {
+  churn_beside_purges((size_t)512 << 10); /* 512 KiB-16 MiB: huge past 8 MiB */
 }
