@@ -14,10 +14,10 @@
  * lock of its stack cache while it frees a joined thread's TLS, a lock
  * pthread_create takes as well. Free paths only wake it. Its purges drop
  * the pages lock around their system calls (segment.c, huge.c), so no
- * allocating thread waits for them. It has every
- * signal blocked (the exit handlers glibc may run on it, as the last
- * thread, get its creator's mask back), is never waited for by exit while it waits (the next
- * start, or the library's destructor, joins one that has ended) and is
+ * allocating thread waits for them. It has every signal blocked (the
+ * exit handlers glibc may run on it, as the last thread, get its
+ * creator's mask back), is never waited for by exit while it waits (the
+ * next start, or the library's destructor, joins one that has ended) and is
  * simply absent in a forked child until that child allocates again (a
  * child that only frees and then waits keeps what it freed, up to
  * retain_max, until it allocates or exits; a child of _Fork, which runs

@@ -205,8 +205,7 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
     _pm_unlock(&_pm_pages_lock);
     void *block = _pm_large_alloc(size, alignment, zero);
     if (block != NULL) return block;
-    errno = saved; /* the mapping below may still succeed */
-    pages_tried = true;
+    pages_tried = true; /* errno: set below, whichever way it ends */
     _pm_lock(&_pm_pages_lock);
   }
   if (reused)
@@ -217,7 +216,7 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
    * the segments' free pages are still to be tried, they go first, as
    * releasing every retained byte would unmap them; otherwise what the
    * release unmaps may leave room for the mapping. */
-  if (segment == NULL && !(fits_pages && !pages_tried) && _pm_decay_release_all() > 0)
+  if (segment == NULL && (!fits_pages || pages_tried) && _pm_decay_release_all() > 0)
     segment = huge_map(mapping, map_alignment);
   if (segment != NULL) {
     segment->block = (uint8_t *)segment + offset;

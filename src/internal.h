@@ -507,9 +507,10 @@ void _pm_arena_fork_release(void);
 
 /* ---- decay.c ---- */
 /* Cheap check on the program's slow paths: runs a purge once decay is
- * due. Skipped while a background thread runs (that thread wakes at the deadline anyway, and
- * the check would read the clock on every large allocation), but for one
- * look in 256 at whether the thread is overdue (decay.c). */
+ * due. Skipped while a background thread runs (that thread wakes at the
+ * deadline anyway, and the check would read the clock on every large
+ * allocation), but for one look in 256 at whether the thread is overdue
+ * (decay.c). */
 void _pm_decay_tick_lazy(void);
 /* Called with the pages lock held after memory became free. */
 void _pm_decay_after_free(void);

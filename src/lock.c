@@ -19,10 +19,11 @@
 
 /* A child made by _Fork runs no fork handlers, so it inherits held the
  * locks that its parent's other threads held at that moment; the
- * background thread, which purges under the pages lock, makes every
- * process one with other threads. No unlock will come: rather than sleep
- * for ever, the child stops with a message naming the way out. A lock
- * that a thread of the child's own holds is given the time to come free. */
+ * background thread, which takes the pages lock for its purges' list
+ * work, makes every process one with other threads. No unlock will come:
+ * rather than sleep for ever, the child stops with a message naming the
+ * way out. A lock that a thread of the child's own holds is given the
+ * time to come free. */
 PM_COLD static void lock_wait_unhandled_fork_child(pm_lock_t *lock) {
   if (_pm_lock_within(lock, UNHANDLED_FORK_WAIT_MS) == 0) return;
   _pm_fatal("a child of _Fork waits for a lock a thread of its parent held "

@@ -281,6 +281,7 @@ Test(alloc_background, child_of_fork_without_handlers_stops_on_a_lock_held_at_th
   cr_assert_neq(pid, -1, "_Fork failed");
   if (pid == 0) {
     dup2(pipe_fds[1], 2);
+    alarm(20); /* a child that sleeps on the lock ends by SIGALRM, and fails the test */
     pm_free(pm_malloc((size_t)1 << 20)); /* a slow path: the pages lock */
     _exit(0);
   }
