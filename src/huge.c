@@ -169,12 +169,10 @@ uint64_t _pm_huge_purge_dropping_lock(uint64_t cutoff_ms) {
  * the mapping: the caller decides what to release before trying again. */
 static pm_segment_t *huge_map(size_t mapping, size_t map_alignment) {
   if (!_pm_within_limit(mapping)) _pm_decay_release_all();
-  if (!_pm_within_limit(mapping)) return NULL;
-  pm_segment_t *segment = _pm_prim_map_aligned(mapping, map_alignment);
+  pm_segment_t *segment = _pm_pool_map(mapping, map_alignment);
   if (segment != NULL) {
     segment->kind = PM_SEGMENT_HUGE;
     segment->mapping_size = mapping;
-    _pm_pool.mapped_bytes += mapping;
   }
   return segment;
 }
@@ -249,9 +247,9 @@ void *_pm_huge_alloc(size_t size, size_t alignment, bool zero) {
 
 /* Pages lock held. The live huge block at ptr; otherwise the lock is
  * dropped and the call aborts naming the problem. Looked up under the
- * lock, under which a mapping is also unmapped: a call racing a free of
- * the pointer finds it unmapped and unregistered, or cached, never half
- * gone. */
+ * lock, under which a mapping also leaves the registry before it is
+ * unmapped: a call racing a free of the pointer finds it unregistered, or
+ * cached, never half gone. */
 static pm_segment_t *huge_of_locked(const void *ptr, const char *func) {
   pm_segment_t *segment = _pm_registry_lookup(ptr);
   const char *problem = NULL;
@@ -276,6 +274,7 @@ size_t _pm_huge_usable_size(const void *ptr, const char *func) {
 }
 
 void _pm_huge_free(void *ptr, const char *func) {
+  pm_segment_t *unmapped = NULL;
   _pm_lock(&_pm_pages_lock);
   pm_segment_t *segment = huge_of_locked(ptr, func);
   _pm_pool.huge_live_bytes -= segment->block_size;
@@ -292,10 +291,14 @@ void _pm_huge_free(void *ptr, const char *func) {
     _pm_pool.huge_cached_bytes += segment->mapping_size;
     _pm_decay_after_free();
   } else {
+    /* Gone for every other thread once forgotten; unmapped after the
+     * unlock, as the background thread's purges are. */
     _pm_pool.released_bytes += segment->mapping_size;
-    huge_unmap(segment);
+    huge_forget(segment);
+    unmapped = segment;
   }
   _pm_unlock(&_pm_pages_lock);
+  if (unmapped != NULL) _pm_prim_unmap(unmapped, unmapped->mapping_size);
   _pm_background_check_freed();
 }
 

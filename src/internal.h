@@ -341,6 +341,14 @@ uint64_t _pm_segments_purge(uint64_t cutoff_ms, uint64_t budget);
 uint64_t _pm_segments_purge_dropping_lock(uint64_t cutoff_ms);
 /* Whether mapping size more bytes stays within the limit option. */
 bool _pm_within_limit(size_t size);
+/* A new mapping counted in mapped_bytes; NULL past the limit or when the
+ * OS refuses it. The pages lock, held on entry and on return, is dropped
+ * around the system calls: mmap waits for the process's mmap lock, which
+ * another thread's munmap or madvise of tens of resident megabytes holds
+ * for milliseconds, and no thread need wait for the pages lock meanwhile.
+ * Counted before the drop, so threads mapping at once stay within the
+ * limit. */
+void *_pm_pool_map(size_t size, size_t alignment);
 void _pm_segments_after_fork_child(void);
 
 /* ---- slab.c: blocks of one class inside a span ---- */

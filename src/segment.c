@@ -110,12 +110,29 @@ static pm_span_t *run_make(pm_segment_t *segment, size_t index, size_t pages, si
   return run;
 }
 
+/* Bytes counted in mapped_bytes for mappings made with the pages lock
+ * dropped, for the fork child handler: the child has no thread that
+ * would finish them. */
+static size_t mapping_in_flight;
+
+void *_pm_pool_map(size_t size, size_t alignment) {
+  if (!_pm_within_limit(size)) return NULL;
+  _pm_pool.mapped_bytes += size;
+  mapping_in_flight += size;
+  _pm_unlock(&_pm_pages_lock);
+  void *mapping = _pm_prim_map_aligned(size, alignment);
+  _pm_lock(&_pm_pages_lock);
+  mapping_in_flight -= size;
+  if (mapping == NULL) _pm_pool.mapped_bytes -= size;
+  return mapping;
+}
+
 static pm_segment_t *segment_map(void) {
-  if (!_pm_within_limit(PM_SEGMENT_SIZE)) return NULL;
-  pm_segment_t *segment = _pm_prim_map_aligned(PM_SEGMENT_SIZE, PM_SEGMENT_SIZE);
+  pm_segment_t *segment = _pm_pool_map(PM_SEGMENT_SIZE, PM_SEGMENT_SIZE);
   if (segment == NULL) return NULL;
   segment->kind = PM_SEGMENT_SPANS;
   if (!_pm_registry_set(segment, segment)) {
+    _pm_pool.mapped_bytes -= PM_SEGMENT_SIZE;
     _pm_prim_unmap(segment, PM_SEGMENT_SIZE);
     return NULL;
   }
@@ -124,7 +141,6 @@ static pm_segment_t *segment_map(void) {
    * PM_SPAN_HEADER with a head offset of 0, which rejects a pointer into the
    * header, and writing them would make two more header pages resident. */
   _Static_assert(PM_SPAN_HEADER == 0, "a zeroed descriptor reads as header");
-  _pm_pool.mapped_bytes += PM_SEGMENT_SIZE;
   run_link(run_make(segment, HEADER_PAGES, USABLE_PAGES, 0, 0)); /* fresh pages: clean */
   return segment;
 }
@@ -502,6 +518,10 @@ uint64_t _pm_segments_purge_dropping_lock(uint64_t cutoff_ms) {
 
 PM_WARM void _pm_segments_after_fork_child(void) {
   _pm_lock_reset(&_pm_pages_lock);
+  /* A mapping being made at the fork is the child's too, but nothing will
+   * refer to it: left mapped, and no longer counted. */
+  _pm_pool.mapped_bytes -= mapping_in_flight;
+  mapping_in_flight = 0;
   /* The parent's purge put its runs back after the fork; the child's go
    * back here as they were, dirty, since the parent's calls may have come
    * after the fork. A whole segment stays out of the registry, mapped: in

@@ -337,3 +337,78 @@ Test(alloc_threads, concurrent_churn_keeps_counts_consistent) {
   cr_assert_eq(allocated, freed, "every block came back: %lu allocated, %lu freed",
                (unsigned long)allocated, (unsigned long)freed);
 }
+
+/* New mappings are made with the pages lock dropped around the system
+ * calls (segment.c). Their bytes are counted before the drop: threads
+ * mapping at once stay within the limit, and a child forked meanwhile
+ * counts only the mappings it has. */
+#define MAPPED_BLOCK ((size_t)60 << 20)
+enum { MAPPERS = 4, MAPPING_ROUNDS = 40, FORKS = 200 };
+static pthread_barrier_t mappers_start;
+
+static size_t mapping_of_block(void) {
+  return pm_align_up(PM_HUGE_OFFSET + MAPPED_BLOCK, PM_PAGE_SIZE);
+}
+
+static void *map_one_block(void *out) {
+  pthread_barrier_wait(&mappers_start);
+  *(void **)out = pm_malloc(MAPPED_BLOCK);
+  return NULL;
+}
+
+Test(alloc_threads, threads_mapping_at_once_stay_within_the_limit) {
+  _pm_options.retain_max = 0; /* every free unmaps: every round maps anew */
+  for (int round = 0; round < MAPPING_ROUNDS; round++) {
+    _pm_options.limit = pm_test_stats().mapped_bytes + 2 * mapping_of_block();
+    pthread_t threads[MAPPERS];
+    void *got[MAPPERS];
+    pthread_barrier_init(&mappers_start, NULL, MAPPERS);
+    for (int t = 0; t < MAPPERS; t++)
+      pthread_create(&threads[t], NULL, map_one_block, &got[t]);
+    for (int t = 0; t < MAPPERS; t++)
+      pthread_join(threads[t], NULL);
+    pthread_barrier_destroy(&mappers_start);
+    size_t mapped = pm_test_stats().mapped_bytes;
+    int blocks_got = 0;
+    for (int t = 0; t < MAPPERS; t++) {
+      blocks_got += got[t] != NULL;
+      pm_free(got[t]);
+    }
+    cr_assert_leq(mapped, _pm_options.limit, "round %d: %zu bytes mapped past the limit", round,
+                  mapped - (size_t)_pm_options.limit);
+    cr_assert_eq(blocks_got, 2, "round %d: the limit had room for two blocks, %d were mapped",
+                 round, blocks_got);
+  }
+}
+
+static _Atomic bool mapper_stop;
+
+static void *map_and_unmap(void *arg) {
+  (void)arg;
+  while (!atomic_load(&mapper_stop))
+    pm_free(pm_malloc(MAPPED_BLOCK));
+  return NULL;
+}
+
+Test(alloc_threads, a_child_forked_during_a_mapping_counts_only_what_it_has) {
+  _pm_options.retain_max = 0;
+  _pm_options.decay_ms = 600000; /* no segment unmapped under the test */
+  size_t baseline = pm_test_stats().mapped_bytes;
+  pthread_t mapper;
+  pthread_create(&mapper, NULL, map_and_unmap, NULL);
+  int miscounted = 0;
+  for (int i = 0; i < FORKS; i++) {
+    pid_t pid = fork();
+    if (pid == 0) { /* the mapper's block, when the fork found it live */
+      size_t has = baseline + (_pm_pool.huge_live_bytes > 0 ? mapping_of_block() : 0);
+      _exit(_pm_pool.mapped_bytes == has ? 0 : 1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    miscounted += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+  }
+  atomic_store(&mapper_stop, true);
+  pthread_join(mapper, NULL);
+  cr_assert_eq(miscounted, 0, "%d of %d children counted bytes they had not mapped", miscounted,
+               FORKS);
+}
