@@ -88,10 +88,19 @@ static void run_unlink(pm_span_t *run) {
   _pm_pool.dirty_bytes -= run->resident_pages * PM_PAGE_SIZE;
 }
 
-static void segment_unmap(pm_segment_t *segment) {
+/* Everything of an unmap but the system call: no lookup finds the
+ * segment any more. */
+static void segment_forget(pm_segment_t *segment) {
   _pm_registry_clear(segment);
-  _pm_prim_unmap(segment, PM_SEGMENT_SIZE);
   _pm_pool.mapped_bytes -= PM_SEGMENT_SIZE;
+}
+
+/* Unmaps a list of forgotten segments linked through next. */
+static void segments_unmap(pm_segment_t *list) {
+  for (pm_segment_t *segment = list, *next; segment != NULL; segment = next) {
+    next = segment->next;
+    _pm_prim_unmap(segment, PM_SEGMENT_SIZE);
+  }
 }
 
 /* Makes pages [index, index + pages) a run headed at index, whose first
@@ -188,8 +197,11 @@ static pm_span_t *run_absorb_next(pm_segment_t *segment, pm_span_t *run) {
 }
 
 /* Adds a free run, merging it with free neighbours in the same state;
- * returns the merged run, or NULL when that freed the whole segment. */
-static pm_span_t *run_insert_coalesced(pm_segment_t *segment, pm_span_t *run) {
+ * returns the merged run, or NULL when that freed the whole segment, which
+ * is then unmapped, or put on *unmaps, when not NULL, for the caller to
+ * unmap once the lock is dropped. */
+static pm_span_t *run_insert_coalesced(pm_segment_t *segment, pm_span_t *run,
+                                       pm_segment_t **unmaps) {
   pm_span_set(run, kind, PM_SPAN_FREE);
   run = run_absorb_next(segment, run);
   size_t first = _pm_span_page(segment, run);
@@ -200,8 +212,15 @@ static pm_span_t *run_insert_coalesced(pm_segment_t *segment, pm_span_t *run) {
       run = run_merge(segment, before, run);
     }
   }
-  if (run->page_count == USABLE_PAGES && !run->dirty) {
-    segment_unmap(segment); /* wholly free and already released */
+  if (run->page_count == USABLE_PAGES && !run->dirty) { /* wholly free and already released */
+    segment_forget(segment);
+    segment->next = NULL;
+    if (unmaps == NULL)
+      segments_unmap(segment);
+    else {
+      segment->next = *unmaps;
+      *unmaps = segment;
+    }
     return NULL;
   }
   run_link(run);
@@ -361,8 +380,10 @@ void _pm_span_free(pm_span_t *span, size_t resident_pages, uint64_t freed_at) {
   pm_assert(resident_pages <= span->page_count, "a span's resident pages lie inside it");
   pm_segment_t *segment = _pm_segment_of_span(span);
   atomic_store_explicit(&span->heap, NULL, memory_order_relaxed);
-  run_insert_coalesced(segment, run_make(segment, _pm_span_page(segment, span), span->page_count,
-                                         resident_pages, freed_at));
+  run_insert_coalesced(
+      segment,
+      run_make(segment, _pm_span_page(segment, span), span->page_count, resident_pages, freed_at),
+      NULL);
 }
 
 pm_span_t *_pm_span_containing(pm_segment_t *segment, const void *ptr) {
@@ -412,6 +433,11 @@ typedef struct purge_batch_s {
   pm_span_t *runs[PURGE_BATCH];
   bool purged[PURGE_BATCH];
   size_t count;
+  /* Segments that the returned runs left wholly free and clean: forgotten,
+   * and unmapped by the next release, with the lock dropped when the purge
+   * drops it. Unmapped under the lock, one took up to 5 ms beside a thread
+   * faulting in 64 MiB (the munmap waits for the mmap lock). */
+  pm_segment_t *unmaps;
 } purge_batch_t;
 
 /* The batch whose system calls run with the lock dropped, for the fork
@@ -433,11 +459,7 @@ static uint64_t purge_batch_take(purge_batch_t *batch, uint64_t cutoff_ms, uint6
       if (run->freed_at > cutoff_ms) continue;
       run_unlink(run);
       run->dirty = RUN_PURGING;
-      if (run->page_count == USABLE_PAGES) {
-        pm_segment_t *segment = _pm_segment_of_span(run);
-        _pm_registry_clear(segment);
-        _pm_pool.mapped_bytes -= PM_SEGMENT_SIZE;
-      }
+      if (run->page_count == USABLE_PAGES) segment_forget(_pm_segment_of_span(run));
       taken += run->resident_pages * PM_PAGE_SIZE;
       batch->runs[batch->count++] = run;
     }
@@ -447,6 +469,8 @@ static uint64_t purge_batch_take(purge_batch_t *batch, uint64_t cutoff_ms, uint6
 /* The system calls: unmapping releases as much as purging. Only the
  * resident prefix of a run needs the call. */
 static void purge_batch_release(purge_batch_t *batch) {
+  segments_unmap(batch->unmaps);
+  batch->unmaps = NULL;
   for (size_t i = 0; i < batch->count; i++) {
     pm_span_t *run = batch->runs[i];
     if (run->page_count == USABLE_PAGES) {
@@ -475,12 +499,14 @@ static uint64_t purge_batch_return(purge_batch_t *batch) {
     size_t head = _pm_span_page(segment, run);
     if (batch->purged[i]) {
       released += bytes;
-      run =
-          run_insert_coalesced(segment, run_make(segment, head, run->page_count, 0, run->freed_at));
+      run = run_insert_coalesced(
+          segment, run_make(segment, head, run->page_count, 0, run->freed_at), &batch->unmaps);
       if (run != NULL) run_purge_header(segment, run);
     } else {
-      run_insert_coalesced(segment, run_make(segment, head, run->page_count, run->resident_pages,
-                                             _pm_prim_clock_ms()));
+      run_insert_coalesced(
+          segment,
+          run_make(segment, head, run->page_count, run->resident_pages, _pm_prim_clock_ms()),
+          &batch->unmaps);
     }
   }
   batch->count = 0;
@@ -488,10 +514,14 @@ static uint64_t purge_batch_return(purge_batch_t *batch) {
   return released;
 }
 
+/* Batch after batch; the last release only unmaps what the last return
+ * left wholly free. */
 static uint64_t segments_purge(uint64_t cutoff_ms, uint64_t budget, bool drop_lock) {
   uint64_t released = 0;
-  purge_batch_t batch;
-  while (released < budget && purge_batch_take(&batch, cutoff_ms, budget - released) > 0) {
+  purge_batch_t batch = {.count = 0, .unmaps = NULL};
+  for (;;) {
+    bool taken = released < budget && purge_batch_take(&batch, cutoff_ms, budget - released) > 0;
+    if (!taken && batch.unmaps == NULL) break;
     if (drop_lock) {
       purge_in_flight = &batch;
       _pm_unlock(&_pm_pages_lock);
@@ -501,9 +531,11 @@ static uint64_t segments_purge(uint64_t cutoff_ms, uint64_t budget, bool drop_lo
       _pm_lock(&_pm_pages_lock);
       purge_in_flight = NULL;
     }
+    if (!taken) break;
     uint64_t returned = purge_batch_return(&batch);
-    if (returned == 0) break; /* every call failed: locked pages, tried again later */
     released += returned;
+    /* Every call failed (locked pages): tried again later. */
+    if (returned == 0 && batch.unmaps == NULL) break;
   }
   return released;
 }
@@ -524,9 +556,10 @@ PM_WARM void _pm_segments_after_fork_child(void) {
   mapping_in_flight = 0;
   /* The parent's purge put its runs back after the fork; the child's go
    * back here as they were, dirty, since the parent's calls may have come
-   * after the fork. A whole segment stays out of the registry, mapped: in
-   * the child it may be the parent's copy, or gone, and its address then
-   * perhaps taken by a mapping that is not the allocator's. */
+   * after the fork. A whole segment, and one waiting to be unmapped, stays
+   * out of the registry, mapped: in the child it may be the parent's copy,
+   * or gone, and its address then perhaps taken by a mapping that is not
+   * the allocator's. */
   if (purge_in_flight != NULL) {
     for (size_t i = 0; i < purge_in_flight->count; i++)
       purge_in_flight->purged[i] = false;

@@ -497,3 +497,31 @@ Test(alloc_decay, the_clean_rest_of_a_carved_run_joins_its_clean_neighbour) {
                "and one run with the clean run after it");
   pm_free(block);
 }
+
+/* A purged run that joins the clean rest of its segment leaves the segment
+ * wholly free: the purge unmaps it (after the batch, segment.c). */
+Test(alloc_decay, a_purge_that_frees_a_whole_segment_unmaps_it) {
+  pm_test_no_free_runs();
+  enum { MOST = 16 };
+  void *blocks[MOST];
+  size_t mapped = pm_test_stats().mapped_bytes;
+  int fresh = -1; /* the block that the first new segment was mapped for */
+  for (int i = 0; i < MOST && fresh < 0; i++) {
+    blocks[i] = pm_malloc(PM_LARGE_MAX);
+    if (pm_test_stats().mapped_bytes > mapped) fresh = i;
+  }
+  cr_assert_geq(fresh, 0, "a segment was mapped");
+  uint8_t *segment = (uint8_t *)_pm_span_segment_lookup(blocks[fresh]);
+  cr_assert_eq((uint8_t *)blocks[fresh], segment + PM_SEGMENT_HEADER_PAGES * PM_PAGE_SIZE,
+               "the block starts the new segment, whose rest is one clean run");
+  for (int i = 0; i < fresh; i++)
+    pm_free(blocks[i]);
+  pm_trim(0);
+  mapped = pm_test_stats().mapped_bytes;
+  pm_free(blocks[fresh]);
+  pm_trim(0);
+  cr_assert_eq(pm_test_stats().mapped_bytes, mapped - PM_SEGMENT_SIZE,
+               "the segment left the count");
+  cr_assert(msync(segment, PM_PAGE_SIZE, MS_ASYNC) != 0 && errno == ENOMEM,
+            "and its address range is unmapped");
+}
