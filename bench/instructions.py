@@ -46,17 +46,6 @@ UNREADABLE_DEBUG_INFO = ("valgrind cannot read the build's debug info "
 DIVISORS = {"instructions": 1e6, "d1_misses": 1e6, "ll_misses": 1e3}
 
 
-def scale_argument():
-    text = os.environ.get("BENCH_SCALE", "0.25")
-    try:
-        scale = float(text)
-    except ValueError:
-        scale = -1.0
-    if not 0 < scale <= 4:
-        sys.exit(f"instructions.py: BENCH_SCALE must be a number in (0, 4], got '{text}'")
-    return scale
-
-
 def parse_counters(output):
     """The counters from cachegrind's summary, or None for any it lacks."""
     values = {}
@@ -107,7 +96,7 @@ def main():
     allocators = [a for a in run.select_allocators() if a[0] != "unhardened"]
     if not workloads or not allocators:
         sys.exit("instructions.py: nothing to run (check BENCH_FILTER and BENCH_ALLOCATORS)")
-    scale = scale_argument()
+    scale = run.env_number("BENCH_SCALE", "0.25", 4, "instructions.py")
     print(f"instructions.py: {len(workloads)} workload(s) x {len(allocators)} allocator(s) "
           f"under cachegrind, scale {scale}", file=sys.stderr, flush=True)
     jobs = [(w, a) for w in workloads for a in allocators]

@@ -87,6 +87,19 @@ def env_list(name):
     return [item.strip() for item in value.split(",") if item.strip()] if value else []
 
 
+def env_number(name, default, high, program):
+    """A number in (0, high] from the environment variable name (default
+    when unset); exits naming the variable otherwise."""
+    text = os.environ.get(name, default)
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= high:
+        sys.exit(f"{program}: {name} must be a number in (0, {high:g}], got '{text}'")
+    return value
+
+
 def select_workloads():
     wanted = env_list("BENCH_FILTER")
     return [w for w in WORKLOADS if not wanted or any(s in w[0] for s in wanted)]

@@ -5,7 +5,8 @@
 # every workload under both allocators (each workload verifies its own
 # memory, so a broken allocator fails here) and that the chart was written.
 # Then one workload under cachegrind (bench/instructions.py), skipped
-# without valgrind. No timing is asserted.
+# without valgrind, and a short pass of bench/latency.py. No timing is
+# asserted.
 set -u
 : "${top_srcdir:?run me through make check}" "${top_builddir:?run me through make check}"
 : "${POOLMALLOC_SO:?run me through make check}"
@@ -23,7 +24,7 @@ run_bench() {
 
 workloads=$(run_bench --list)
 count=$(echo "$workloads" | wc -l)
-echo "1..$((count + 5))"
+echo "1..$((count + 6))"
 
 table=$(run_bench 2>"$out_dir/progress.log")
 status=$?
@@ -118,4 +119,22 @@ else
   else
     echo "not ok $n - instructions.py: ${ok_rows:-0} counted rows of 2, tables above"
   fi
+fi
+
+# The latency tables: every case under both allocators, each run verified
+# by wl-tail itself; the figures are not judged.
+n=$((n + 1))
+rm -f "$out_dir/latency.csv"
+latency=$(env BENCH_SECONDS=0.3 BENCH_RUNS=1 BENCH_ALLOCATORS=glibc,libpoolmalloc \
+  BENCH_RESULTS="$out_dir" python3 "$top_srcdir/bench/latency.py" --builddir "$top_builddir" \
+  --srcdir "$top_srcdir" 2>>"$out_dir/progress.log")
+latency_status=$?
+echo "$latency" | sed 's/^/# /'
+ok_rows=$(grep -c ",\(glibc\|libpoolmalloc\),1,[0-9.]*,[0-9.]*,[0-9.]*,ok$" \
+  "$out_dir/latency.csv" 2>/dev/null)
+if [ $latency_status -eq 0 ] && [ "${ok_rows:-0}" -eq 8 ] &&
+  echo "$latency" | grep -q "^== 99.9th percentile latency"; then
+  echo "ok $n - latency.py measures every case under glibc and libpoolmalloc"
+else
+  echo "not ok $n - latency.py exits $latency_status with ${ok_rows:-0} of 8 rows, tables above"
 fi
