@@ -68,24 +68,33 @@ static void cache_unlink(pm_segment_t *segment) {
 }
 
 /* Resizes a mapping, moving its pages if need be (never copying them), and
- * keeps the registry and the accounting in step. Pages lock held. */
+ * keeps the registry and the accounting in step. Pages lock held, and
+ * dropped around the system calls (as for a new mapping, segment.c): the
+ * mapping is out of the registry meanwhile, and out of the cache or live
+ * in the caller's hands, so no other thread reaches it. */
 static pm_segment_t *huge_resize(pm_segment_t *segment, size_t mapping, size_t map_alignment) {
   size_t old_mapping = segment->mapping_size;
+  size_t growth = mapping > old_mapping ? mapping - old_mapping : 0;
   /* The release cannot take this mapping: it is live, not cached. */
-  if (mapping > old_mapping && !_pm_within_limit(mapping - old_mapping)) _pm_decay_release_all();
-  if (mapping > old_mapping && !_pm_within_limit(mapping - old_mapping)) return NULL;
+  if (growth > 0 && !_pm_within_limit(growth)) _pm_decay_release_all();
+  if (growth > 0 && !_pm_within_limit(growth)) return NULL;
   size_t offset = (size_t)(segment->block - (uint8_t *)segment);
   huge_unregister(segment);
-  pm_segment_t *moved = _pm_prim_remap_aligned(segment, old_mapping, mapping, map_alignment);
+  pm_segment_t *moved = NULL;
+  if (_pm_pool_unlock_to_map(growth)) {
+    moved = _pm_prim_remap_aligned(segment, old_mapping, mapping, map_alignment);
+    _pm_pool_relock_after_mapping(growth, moved != NULL);
+  }
   if (moved == NULL)
     moved = segment;
   else {
     if (moved != segment) huge_gone_note((uint8_t *)segment + offset); /* unmapped now */
     moved->mapping_size = mapping;
     moved->block = (uint8_t *)moved + offset;
-    _pm_pool.mapped_bytes += mapping;
-    _pm_pool.mapped_bytes -= old_mapping;
-    if (mapping < old_mapping) _pm_pool.released_bytes += old_mapping - mapping;
+    if (mapping < old_mapping) {
+      _pm_pool.mapped_bytes -= old_mapping - mapping;
+      _pm_pool.released_bytes += old_mapping - mapping;
+    }
   }
   if (!huge_register(moved)) _pm_fatal("no memory for the segment registry");
   return moved->mapping_size == mapping ? moved : NULL;

@@ -349,6 +349,12 @@ bool _pm_within_limit(size_t size);
  * Counted before the drop, so threads mapping at once stay within the
  * limit. */
 void *_pm_pool_map(size_t size, size_t alignment);
+/* Its two halves, around another call that maps size more bytes: the
+ * first counts them and drops the lock (false, lock kept, past the
+ * limit), the second takes the lock back and uncounts them unless they
+ * were mapped. */
+bool _pm_pool_unlock_to_map(size_t size);
+void _pm_pool_relock_after_mapping(size_t size, bool mapped);
 void _pm_segments_after_fork_child(void);
 
 /* ---- slab.c: blocks of one class inside a span ---- */

@@ -124,15 +124,24 @@ static pm_span_t *run_make(pm_segment_t *segment, size_t index, size_t pages, si
  * would finish them. */
 static size_t mapping_in_flight;
 
-void *_pm_pool_map(size_t size, size_t alignment) {
-  if (!_pm_within_limit(size)) return NULL;
+bool _pm_pool_unlock_to_map(size_t size) {
+  if (size > 0 && !_pm_within_limit(size)) return false;
   _pm_pool.mapped_bytes += size;
   mapping_in_flight += size;
   _pm_unlock(&_pm_pages_lock);
-  void *mapping = _pm_prim_map_aligned(size, alignment);
+  return true;
+}
+
+void _pm_pool_relock_after_mapping(size_t size, bool mapped) {
   _pm_lock(&_pm_pages_lock);
   mapping_in_flight -= size;
-  if (mapping == NULL) _pm_pool.mapped_bytes -= size;
+  if (!mapped) _pm_pool.mapped_bytes -= size;
+}
+
+void *_pm_pool_map(size_t size, size_t alignment) {
+  if (!_pm_pool_unlock_to_map(size)) return NULL;
+  void *mapping = _pm_prim_map_aligned(size, alignment);
+  _pm_pool_relock_after_mapping(size, mapping != NULL);
   return mapping;
 }
 

@@ -381,6 +381,43 @@ Test(alloc_threads, threads_mapping_at_once_stay_within_the_limit) {
   }
 }
 
+/* A huge block grows by a remap, which also runs with the lock dropped
+ * (huge.c): the growth is counted before, as a new mapping is. */
+static void *grow_one_block(void *slot) {
+  pthread_barrier_wait(&mappers_start);
+  void *grown = pm_realloc(*(void **)slot, 2 * MAPPED_BLOCK);
+  if (grown != NULL) *(void **)slot = grown;
+  return grown;
+}
+
+Test(alloc_threads, threads_growing_blocks_at_once_stay_within_the_limit) {
+  _pm_options.retain_max = 0;
+  for (int round = 0; round < MAPPING_ROUNDS; round++) {
+    void *blocks[MAPPERS];
+    for (int t = 0; t < MAPPERS; t++)
+      cr_assert_not_null(blocks[t] = pm_malloc(MAPPED_BLOCK));
+    _pm_options.limit = pm_test_stats().mapped_bytes + 2 * MAPPED_BLOCK; /* two growths */
+    pthread_t threads[MAPPERS];
+    pthread_barrier_init(&mappers_start, NULL, MAPPERS);
+    for (int t = 0; t < MAPPERS; t++)
+      pthread_create(&threads[t], NULL, grow_one_block, &blocks[t]);
+    int grown = 0;
+    for (int t = 0; t < MAPPERS; t++) {
+      void *result;
+      pthread_join(threads[t], &result);
+      grown += result != NULL;
+    }
+    pthread_barrier_destroy(&mappers_start);
+    size_t mapped = pm_test_stats().mapped_bytes, limit = _pm_options.limit;
+    for (int t = 0; t < MAPPERS; t++)
+      pm_free(blocks[t]);
+    _pm_options.limit = 0; /* the next round's blocks */
+    cr_assert_leq(mapped, limit, "round %d: %zu bytes mapped past the limit", round,
+                  mapped - limit);
+    cr_assert_eq(grown, 2, "round %d: the limit had room for two growths, %d grew", round, grown);
+  }
+}
+
 static _Atomic bool mapper_stop;
 
 static void *map_and_unmap(void *arg) {
