@@ -498,6 +498,22 @@ Test(alloc_decay, the_clean_rest_of_a_carved_run_joins_its_clean_neighbour) {
   pm_free(block);
 }
 
+/* Whether addr lies in one of the process's mappings (/proc/self/maps:
+ * a probe by a system call on an unmapped address is what valgrind
+ * reports as an error). */
+static bool address_mapped(const void *addr) {
+  FILE *maps = fopen("/proc/self/maps", "r");
+  cr_assert_not_null(maps, "cannot open /proc/self/maps");
+  unsigned long start, end;
+  bool found = false;
+  char line[512];
+  while (!found && fgets(line, sizeof line, maps) != NULL)
+    found = sscanf(line, "%lx-%lx", &start, &end) == 2 && (uintptr_t)addr >= start &&
+            (uintptr_t)addr < end;
+  fclose(maps);
+  return found;
+}
+
 /* A purged run that joins the clean rest of its segment leaves the segment
  * wholly free: the purge unmaps it (after the batch, segment.c). */
 Test(alloc_decay, a_purge_that_frees_a_whole_segment_unmaps_it) {
@@ -522,6 +538,5 @@ Test(alloc_decay, a_purge_that_frees_a_whole_segment_unmaps_it) {
   pm_trim(0);
   cr_assert_eq(pm_test_stats().mapped_bytes, mapped - PM_SEGMENT_SIZE,
                "the segment left the count");
-  cr_assert(msync(segment, PM_PAGE_SIZE, MS_ASYNC) != 0 && errno == ENOMEM,
-            "and its address range is unmapped");
+  cr_assert(!address_mapped(segment), "and its address range is unmapped");
 }
