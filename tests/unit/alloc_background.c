@@ -27,6 +27,9 @@ static void sleep_ms(long ms) {
   nanosleep(&t, NULL);
 }
 
+/* When free_resident_memory began to free (clock ms). */
+static uint64_t frees_began_ms;
+
 /* Allocates and touches FREED bytes, frees them; returns the RSS before the
  * free. */
 static size_t free_resident_memory(void) {
@@ -37,6 +40,7 @@ static size_t free_resident_memory(void) {
     memset(blocks[i], 0x5a, BLOCK);
   }
   size_t rss = _pm_prim_rss();
+  frees_began_ms = _pm_prim_clock_ms();
   for (int i = 0; i < COUNT; i++)
     pm_free(blocks[i]);
   return rss;
@@ -58,7 +62,9 @@ Test(alloc_background, idle_program_gets_memory_back) {
   start_with(100, 1);
   pm_stats_t before = pm_test_stats();
   size_t rss_full = free_resident_memory();
-  cr_assert_geq(pm_test_stats().retained_bytes, FREED, "kept resident at first");
+  size_t retained = pm_test_stats().retained_bytes;
+  if (pm_test_within_half_decay(frees_began_ms))
+    cr_assert_geq(retained, FREED, "kept resident at first");
   pm_stats_t after = idle_until_released(before.released_bytes);
   cr_assert_geq(after.released_bytes - before.released_bytes, FREED / 4 * 3,
                 "released %zu bytes while idle", after.released_bytes - before.released_bytes);

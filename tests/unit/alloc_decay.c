@@ -31,10 +31,12 @@ Test(alloc_decay, idle_memory_is_released_after_the_delay) {
     blocks[i] = resident_block(500000); /* large runs: 32 MiB */
   size_t rss_full = _pm_prim_rss();
   pm_stats_t before = pm_test_stats();
+  uint64_t frees_began = _pm_prim_clock_ms();
   for (int i = 0; i < COUNT; i++)
     pm_free(blocks[i]);
   pm_stats_t freed = pm_test_stats();
-  cr_assert_geq(freed.retained_bytes, (size_t)COUNT * 500000, "kept resident at first");
+  if (pm_test_within_half_decay(frees_began))
+    cr_assert_geq(freed.retained_bytes, (size_t)COUNT * 500000, "kept resident at first");
   /* Keep allocating small blocks, as a busy program does: its slow paths
    * run the decay check. */
   void *small[4096];
