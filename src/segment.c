@@ -440,6 +440,10 @@ void _pm_span_shrink(pm_span_t *span, size_t page_count, uint64_t freed_at) {
 
 typedef struct purge_batch_s {
   pm_span_t *runs[PURGE_BATCH];
+  /* Read at the take: a run that is a whole segment is unmapped with its
+   * descriptor, which nothing may read after the release. */
+  bool whole[PURGE_BATCH];
+  uint64_t resident_bytes[PURGE_BATCH];
   bool purged[PURGE_BATCH];
   size_t count;
   /* Segments that the returned runs left wholly free and clean: forgotten,
@@ -468,9 +472,12 @@ static uint64_t purge_batch_take(purge_batch_t *batch, uint64_t cutoff_ms, uint6
       if (run->freed_at > cutoff_ms) continue;
       run_unlink(run);
       run->dirty = RUN_PURGING;
-      if (run->page_count == USABLE_PAGES) segment_forget(_pm_segment_of_span(run));
+      bool whole = run->page_count == USABLE_PAGES;
+      if (whole) segment_forget(_pm_segment_of_span(run));
       taken += run->resident_pages * PM_PAGE_SIZE;
-      batch->runs[batch->count++] = run;
+      batch->runs[batch->count] = run;
+      batch->whole[batch->count] = whole;
+      batch->resident_bytes[batch->count++] = run->resident_pages * PM_PAGE_SIZE;
     }
   return taken;
 }
@@ -482,7 +489,7 @@ static void purge_batch_release(purge_batch_t *batch) {
   batch->unmaps = NULL;
   for (size_t i = 0; i < batch->count; i++) {
     pm_span_t *run = batch->runs[i];
-    if (run->page_count == USABLE_PAGES) {
+    if (batch->whole[i]) {
       _pm_prim_unmap(_pm_segment_of_span(run), PM_SEGMENT_SIZE);
       batch->purged[i] = true;
     } else {
@@ -498,13 +505,13 @@ static void purge_batch_release(purge_batch_t *batch) {
 static uint64_t purge_batch_return(purge_batch_t *batch) {
   uint64_t released = 0;
   for (size_t i = 0; i < batch->count; i++) {
-    pm_span_t *run = batch->runs[i];
-    pm_segment_t *segment = _pm_segment_of_span(run);
-    size_t bytes = run->resident_pages * PM_PAGE_SIZE;
-    if (run->page_count == USABLE_PAGES) {
+    uint64_t bytes = batch->resident_bytes[i];
+    if (batch->whole[i]) { /* unmapped by the release */
       released += bytes;
       continue;
     }
+    pm_span_t *run = batch->runs[i];
+    pm_segment_t *segment = _pm_segment_of_span(run);
     size_t head = _pm_span_page(segment, run);
     if (batch->purged[i]) {
       released += bytes;

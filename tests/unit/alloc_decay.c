@@ -542,3 +542,22 @@ Test(alloc_decay, a_purge_that_frees_a_whole_segment_unmaps_it) {
                "the segment left the count");
   cr_assert(!address_mapped(segment), "and its address range is unmapped");
 }
+
+/* A segment whose every page was freed while resident is one dirty run;
+ * the purge takes it whole and unmaps the segment, descriptors and all,
+ * so what the purge still needs of that run must not be read from its
+ * descriptor after the unmap. */
+Test(alloc_decay, a_purge_that_unmaps_a_whole_dirty_segment) {
+  pm_test_no_free_runs();
+  pm_span_t *span = clean_span(PM_SEGMENT_USABLE_PAGES); /* a segment of its own */
+  uint8_t *segment = (uint8_t *)_pm_segment_of_span(span);
+  memset(_pm_span_start(span), 0x3c, PM_PAGE_SIZE);
+  span_free(span, PM_SEGMENT_USABLE_PAGES);
+  pm_stats_t before = pm_test_stats();
+  pm_trim(0);
+  pm_stats_t after = pm_test_stats();
+  cr_assert_eq(after.mapped_bytes, before.mapped_bytes - PM_SEGMENT_SIZE, "the segment left");
+  cr_assert_geq(after.released_bytes - before.released_bytes,
+                PM_SEGMENT_USABLE_PAGES * PM_PAGE_SIZE, "its pages counted as released");
+  cr_assert(!address_mapped(segment), "and it is unmapped");
+}
