@@ -12,9 +12,16 @@ static _Noreturn void invalid_pointer(const char *func, const void *ptr) {
 /* Error path: whether ptr's page lies in a free run. The descriptor that
  * head_offsets led to may be one that headed a free run once: an inner page
  * of a large block keeps a stale offset. Reports a double free as before
- * when the lock cannot be had soon. */
+ * when the lock cannot be had soon, and when the segment left the registry
+ * meanwhile: a purge forgets a wholly free segment under the lock and
+ * unmaps it once the lock is dropped, so its descriptors are read only
+ * while the lookup still finds it. */
 static bool in_free_run(pm_segment_t *segment, const void *ptr) {
   if (_pm_lock_within(&_pm_pages_lock, 100) != 0) return true;
+  if (_pm_span_segment_lookup(ptr) != segment) {
+    _pm_unlock(&_pm_pages_lock);
+    return true;
+  }
   pm_span_t *span = _pm_span_containing(segment, ptr);
   bool free_run = span != NULL && span->kind == PM_SPAN_FREE;
   _pm_unlock(&_pm_pages_lock);

@@ -351,29 +351,47 @@ static pm_span_t *run_carve(pm_span_t *run, size_t at, size_t pages) {
   return span;
 }
 
+/* A free run for page_count pages, mapping a segment when none fits;
+ * NULL when none can be had. */
+static pm_span_t *run_find_or_map(size_t page_count, size_t align_pages, size_t *at) {
+  pm_span_t *run = run_find(1, page_count, align_pages, at);
+  if (run == NULL) run = run_find(0, page_count, align_pages, at);
+  if (run != NULL) return run;
+  bool mapped = segment_map() != NULL;
+  if (!mapped) {
+    /* Past the limit, or refused by the OS (an address-space limit,
+     * strict overcommit): releasing may unmap idle segments, and the runs
+     * it purges merge into clean runs that may fit: those first, so no
+     * new segment is mapped that would then sit unused. */
+    _pm_decay_release_all();
+    run = run_find(0, page_count, align_pages, at);
+    if (run == NULL) mapped = segment_map() != NULL;
+  }
+  /* No other clean run fits: this finds the new segment's. */
+  if (run == NULL && mapped) run = run_find(0, page_count, align_pages, at);
+  return run;
+}
+
 pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t kind,
                           size_t *resident_pages) {
   if (page_count > USABLE_PAGES) return NULL;
   size_t at = 0;
-  pm_span_t *run = run_find(1, page_count, align_pages, &at);
-  if (run == NULL) run = run_find(0, page_count, align_pages, &at);
-  if (run == NULL) {
-    int saved_errno = errno; /* a refusal followed by success leaves it alone */
-    bool mapped = segment_map() != NULL;
-    if (!mapped) {
-      /* Past the limit, or refused by the OS (an address-space limit,
-       * strict overcommit): releasing may unmap idle segments, and the runs
-       * it purges merge into clean runs that may fit: those first, so no
-       * new segment is mapped that would then sit unused. */
-      _pm_decay_release_all();
-      run = run_find(0, page_count, align_pages, &at);
-      if (run == NULL) mapped = segment_map() != NULL;
-    }
-    /* No other clean run fits: this finds the new segment's. */
-    if (run == NULL && mapped) run = run_find(0, page_count, align_pages, &at);
-    if (run == NULL) return NULL;
-    errno = saved_errno;
+  int saved_errno = errno; /* a refusal followed by success leaves it alone */
+  pm_span_t *run = run_find_or_map(page_count, align_pages, &at);
+  /* At the limit, another thread's segment may be counted and still on
+   * its way (mapped with the lock dropped): its pages may serve this
+   * request once it is in the lists, so it is waited for rather than
+   * refused. Not by the forking thread, for which the lock is no lock,
+   * nor in a child of _Fork, which inherits the count without the
+   * thread. */
+  while (run == NULL && mapping_in_flight > 0 && !_pm_forking && !_pm_in_unhandled_fork_child()) {
+    _pm_unlock(&_pm_pages_lock);
+    _pm_prim_sleep_ms(1);
+    _pm_lock(&_pm_pages_lock);
+    run = run_find_or_map(page_count, align_pages, &at);
   }
+  if (run == NULL) return NULL;
+  errno = saved_errno;
   pm_span_t *span = run_carve(run, at, page_count);
   *resident_pages = span->resident_pages;
   if (kind == PM_SPAN_SLAB) span_set_inner_offsets(_pm_segment_of_span(span), at, page_count);

@@ -418,6 +418,46 @@ Test(alloc_threads, threads_growing_blocks_at_once_stay_within_the_limit) {
   }
 }
 
+/* At the limit, a thread that finds no room while another thread's
+ * segment is on its way waits for it, and takes its pages from it. */
+#define PIECE ((size_t)1 << 20)
+enum { LIMIT_ROUNDS = 10, HELD_MAX = 4096 };
+
+static void *allocate_one_piece(void *out) {
+  pthread_barrier_wait(&mappers_start);
+  *(void **)out = pm_malloc(PIECE);
+  return NULL;
+}
+
+Test(alloc_threads, threads_at_the_limit_share_the_segment_one_of_them_maps) {
+  pm_test_no_free_runs();
+  static void *held[HELD_MAX];
+  size_t count = 0;
+  for (int round = 0; round < LIMIT_ROUNDS; round++) {
+    _pm_options.limit = pm_test_stats().mapped_bytes; /* no new segment: use up the free runs */
+    while (count < HELD_MAX && (held[count] = pm_malloc(PIECE)) != NULL)
+      count++;
+    cr_assert_lt(count, HELD_MAX - MAPPERS, "the free runs ran out");
+    _pm_options.limit += PM_SEGMENT_SIZE; /* room for one segment, which holds every piece */
+    pthread_t threads[MAPPERS];
+    pthread_barrier_init(&mappers_start, NULL, MAPPERS);
+    for (int t = 0; t < MAPPERS; t++)
+      pthread_create(&threads[t], NULL, allocate_one_piece, &held[count + (size_t)t]);
+    for (int t = 0; t < MAPPERS; t++)
+      pthread_join(threads[t], NULL);
+    pthread_barrier_destroy(&mappers_start);
+    int got = 0;
+    for (int t = 0; t < MAPPERS; t++)
+      got += held[count + (size_t)t] != NULL;
+    cr_assert_eq(got, MAPPERS, "round %d: %d of %d pieces, where one segment holds them all", round,
+                 got, MAPPERS);
+    count += MAPPERS;
+  }
+  _pm_options.limit = 0;
+  for (size_t i = 0; i < count; i++)
+    pm_free(held[i]);
+}
+
 static _Atomic bool mapper_stop;
 
 static void *map_and_unmap(void *arg) {
