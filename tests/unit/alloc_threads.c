@@ -432,7 +432,10 @@ static void *allocate_one_piece(void *out) {
 Test(alloc_threads, threads_at_the_limit_share_the_segment_one_of_them_maps) {
   pm_test_no_free_runs();
   static void *held[HELD_MAX];
-  size_t count = 0;
+  /* Keeps a segment mapped: the trim may have unmapped every one, and a
+   * limit of 0 bytes means none. */
+  held[0] = pm_malloc(PIECE);
+  size_t count = 1;
   for (int round = 0; round < LIMIT_ROUNDS; round++) {
     _pm_options.limit = pm_test_stats().mapped_bytes; /* no new segment: use up the free runs */
     while (count < HELD_MAX && (held[count] = pm_malloc(PIECE)) != NULL)
