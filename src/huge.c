@@ -157,10 +157,7 @@ static uint64_t huge_purge(uint64_t cutoff_ms, uint64_t budget, bool drop_lock) 
   _pm_pool.released_bytes += released;
   if (taken == NULL) return 0;
   if (drop_lock) _pm_unlock(&_pm_pages_lock);
-  for (pm_segment_t *segment = taken, *next; segment != NULL; segment = next) {
-    next = segment->next;
-    _pm_prim_unmap(segment, segment->mapping_size);
-  }
+  _pm_segments_unmap(taken);
   if (drop_lock) _pm_lock(&_pm_pages_lock);
   return released;
 }

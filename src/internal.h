@@ -355,6 +355,9 @@ void *_pm_pool_map(size_t size, size_t alignment);
  * were mapped. */
 bool _pm_pool_unlock_to_map(size_t size);
 void _pm_pool_relock_after_mapping(size_t size, bool mapped);
+/* Unmaps a list of forgotten segments (spans or huge) linked through
+ * next; nothing else refers to them, so the pages lock need not be held. */
+void _pm_segments_unmap(pm_segment_t *list);
 void _pm_segments_after_fork_child(void);
 
 /* ---- slab.c: blocks of one class inside a span ---- */

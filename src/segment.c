@@ -95,11 +95,10 @@ static void segment_forget(pm_segment_t *segment) {
   _pm_pool.mapped_bytes -= PM_SEGMENT_SIZE;
 }
 
-/* Unmaps a list of forgotten segments linked through next. */
-static void segments_unmap(pm_segment_t *list) {
+void _pm_segments_unmap(pm_segment_t *list) {
   for (pm_segment_t *segment = list, *next; segment != NULL; segment = next) {
     next = segment->next;
-    _pm_prim_unmap(segment, PM_SEGMENT_SIZE);
+    _pm_prim_unmap(segment, segment->mapping_size);
   }
 }
 
@@ -225,7 +224,7 @@ static pm_span_t *run_insert_coalesced(pm_segment_t *segment, pm_span_t *run,
     segment_forget(segment);
     segment->next = NULL;
     if (unmaps == NULL)
-      segments_unmap(segment);
+      _pm_segments_unmap(segment);
     else {
       segment->next = *unmaps;
       *unmaps = segment;
@@ -351,12 +350,16 @@ static pm_span_t *run_carve(pm_span_t *run, size_t at, size_t pages) {
   return span;
 }
 
-/* A free run for page_count pages, mapping a segment when none fits;
- * NULL when none can be had. */
-static pm_span_t *run_find_or_map(size_t page_count, size_t align_pages, size_t *at) {
+/* A free run for page_count pages, resident ones first. */
+static pm_span_t *run_find_any(size_t page_count, size_t align_pages, size_t *at) {
   pm_span_t *run = run_find(1, page_count, align_pages, at);
-  if (run == NULL) run = run_find(0, page_count, align_pages, at);
-  if (run != NULL) return run;
+  return run != NULL ? run : run_find(0, page_count, align_pages, at);
+}
+
+/* When no free run fits: one found after mapping a segment, or after
+ * releasing retained memory; NULL when none can be had. */
+static pm_span_t *run_after_mapping(size_t page_count, size_t align_pages, size_t *at) {
+  pm_span_t *run = NULL;
   bool mapped = segment_map() != NULL;
   if (!mapped) {
     /* Past the limit, or refused by the OS (an address-space limit,
@@ -376,22 +379,26 @@ pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t 
                           size_t *resident_pages) {
   if (page_count > USABLE_PAGES) return NULL;
   size_t at = 0;
-  int saved_errno = errno; /* a refusal followed by success leaves it alone */
-  pm_span_t *run = run_find_or_map(page_count, align_pages, &at);
-  /* At the limit, another thread's segment may be counted and still on
-   * its way (mapped with the lock dropped): its pages may serve this
-   * request once it is in the lists, so it is waited for rather than
-   * refused. Not by the forking thread, for which the lock is no lock,
-   * nor in a child of _Fork, which inherits the count without the
-   * thread. */
-  while (run == NULL && mapping_in_flight > 0 && !_pm_forking && !_pm_in_unhandled_fork_child()) {
-    _pm_unlock(&_pm_pages_lock);
-    _pm_prim_sleep_ms(1);
-    _pm_lock(&_pm_pages_lock);
-    run = run_find_or_map(page_count, align_pages, &at);
+  pm_span_t *run = run_find_any(page_count, align_pages, &at);
+  if (run == NULL) {
+    int saved_errno = errno; /* a refusal followed by success leaves it alone */
+    run = run_after_mapping(page_count, align_pages, &at);
+    /* At the limit, another thread's segment may be counted and still on
+     * its way (mapped with the lock dropped): its pages may serve this
+     * request once it is in the lists, so it is waited for rather than
+     * refused. Not by the forking thread, for which the lock is no lock,
+     * nor in a child of _Fork, which inherits the count without the
+     * thread. */
+    while (run == NULL && mapping_in_flight > 0 && !_pm_forking && !_pm_in_unhandled_fork_child()) {
+      _pm_unlock(&_pm_pages_lock);
+      _pm_prim_sleep_ms(1);
+      _pm_lock(&_pm_pages_lock);
+      run = run_find_any(page_count, align_pages, &at);
+      if (run == NULL) run = run_after_mapping(page_count, align_pages, &at);
+    }
+    if (run == NULL) return NULL;
+    errno = saved_errno;
   }
-  if (run == NULL) return NULL;
-  errno = saved_errno;
   pm_span_t *span = run_carve(run, at, page_count);
   *resident_pages = span->resident_pages;
   if (kind == PM_SPAN_SLAB) span_set_inner_offsets(_pm_segment_of_span(span), at, page_count);
@@ -503,7 +510,7 @@ static uint64_t purge_batch_take(purge_batch_t *batch, uint64_t cutoff_ms, uint6
 /* The system calls: unmapping releases as much as purging. Only the
  * resident prefix of a run needs the call. */
 static void purge_batch_release(purge_batch_t *batch) {
-  segments_unmap(batch->unmaps);
+  _pm_segments_unmap(batch->unmaps);
   batch->unmaps = NULL;
   for (size_t i = 0; i < batch->count; i++) {
     pm_span_t *run = batch->runs[i];
@@ -568,8 +575,9 @@ static uint64_t segments_purge(uint64_t cutoff_ms, uint64_t budget, bool drop_lo
     if (!taken) break;
     uint64_t returned = purge_batch_return(&batch);
     released += returned;
-    /* Every call failed (locked pages): tried again later. */
-    if (returned == 0 && batch.unmaps == NULL) break;
+    /* Every call failed (locked pages): tried again later. Such a return
+     * puts back only dirty runs, so it leaves no segment to unmap. */
+    if (returned == 0) break;
   }
   return released;
 }
