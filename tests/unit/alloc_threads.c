@@ -350,30 +350,37 @@ static size_t mapping_of_block(void) {
   return pm_align_up(PM_HUGE_OFFSET + MAPPED_BLOCK, PM_PAGE_SIZE);
 }
 
+/* Runs body(&slots[t]) on MAPPERS threads let go at once; returns how
+ * many of them returned non-NULL. */
+static int run_at_once(void *(*body)(void *), void **slots) {
+  pthread_t threads[MAPPERS];
+  pthread_barrier_init(&mappers_start, NULL, MAPPERS);
+  for (int t = 0; t < MAPPERS; t++)
+    pthread_create(&threads[t], NULL, body, &slots[t]);
+  int succeeded = 0;
+  for (int t = 0; t < MAPPERS; t++) {
+    void *result;
+    pthread_join(threads[t], &result);
+    succeeded += result != NULL;
+  }
+  pthread_barrier_destroy(&mappers_start);
+  return succeeded;
+}
+
 static void *map_one_block(void *out) {
   pthread_barrier_wait(&mappers_start);
-  *(void **)out = pm_malloc(MAPPED_BLOCK);
-  return NULL;
+  return *(void **)out = pm_malloc(MAPPED_BLOCK);
 }
 
 Test(alloc_threads, threads_mapping_at_once_stay_within_the_limit) {
   _pm_options.retain_max = 0; /* every free unmaps: every round maps anew */
   for (int round = 0; round < MAPPING_ROUNDS; round++) {
     _pm_options.limit = pm_test_stats().mapped_bytes + 2 * mapping_of_block();
-    pthread_t threads[MAPPERS];
     void *got[MAPPERS];
-    pthread_barrier_init(&mappers_start, NULL, MAPPERS);
-    for (int t = 0; t < MAPPERS; t++)
-      pthread_create(&threads[t], NULL, map_one_block, &got[t]);
-    for (int t = 0; t < MAPPERS; t++)
-      pthread_join(threads[t], NULL);
-    pthread_barrier_destroy(&mappers_start);
+    int blocks_got = run_at_once(map_one_block, got);
     size_t mapped = pm_test_stats().mapped_bytes;
-    int blocks_got = 0;
-    for (int t = 0; t < MAPPERS; t++) {
-      blocks_got += got[t] != NULL;
+    for (int t = 0; t < MAPPERS; t++)
       pm_free(got[t]);
-    }
     cr_assert_leq(mapped, _pm_options.limit, "round %d: %zu bytes mapped past the limit", round,
                   mapped - (size_t)_pm_options.limit);
     cr_assert_eq(blocks_got, 2, "round %d: the limit had room for two blocks, %d were mapped",
@@ -397,17 +404,7 @@ Test(alloc_threads, threads_growing_blocks_at_once_stay_within_the_limit) {
     for (int t = 0; t < MAPPERS; t++)
       cr_assert_not_null(blocks[t] = pm_malloc(MAPPED_BLOCK));
     _pm_options.limit = pm_test_stats().mapped_bytes + 2 * MAPPED_BLOCK; /* two growths */
-    pthread_t threads[MAPPERS];
-    pthread_barrier_init(&mappers_start, NULL, MAPPERS);
-    for (int t = 0; t < MAPPERS; t++)
-      pthread_create(&threads[t], NULL, grow_one_block, &blocks[t]);
-    int grown = 0;
-    for (int t = 0; t < MAPPERS; t++) {
-      void *result;
-      pthread_join(threads[t], &result);
-      grown += result != NULL;
-    }
-    pthread_barrier_destroy(&mappers_start);
+    int grown = run_at_once(grow_one_block, blocks);
     size_t mapped = pm_test_stats().mapped_bytes, limit = _pm_options.limit;
     for (int t = 0; t < MAPPERS; t++)
       pm_free(blocks[t]);
@@ -425,8 +422,7 @@ enum { LIMIT_ROUNDS = 10, HELD_MAX = 4096 };
 
 static void *allocate_one_piece(void *out) {
   pthread_barrier_wait(&mappers_start);
-  *(void **)out = pm_malloc(PIECE);
-  return NULL;
+  return *(void **)out = pm_malloc(PIECE);
 }
 
 Test(alloc_threads, threads_at_the_limit_share_the_segment_one_of_them_maps) {
@@ -442,16 +438,7 @@ Test(alloc_threads, threads_at_the_limit_share_the_segment_one_of_them_maps) {
       count++;
     cr_assert_lt(count, HELD_MAX - MAPPERS, "the free runs ran out");
     _pm_options.limit += PM_SEGMENT_SIZE; /* room for one segment, which holds every piece */
-    pthread_t threads[MAPPERS];
-    pthread_barrier_init(&mappers_start, NULL, MAPPERS);
-    for (int t = 0; t < MAPPERS; t++)
-      pthread_create(&threads[t], NULL, allocate_one_piece, &held[count + (size_t)t]);
-    for (int t = 0; t < MAPPERS; t++)
-      pthread_join(threads[t], NULL);
-    pthread_barrier_destroy(&mappers_start);
-    int got = 0;
-    for (int t = 0; t < MAPPERS; t++)
-      got += held[count + (size_t)t] != NULL;
+    int got = run_at_once(allocate_one_piece, &held[count]);
     cr_assert_eq(got, MAPPERS, "round %d: %d of %d pieces, where one segment holds them all", round,
                  got, MAPPERS);
     count += MAPPERS;
