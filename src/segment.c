@@ -13,7 +13,8 @@
  * Everything here runs under _pm_pages_lock, except the system calls of
  * the background thread's purges, which take milliseconds for large runs:
  * that purge takes a batch of runs off the lists, drops the lock for the
- * calls and puts them back, so other threads' slow paths do not wait for
+ * calls and puts them back (and the same again for the header pages of
+ * the merged clean runs), so other threads' slow paths do not wait for
  * it, and a child made by _Fork, which runs no fork handlers, seldom
  * inherits the lock held. */
 #include <string.h>
@@ -235,13 +236,6 @@ static pm_span_t *run_insert_coalesced(pm_segment_t *segment, pm_span_t *run,
   return run;
 }
 
-/* Purges the whole header pages that lie inside [first, end). */
-static void header_purge_inside(const void *first, const void *end) {
-  uintptr_t from = pm_align_up((uintptr_t)first, PM_PAGE_SIZE);
-  uintptr_t to = (uintptr_t)end & ~(PM_PAGE_SIZE - 1);
-  if (from < to) _pm_prim_purge((void *)from, to - from);
-}
-
 /* A free run's inner descriptors and inner head offsets are never read:
  * lookups reach a span through the head offset of a page it uses, and
  * coalescing reads only a run's head and its last page's offset. A zeroed
@@ -251,12 +245,28 @@ static void header_purge_inside(const void *first, const void *end) {
  * inner entries of a clean run are purged with it, and a mostly free
  * segment keeps a few header pages resident instead of all of them (one
  * page of offsets covers 8 MiB of the segment, one of descriptors about
- * 240 KiB: 64 slots, one in 17 of them spare). */
-static void run_purge_header(pm_segment_t *segment, const pm_span_t *run) {
+ * 240 KiB: 64 slots, one in 17 of them spare). Returns how many whole
+ * pages a clean run's inner entries fill; purges them when purge is set.
+ * Nothing but the run itself writes those pages while it is off the lists
+ * in neither state (RUN_PURGING), so the purge may run with the lock
+ * dropped. */
+static size_t run_header_pages(const pm_span_t *run, bool purge) {
+  pm_segment_t *segment = _pm_segment_of_span(run);
   size_t head = _pm_span_page(segment, run);
   size_t last = head + run->page_count - 1;
-  header_purge_inside(_pm_segment_span(segment, head + 1), _pm_segment_span(segment, last + 1));
-  header_purge_inside(&segment->head_offsets[head + 1], &segment->head_offsets[last]);
+  const void *inner[2][2] = {
+      {_pm_segment_span(segment, head + 1), _pm_segment_span(segment, last + 1)},
+      {&segment->head_offsets[head + 1], &segment->head_offsets[last]},
+  };
+  size_t pages = 0;
+  for (size_t i = 0; i < 2; i++) {
+    uintptr_t from = pm_align_up((uintptr_t)inner[i][0], PM_PAGE_SIZE);
+    uintptr_t to = (uintptr_t)inner[i][1] & ~(PM_PAGE_SIZE - 1);
+    if (from >= to) continue;
+    pages += (to - from) / PM_PAGE_SIZE;
+    if (purge) _pm_prim_purge((void *)from, to - from);
+  }
+  return pages;
 }
 
 /* First page index >= first of a run start aligned to align_pages pages. */
@@ -471,6 +481,14 @@ typedef struct purge_batch_s {
   uint64_t resident_bytes[PURGE_BATCH];
   bool purged[PURGE_BATCH];
   size_t count;
+  /* Clean runs that a return merged and whose inner header pages the next
+   * release purges, off the lists in neither state until the relink after
+   * it. Purged under the lock, the header pages of four runs held it for
+   * 150-190 us (two or three madvise calls each, whose TLB shootdowns
+   * interrupt the other core), stalling the large requests of every other
+   * thread for as long (bench/README.md, "Tail latency"). */
+  pm_span_t *headers[PURGE_BATCH];
+  size_t header_count;
   /* Segments that the returned runs left wholly free and clean: forgotten,
    * and unmapped by the next release, with the lock dropped when the purge
    * drops it. Unmapped under the lock, one took up to 5 ms beside a thread
@@ -512,6 +530,8 @@ static uint64_t purge_batch_take(purge_batch_t *batch, uint64_t cutoff_ms, uint6
 static void purge_batch_release(purge_batch_t *batch) {
   _pm_segments_unmap(batch->unmaps);
   batch->unmaps = NULL;
+  for (size_t i = 0; i < batch->header_count; i++)
+    run_header_pages(batch->headers[i], true);
   for (size_t i = 0; i < batch->count; i++) {
     pm_span_t *run = batch->runs[i];
     if (batch->whole[i]) {
@@ -542,7 +562,11 @@ static uint64_t purge_batch_return(purge_batch_t *batch) {
       released += bytes;
       run = run_insert_coalesced(
           segment, run_make(segment, head, run->page_count, 0, run->freed_at), &batch->unmaps);
-      if (run != NULL) run_purge_header(segment, run);
+      if (run != NULL && run_header_pages(run, false) > 0) {
+        run_unlink(run);
+        run->dirty = RUN_PURGING;
+        batch->headers[batch->header_count++] = run;
+      }
     } else {
       run_insert_coalesced(
           segment,
@@ -555,14 +579,28 @@ static uint64_t purge_batch_return(purge_batch_t *batch) {
   return released;
 }
 
-/* Batch after batch; the last release only unmaps what the last return
- * left wholly free. */
+/* Puts back the runs whose header pages the release purged. A neighbour
+ * freed clean meanwhile merges, its boundary's header pages left
+ * resident. */
+static void purge_batch_relink(purge_batch_t *batch) {
+  for (size_t i = 0; i < batch->header_count; i++) {
+    pm_span_t *run = batch->headers[i];
+    run->dirty = 0;
+    run_insert_coalesced(_pm_segment_of_span(run), run, &batch->unmaps);
+  }
+  batch->header_count = 0;
+}
+
+/* Batch after batch; the releases after the last return only purge the
+ * header pages of its runs and unmap what it left wholly free. */
 static uint64_t segments_purge(uint64_t cutoff_ms, uint64_t budget, bool drop_lock) {
   uint64_t released = 0;
-  purge_batch_t batch = {.count = 0, .unmaps = NULL};
+  bool stalled = false;
+  purge_batch_t batch = {.count = 0, .unmaps = NULL, .header_count = 0};
   for (;;) {
-    bool taken = released < budget && purge_batch_take(&batch, cutoff_ms, budget - released) > 0;
-    if (!taken && batch.unmaps == NULL) break;
+    bool taken =
+        !stalled && released < budget && purge_batch_take(&batch, cutoff_ms, budget - released) > 0;
+    if (!taken && batch.unmaps == NULL && batch.header_count == 0) break;
     if (drop_lock) {
       purge_in_flight = &batch;
       _pm_unlock(&_pm_pages_lock);
@@ -572,12 +610,12 @@ static uint64_t segments_purge(uint64_t cutoff_ms, uint64_t budget, bool drop_lo
       _pm_lock(&_pm_pages_lock);
       purge_in_flight = NULL;
     }
-    if (!taken) break;
+    purge_batch_relink(&batch);
+    if (!taken) continue;
     uint64_t returned = purge_batch_return(&batch);
     released += returned;
-    /* Every call failed (locked pages): tried again later. Such a return
-     * puts back only dirty runs, so it leaves no segment to unmap. */
-    if (returned == 0) break;
+    /* Every call failed (locked pages): tried again later. */
+    stalled = returned == 0;
   }
   return released;
 }
@@ -598,13 +636,16 @@ PM_WARM void _pm_segments_after_fork_child(void) {
   mapping_in_flight = 0;
   /* The parent's purge put its runs back after the fork; the child's go
    * back here as they were, dirty, since the parent's calls may have come
-   * after the fork. A whole segment, and one waiting to be unmapped, stays
-   * out of the registry, mapped: in the child it may be the parent's copy,
-   * or gone, and its address then perhaps taken by a mapping that is not
-   * the allocator's. */
+   * after the fork; the merged runs whose header pages it was purging go
+   * back clean (their data pages were purged before the fork, and the
+   * header purge is optional). A whole segment, and one waiting to be
+   * unmapped, stays out of the registry, mapped: in the child it may be
+   * the parent's copy, or gone, and its address then perhaps taken by a
+   * mapping that is not the allocator's. */
   if (purge_in_flight != NULL) {
     for (size_t i = 0; i < purge_in_flight->count; i++)
       purge_in_flight->purged[i] = false;
+    purge_batch_relink(purge_in_flight);
     purge_batch_return(purge_in_flight);
     purge_in_flight = NULL;
   }

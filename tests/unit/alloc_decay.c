@@ -347,7 +347,19 @@ static void free_inner_pointer(void *block) {
   pm_free((uint8_t *)block + PM_PAGE_SIZE + 16);
 }
 
-Test(alloc_decay, a_purged_run_takes_its_descriptor_pages_along) {
+/* The background thread's purge, as decay.c calls it: under the lock,
+ * which it drops for its system calls. */
+static void purge_as_the_background_thread(void) {
+  _pm_lock(&_pm_pages_lock);
+  _pm_segments_purge_dropping_lock(UINT64_MAX);
+  _pm_unlock(&_pm_pages_lock);
+}
+
+static void trim(void) {
+  pm_trim(0);
+}
+
+static void expect_descriptor_pages_purged(void (*purge)(void)) {
   pm_free(pm_malloc(1));
   _pm_options.decay_ms = 60000;
   enum { RUNS = 48, TRIES = 256, RUN_BYTES = 64 << 10 };
@@ -367,21 +379,100 @@ Test(alloc_decay, a_purged_run_takes_its_descriptor_pages_along) {
   size_t before = resident_header_pages(segment);
   for (int i = 0; i < count; i++)
     pm_free(runs[i]);
-  pm_trim(0);
+  _pm_large_cache_flush(_pm_heap_default); /* the last few freed wait there */
+  _pm_lock(&_pm_pages_lock);
+  size_t free_pages = segment->free_pages;
+  _pm_unlock(&_pm_pages_lock);
+  purge();
   size_t after = resident_header_pages(segment);
   cr_assert_leq(after + 10, before, "header pages resident: %zu before the purge, %zu after",
                 before, after);
+  /* Every run the purge took is back on the free lists. */
+  cr_assert_eq(segment->free_pages, free_pages, "free pages before and after the purge");
   /* Pointers into the purged run are still checked... */
   char out[256];
   int status;
   pm_test_capture((void (*)(void *))free_inner_pointer, runs[0], out, sizeof out, &status);
   cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%s", out);
   cr_assert(strstr(out, "invalid pointer") != NULL, "%s", out);
-  /* ...and its pages serve new requests. */
-  for (int i = 0; i < count; i++)
+  /* ...and its pages, back on the lists, serve new requests without a
+   * new mapping. */
+  size_t mapped = pm_test_stats().mapped_bytes;
+  for (int i = 0; i < count; i++) {
     runs[i] = resident_block(RUN_BYTES);
+    cr_assert_eq(_pm_span_segment_lookup(runs[i]), segment, "run %d from the purged segment", i);
+  }
+  cr_assert_eq(pm_test_stats().mapped_bytes, mapped, "no new mapping");
   for (int i = 0; i < count; i++)
     pm_free(runs[i]);
+  pm_free(keeper);
+}
+
+Test(alloc_decay, a_purged_run_takes_its_descriptor_pages_along) {
+  expect_descriptor_pages_purged(trim);
+}
+
+/* The background thread purges them with the lock dropped (segment.c,
+ * purge_batch_t's headers): the merged runs wait off the lists meanwhile
+ * and come back after. */
+Test(alloc_decay, a_background_purge_takes_the_descriptor_pages_along_and_puts_the_run_back) {
+  expect_descriptor_pages_purged(purge_as_the_background_thread);
+}
+
+/* A child forked while the background thread's purge has runs off the
+ * lists, theirs or the merged runs whose header pages it purges, has them
+ * back on its own lists (the fork child handler): walking the segment
+ * finds as many free pages as it counts. */
+enum { PURGED_BLOCKS = 16, PURGED_BLOCK = 256 << 10, PURGE_FORKS = 300 };
+static _Atomic bool purger_stop;
+
+static void *free_and_purge(void *arg) {
+  pm_segment_t *segment = arg;
+  while (!atomic_load(&purger_stop)) {
+    void *blocks[PURGED_BLOCKS];
+    /* Untouched: a freed large block counts as resident all the same, and
+     * the purge's calls, the part a fork must land in, take longer than
+     * the rest of the round. */
+    for (int i = 0; i < PURGED_BLOCKS; i++)
+      cr_assert_not_null(blocks[i] = pm_malloc(PURGED_BLOCK));
+    for (int i = 0; i < PURGED_BLOCKS; i++) {
+      cr_assert_eq(_pm_span_segment_lookup(blocks[i]), segment, "the blocks share a segment");
+      pm_free(blocks[i]);
+    }
+    _pm_large_cache_flush(_pm_heap_default);
+    purge_as_the_background_thread();
+  }
+  return NULL;
+}
+
+static size_t free_pages_walked(pm_segment_t *segment) {
+  size_t pages = 0;
+  for (size_t head = PM_SEGMENT_HEADER_PAGES; head < PM_SEGMENT_PAGES;) {
+    const pm_span_t *span = _pm_segment_span(segment, head);
+    if (pm_span_get(span, kind) == PM_SPAN_FREE) pages += span->page_count;
+    head += span->page_count;
+  }
+  return pages;
+}
+
+Test(alloc_decay, a_child_forked_during_a_purge_has_every_run_back_on_its_lists) {
+  pm_free(pm_malloc(1));
+  _pm_options.decay_ms = 600000;               /* only the test's own purges */
+  void *keeper = resident_block(PURGED_BLOCK); /* keeps the segment mapped */
+  pm_segment_t *segment = _pm_span_segment_lookup(keeper);
+  pthread_t purger;
+  pthread_create(&purger, NULL, free_and_purge, segment);
+  int lost = 0;
+  for (int i = 0; i < PURGE_FORKS; i++) {
+    pid_t pid = fork();
+    if (pid == 0) _exit(free_pages_walked(segment) == segment->free_pages ? 0 : 1);
+    int status;
+    waitpid(pid, &status, 0);
+    lost += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+  }
+  atomic_store(&purger_stop, true);
+  pthread_join(purger, NULL);
+  cr_assert_eq(lost, 0, "%d of %d children had free runs off their lists", lost, PURGE_FORKS);
   pm_free(keeper);
 }
 
