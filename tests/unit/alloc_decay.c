@@ -343,6 +343,10 @@ static size_t resident_header_pages(const pm_segment_t *segment) {
   return pm_test_resident_pages(segment, PM_SEGMENT_HEADER_PAGES);
 }
 
+static size_t page_in_segment(const pm_segment_t *segment, const void *p) {
+  return (size_t)((const uint8_t *)p - (const uint8_t *)segment) / PM_PAGE_SIZE;
+}
+
 static void free_inner_pointer(void *block) {
   pm_free((uint8_t *)block + PM_PAGE_SIZE + 16);
 }
@@ -359,22 +363,31 @@ static void trim(void) {
   pm_trim(0);
 }
 
+enum { RUNS = 48, TRIES = 256, RUN_BYTES = 64 << 10 };
+
+/* Allocates resident runs of RUN_BYTES into runs until the last RUNS of
+ * them lie side by side, and returns their segment; *count is how many it
+ * made (the first ones may fill gaps elsewhere). */
+static pm_segment_t *runs_in_one_segment(void **runs, int *count) {
+  int adjacent = 0;
+  while (adjacent < RUNS && *count < TRIES) {
+    uint8_t *run = resident_block(RUN_BYTES);
+    bool next = *count > 0 && (uint8_t *)runs[*count - 1] + RUN_BYTES == run;
+    adjacent = next ? adjacent + 1 : 1;
+    runs[(*count)++] = run;
+  }
+  cr_assert_eq(adjacent, RUNS, "%d runs side by side", RUNS);
+  return _pm_span_segment_lookup(runs[*count - 1]);
+}
+
 static void expect_descriptor_pages_purged(void (*purge)(void)) {
   pm_free(pm_malloc(1));
   _pm_options.decay_ms = 60000;
-  enum { RUNS = 48, TRIES = 256, RUN_BYTES = 64 << 10 };
   /* Runs of 16 pages write descriptors over 16 pages of a segment's header;
    * the last one stays live and keeps the segment mapped. */
   static void *runs[TRIES];
-  int count = 0, same = 0;
-  pm_segment_t *segment = NULL;
-  while (same < RUNS && count < TRIES) {
-    runs[count] = resident_block(RUN_BYTES);
-    pm_segment_t *here = _pm_span_segment_lookup(runs[count++]);
-    same = here == segment ? same + 1 : 1;
-    segment = here;
-  }
-  cr_assert_eq(same, RUNS, "%d runs in one segment", RUNS);
+  int count = 0;
+  pm_segment_t *segment = runs_in_one_segment(runs, &count);
   void *keeper = runs[--count];
   size_t before = resident_header_pages(segment);
   for (int i = 0; i < count; i++)
@@ -417,6 +430,40 @@ Test(alloc_decay, a_purged_run_takes_its_descriptor_pages_along) {
  * and come back after. */
 Test(alloc_decay, a_background_purge_takes_the_descriptor_pages_along_and_puts_the_run_back) {
   expect_descriptor_pages_purged(purge_as_the_background_thread);
+}
+
+/* Two dirty runs on either side of a clean one, purged in one batch: the
+ * return merges the three before the release purges their header pages
+ * (segment.c, batch_reclaim_header_run), so no descriptor page inside the
+ * merged run stays resident, not even those at the old boundaries. */
+static void free_runs(void **runs, int from, int to) {
+  for (int i = from; i < to; i++)
+    pm_free(runs[i]);
+  _pm_large_cache_flush(_pm_heap_default); /* the last few freed wait there */
+}
+
+Test(alloc_decay, runs_purged_together_around_a_clean_run_keep_no_descriptor_page_inside) {
+  pm_free(pm_malloc(1));
+  _pm_options.decay_ms = 60000;
+  static void *runs[TRIES];
+  int count = 0;
+  pm_segment_t *segment = runs_in_one_segment(runs, &count);
+  int first = count - RUNS, keeper = count - 1, third = (RUNS - 1) / 3;
+  free_runs(runs, first + third, first + 2 * third);
+  purge_as_the_background_thread(); /* the middle third: clean */
+  free_runs(runs, first, first + third);
+  free_runs(runs, first + 2 * third, keeper);
+  purge_as_the_background_thread(); /* both dirty thirds in one batch */
+  size_t head = page_in_segment(segment, runs[first]), end = page_in_segment(segment, runs[keeper]);
+  uintptr_t from = pm_align_up((uintptr_t)_pm_segment_span(segment, head + 1), PM_PAGE_SIZE);
+  uintptr_t to = (uintptr_t)_pm_segment_span(segment, end) & ~(PM_PAGE_SIZE - 1);
+  cr_assert_gt(to, from, "whole descriptor pages inside the freed runs");
+  size_t resident = pm_test_resident_pages((void *)from, (to - from) / PM_PAGE_SIZE);
+  cr_assert_eq(resident, 0, "%zu of the %zu descriptor pages inside the merged run resident",
+               resident, (size_t)(to - from) / PM_PAGE_SIZE);
+  for (int i = 0; i < first; i++)
+    pm_free(runs[i]);
+  pm_free(runs[keeper]);
 }
 
 /* A child forked while the background thread's purge has runs off the
@@ -482,10 +529,6 @@ Test(alloc_decay, a_child_forked_during_a_purge_has_every_run_back_on_its_lists)
 static bool head_offset_resident(const pm_segment_t *segment, size_t page) {
   const void *entry = &segment->head_offsets[page];
   return pm_test_resident_pages((const void *)((uintptr_t)entry & ~(PM_PAGE_SIZE - 1)), 1) == 1;
-}
-
-static size_t page_in_segment(const pm_segment_t *segment, const void *p) {
-  return (size_t)((const uint8_t *)p - (const uint8_t *)segment) / PM_PAGE_SIZE;
 }
 
 Test(alloc_decay, a_purged_run_takes_its_head_offset_pages_along) {
