@@ -10,13 +10,19 @@
  *   code_pages plan     that, then a small graph planned and served
  *   code_pages stats    that, then malloc_stats() (statistics to stderr)
  *
- * Output: "exec_mappings N" then one "rss_kb K" line per mapping. Built
- * against the header alone (POOLMALLOC_RUNTIME_LINK); run preloaded. */
+ * Output: "exec_mappings N", one "rss_kb K" line per mapping, then
+ * "unwind_rss_kb K": the resident KiB of the mapping that holds the
+ * library's unwind tables (.eh_frame_hdr and .eh_frame), which cold.ld
+ * keeps apart from the read-only data before them, so that only an
+ * unwind through the library's frames maps them. Built against the
+ * header alone (POOLMALLOC_RUNTIME_LINK); run preloaded. */
 #define _GNU_SOURCE /* posix_memalign, malloc_usable_size */
 #define POOLMALLOC_RUNTIME_LINK
 #include <poolmalloc.h>
 
+#include <link.h>
 #include <malloc.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,13 +92,26 @@ static void use_planner(void) {
   pm_graph_destroy(graph);
 }
 
-/* The Rss of each executable libpoolmalloc mapping, from /proc/self/smaps. */
-static size_t code_mappings_rss(size_t rss_kb[MAX_MAPPINGS]) {
+/* dl_iterate_phdr callback: the address of libpoolmalloc's unwind table
+ * header (its PT_GNU_EH_FRAME segment) into *data. */
+static int find_unwind_tables(struct dl_phdr_info *info, size_t size, void *data) {
+  (void)size;
+  if (strstr(info->dlpi_name, "libpoolmalloc") == NULL) return 0;
+  for (int i = 0; i < info->dlpi_phnum; i++)
+    if (info->dlpi_phdr[i].p_type == PT_GNU_EH_FRAME)
+      *(unsigned long *)data = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+  return 1;
+}
+
+/* The Rss of each executable libpoolmalloc mapping, from /proc/self/smaps,
+ * and in *unwind_kb that of the mapping that holds unwind_at. */
+static size_t code_mappings_rss(size_t rss_kb[MAX_MAPPINGS], unsigned long unwind_at,
+                                size_t *unwind_kb) {
   FILE *smaps = fopen("/proc/self/smaps", "r");
   if (!smaps) fail("cannot read /proc/self/smaps");
   char line[512];
   size_t count = 0;
-  int in_code = 0;
+  int in_code = 0, in_unwind = 0;
   while (fgets(line, sizeof line, smaps)) {
     /* A mapping's first line: "start-end perms offset dev inode path". */
     unsigned long start, end;
@@ -100,10 +119,12 @@ static size_t code_mappings_rss(size_t rss_kb[MAX_MAPPINGS]) {
     if (sscanf(line, "%lx-%lx %4s", &start, &end, perms) == 3) {
       in_code = perms[2] == 'x' && strstr(line, "libpoolmalloc") != NULL && count < MAX_MAPPINGS;
       if (in_code) rss_kb[count++] = 0;
+      in_unwind = unwind_at >= start && unwind_at < end;
       continue;
     }
     size_t kb;
     if (in_code && sscanf(line, "Rss: %zu kB", &kb) == 1) rss_kb[count - 1] = kb;
+    if (in_unwind && sscanf(line, "Rss: %zu kB", &kb) == 1) *unwind_kb = kb;
   }
   fclose(smaps);
   return count;
@@ -119,10 +140,14 @@ int main(int argc, char **argv) {
   if (mode >= 1) use_malloc_family();
   if (mode == 2) use_planner();
   if (mode == 3) malloc_stats();
-  size_t rss_kb[MAX_MAPPINGS];
-  size_t count = code_mappings_rss(rss_kb);
+  unsigned long unwind_at = 0;
+  dl_iterate_phdr(find_unwind_tables, &unwind_at);
+  if (unwind_at == 0) fail("libpoolmalloc has no unwind tables");
+  size_t rss_kb[MAX_MAPPINGS], unwind_kb = SIZE_MAX;
+  size_t count = code_mappings_rss(rss_kb, unwind_at, &unwind_kb);
   printf("exec_mappings %zu\n", count);
   for (size_t i = 0; i < count; i++)
     printf("rss_kb %zu\n", rss_kb[i]);
+  printf("unwind_rss_kb %zu\n", unwind_kb);
   return 0;
 }

@@ -5,12 +5,20 @@
 # allocations, thread exit, fork), the cold group (statistics output, error
 # reports, option parsing, malloc_trim, mallinfo), the planner's exact
 # search with the plan checker, and the rest of the planner. code_pages
-# reports each one's resident KiB after one kind of use.
+# reports each one's resident KiB after one kind of use, and that of the
+# mapping holding the unwind tables, which reading the read-only data
+# before them must not map.
 . "$top_srcdir/tests/integration/preload_lib.sh"
 pm_require_library
 
 program="$top_builddir/tests/integration/code_pages"
-tap_plan 12
+tap_plan 14
+
+# unwind_kb MODE: the resident KiB of the unwind tables' mapping in the
+# last run of MODE.
+unwind_kb() {
+  awk '/^unwind_rss_kb/ { print $2 }' "$pm_tmp/$1.out"
+}
 
 # run MODE: the resident KiB of the five code mappings, space-separated,
 # with the environment cleared of the options that would run cold code
@@ -28,7 +36,7 @@ plain_rss=$(run plain)
 mappings=$(awk '/^exec_mappings/ { print $2 }' "$pm_tmp/plain.out")
 if [ "${mappings:-0}" -eq 1 ]; then
   # configure uses the script with GNU ld only (src/cold.ld says why).
-  for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+  for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14; do
     tap_skip "check $i" "one code mapping: the library was linked without src/cold.ld"
   done
   exit 0
@@ -56,6 +64,8 @@ set -- $(run plan)
 tap_result $? "planner: the planner's code is resident (${5:-?} KiB)"
 [ "${3:-1}" -eq 0 ]
 tap_result $? "planner: no cold code is resident (${3:-?} KiB)"
+[ "$(unwind_kb plan)" = 0 ]
+tap_result $? "planner: its read-only data leaves the unwind tables unmapped ($(unwind_kb plan) KiB)"
 if [ $debug_build = yes ]; then
   tap_skip "planner: a plan that meets its bound leaves the search out" "a debug build checks every plan"
 else
@@ -68,8 +78,10 @@ set -- $(run stats)
 tap_result $? "malloc_stats: the cold code is resident (${3:-?} KiB)"
 [ "${4:-1}" -eq 0 ] && [ "${5:-1}" -eq 0 ]
 tap_result $? "malloc_stats: no search or planner code is resident ($4 $5 KiB)"
+[ "$(unwind_kb stats)" = 0 ]
+tap_result $? "malloc_stats: its read-only data leaves the unwind tables unmapped ($(unwind_kb stats) KiB)"
 grep -q 'total_allocations' "$pm_tmp/stats.err"
 tap_result $? "malloc_stats: the statistics reached stderr"
-[ "$(wc -l <"$pm_tmp/stats.out")" -eq $((mappings + 1)) ]
+[ "$(wc -l <"$pm_tmp/stats.out")" -eq $((mappings + 2)) ]
 tap_result $? "malloc_stats: the program ran to its report"
 tap_done
