@@ -400,8 +400,10 @@ static void expect_descriptor_pages_purged(void (*purge)(void)) {
   size_t after = resident_header_pages(segment);
   cr_assert_leq(after + 10, before, "header pages resident: %zu before the purge, %zu after",
                 before, after);
-  /* Every run the purge took is back on the free lists. */
-  cr_assert_eq(segment->free_pages, free_pages, "free pages before and after the purge");
+  /* Every run the purge took is back on the free lists (a trim may add
+   * the slabs it releases). */
+  cr_assert_geq(segment->free_pages, free_pages, "free pages: %u after the purge, %zu before",
+                segment->free_pages, free_pages);
   /* Pointers into the purged run are still checked... */
   char out[256];
   int status;
