@@ -124,6 +124,13 @@ static pm_span_t *run_make(pm_segment_t *segment, size_t index, size_t pages, si
  * would finish them. */
 static size_t mapping_in_flight;
 
+/* The background purge's batch while its system calls run with the lock
+ * dropped (below): its runs are off the lists. For the fork child handler
+ * (the child has the runs, but not the thread that would put them back)
+ * and for a request at the limit, which waits for them. */
+typedef struct purge_batch_s purge_batch_t;
+static purge_batch_t *purge_in_flight;
+
 bool _pm_pool_unlock_to_map(size_t size) {
   if (size > 0 && !_pm_within_limit(size)) return false;
   _pm_pool.mapped_bytes += size;
@@ -394,12 +401,16 @@ pm_span_t *_pm_span_alloc(size_t page_count, size_t align_pages, pm_span_kind_t 
     int saved_errno = errno; /* a refusal followed by success leaves it alone */
     run = run_after_mapping(page_count, align_pages, &at);
     /* At the limit, another thread's segment may be counted and still on
-     * its way (mapped with the lock dropped): its pages may serve this
-     * request once it is in the lists, so it is waited for rather than
+     * its way (mapped with the lock dropped), or free runs may be off the
+     * lists while the background thread purges them, or their header
+     * pages, with the lock dropped (a clean run of tens of megabytes
+     * merged into one of those): those pages may serve this request once
+     * they are back in the lists, so they are waited for rather than
      * refused. Not by the forking thread, for which the lock is no lock,
-     * nor in a child of _Fork, which inherits the count without the
-     * thread. */
-    while (run == NULL && mapping_in_flight > 0 && !_pm_forking && !_pm_in_unhandled_fork_child()) {
+     * nor in a child of _Fork, which inherits the count and the batch
+     * without the thread. */
+    while (run == NULL && (mapping_in_flight > 0 || purge_in_flight != NULL) && !_pm_forking &&
+           !_pm_in_unhandled_fork_child()) {
       _pm_unlock(&_pm_pages_lock);
       _pm_prim_sleep_ms(1);
       _pm_lock(&_pm_pages_lock);
@@ -473,7 +484,7 @@ void _pm_span_shrink(pm_span_t *span, size_t page_count, uint64_t freed_at) {
 /* Runs taken off the lists at a time for a purge that drops the lock. */
 #define PURGE_BATCH 16
 
-typedef struct purge_batch_s {
+struct purge_batch_s {
   pm_span_t *runs[PURGE_BATCH];
   /* Read at the take: a run that is a whole segment is unmapped with its
    * descriptor, which nothing may read after the release. */
@@ -494,12 +505,7 @@ typedef struct purge_batch_s {
    * drops it. Unmapped under the lock, one took up to 5 ms beside a thread
    * faulting in 64 MiB (the munmap waits for the mmap lock). */
   pm_segment_t *unmaps;
-} purge_batch_t;
-
-/* The batch whose system calls run with the lock dropped, for the fork
- * child handler: the child has the runs, but not the thread that would
- * put them back. */
-static purge_batch_t *purge_in_flight;
+};
 
 /* Takes off the lists up to PURGE_BATCH dirty runs freed before cutoff_ms,
  * largest first, until they hold budget bytes; a run that is a whole

@@ -2,6 +2,7 @@
  * time, at once past retain_max or on trim, the limit option makes
  * allocation fail cleanly, and free runs know which of their pages may be
  * resident. */
+#include <sched.h>
 #include <sys/mman.h>
 #include <time.h>
 
@@ -523,6 +524,61 @@ Test(alloc_decay, a_child_forked_during_a_purge_has_every_run_back_on_its_lists)
   pthread_join(purger, NULL);
   cr_assert_eq(lost, 0, "%d of %d children had free runs off their lists", lost, PURGE_FORKS);
   pm_free(keeper);
+}
+
+/* At the limit, a request that only a run the background purge has off
+ * the lists could serve (its pages, or its header pages, being purged with
+ * the lock dropped) waits for the run instead of failing (segment.c,
+ * _pm_span_alloc). The blocks are never touched, so each purge is quick
+ * and the test loops many times through the purge's windows. */
+enum { LIMIT_ROUNDS = 3000, LIMIT_PURGES = 1000 };
+static _Atomic int purges_done;
+
+static void *purge_until_stopped(void *arg) {
+  (void)arg;
+  while (!atomic_load(&purger_stop)) {
+    purge_as_the_background_thread();
+    atomic_fetch_add(&purges_done, 1);
+  }
+  return NULL;
+}
+
+Test(alloc_decay, a_request_at_the_limit_waits_for_the_runs_a_purge_has_off_the_lists) {
+  pm_free(pm_malloc(1));
+  _pm_options.decay_ms = 600000; /* only the test's own purges */
+  /* Fill every free run that holds a largest large block, mapping one
+   * segment more when none does: afterwards only the last block's run
+   * can serve such a request. */
+  static void *filled[64];
+  size_t count = 0;
+  _pm_options.limit = pm_test_stats().mapped_bytes;
+  while (count < 64 && (filled[count] = pm_malloc(PM_LARGE_MAX)) != NULL)
+    count++;
+  if (count == 0) {
+    _pm_options.limit += PM_SEGMENT_SIZE;
+    while (count < 64 && (filled[count] = pm_malloc(PM_LARGE_MAX)) != NULL)
+      count++;
+  }
+  cr_assert(count > 0 && count < 64, "%zu blocks fill the free runs", count);
+  pm_free(filled[--count]);
+  pthread_t purger;
+  pthread_create(&purger, NULL, purge_until_stopped, NULL);
+  while (atomic_load(&purges_done) == 0)
+    sched_yield();
+  /* Both sides many times over, whichever is slower. */
+  int refused = 0, rounds = 0;
+  for (; rounds < LIMIT_ROUNDS || atomic_load(&purges_done) < LIMIT_PURGES; rounds++) {
+    void *block = pm_malloc(PM_LARGE_MAX);
+    refused += block == NULL;
+    pm_free(block);
+  }
+  atomic_store(&purger_stop, true);
+  pthread_join(purger, NULL);
+  _pm_options.limit = 0;
+  cr_assert_eq(refused, 0, "%d of %d requests refused while their run was being purged", refused,
+               rounds);
+  for (size_t i = 0; i < count; i++)
+    pm_free(filled[i]);
 }
 
 /* The head offsets inside a purged run go too: a page of them covers 8 MiB
