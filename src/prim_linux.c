@@ -133,13 +133,15 @@ void _pm_prim_unmap(void *addr, size_t size) {
 }
 
 /* The pages a mapping just gained, fresh and so reading as zero, are
- * declared so to memcheck. valgrind 3.19 takes the part that an mremap
- * moving and growing a mapping added as inaccessible (it gives it the
- * permissions of the entry its segment table holds where the old one was,
- * here the reservation's PROT_NONE or a hole), and reported every write
- * to such a block as invalid, in make check-valgrind and in any program
- * run under memcheck with this library. Natively the request is a few
- * instructions that do nothing; built without valgrind's header, none. */
+ * declared so to memcheck. When one mremap moves a mapping and grows it,
+ * valgrind 3.19 gives the added part the permissions of the entry its
+ * segment table holds, after the move, where the old mapping's entry was:
+ * usually the hole the move left, so every write to a huge block that
+ * realloc had moved was reported invalid, in make check-valgrind and in
+ * any program run under memcheck with this library. Growth in place is
+ * tracked right and declared as well, at no cost. Natively the request is
+ * a few instructions that do nothing; built without valgrind's header,
+ * none. */
 static void map_note_gained(void *addr, size_t size) {
 #ifdef HAVE_VALGRIND_MEMCHECK_H
   (void)VALGRIND_MAKE_MEM_DEFINED(addr, size);
