@@ -123,8 +123,9 @@ static size_t code_mappings_rss(size_t rss_kb[MAX_MAPPINGS], unsigned long unwin
       continue;
     }
     size_t kb;
-    if (in_code && sscanf(line, "Rss: %zu kB", &kb) == 1) rss_kb[count - 1] = kb;
-    if (in_unwind && sscanf(line, "Rss: %zu kB", &kb) == 1) *unwind_kb = kb;
+    if ((!in_code && !in_unwind) || sscanf(line, "Rss: %zu kB", &kb) != 1) continue;
+    if (in_code) rss_kb[count - 1] = kb;
+    if (in_unwind) *unwind_kb = kb;
   }
   fclose(smaps);
   return count;

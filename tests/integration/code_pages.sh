@@ -12,7 +12,8 @@
 pm_require_library
 
 program="$top_builddir/tests/integration/code_pages"
-tap_plan 14
+checks=14
+tap_plan $checks
 
 # unwind_kb MODE: the resident KiB of the unwind tables' mapping in the
 # last run of MODE.
@@ -36,7 +37,7 @@ plain_rss=$(run plain)
 mappings=$(awk '/^exec_mappings/ { print $2 }' "$pm_tmp/plain.out")
 if [ "${mappings:-0}" -eq 1 ]; then
   # configure uses the script with GNU ld only (src/cold.ld says why).
-  for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14; do
+  for i in $(seq $checks); do
     tap_skip "check $i" "one code mapping: the library was linked without src/cold.ld"
   done
   exit 0

@@ -530,7 +530,7 @@ Test(alloc_decay, a_child_forked_during_a_purge_has_every_run_back_on_its_lists)
  * the lock dropped) waits for the run instead of failing (segment.c,
  * _pm_span_alloc). The blocks are never touched, so each purge is quick
  * and the test loops many times through the purge's windows. */
-enum { LIMIT_ROUNDS = 3000, LIMIT_PURGES = 1000 };
+enum { LIMIT_ROUNDS = 3000, LIMIT_PURGES = 1000, LIMIT_FILL_MAX = 64 };
 static _Atomic int purges_done;
 
 static void *purge_until_stopped(void *arg) {
@@ -548,15 +548,15 @@ Test(alloc_decay, a_request_at_the_limit_waits_for_the_runs_a_purge_has_off_the_
   /* Fill every free run that holds a largest large block, mapping one
    * segment more when none does: afterwards only the last block's run
    * can serve such a request. */
-  static void *filled[64];
+  static void *filled[LIMIT_FILL_MAX];
   size_t count = 0;
   _pm_options.limit = pm_test_stats().mapped_bytes;
   for (int room = 0; room < 2 && count == 0; room++) {
     _pm_options.limit += room * PM_SEGMENT_SIZE;
-    while (count < 64 && (filled[count] = pm_malloc(PM_LARGE_MAX)) != NULL)
+    while (count < LIMIT_FILL_MAX && (filled[count] = pm_malloc(PM_LARGE_MAX)) != NULL)
       count++;
   }
-  cr_assert(count > 0 && count < 64, "%zu blocks fill the free runs", count);
+  cr_assert(count > 0 && count < LIMIT_FILL_MAX, "%zu blocks fill the free runs", count);
   pm_free(filled[--count]);
   pthread_t purger;
   pthread_create(&purger, NULL, purge_until_stopped, NULL);
